@@ -1,0 +1,123 @@
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// SchemaVersion is the version of the envelope written by this build.
+const SchemaVersion = 1
+
+// Sources: the platform an event came from.
+const (
+	SourceNetease = "netease_qchat"
+	SourceILink   = "ilink"
+	SourceMaxim   = "maxim"
+)
+
+// Kinds of event, across platforms.
+const (
+	KindMessage       = "message"
+	KindMessageUpdate = "message_update"
+	KindNotification  = "notification"
+	KindNotifyUpdate  = "notification_update"
+	KindPresence      = "presence"
+	KindServer        = "server"
+	KindMember        = "member"
+	KindChannel       = "channel"
+	KindRole          = "role"
+	KindPermission    = "permission"
+	KindQuickComment  = "quick_comment"
+	KindUnknown       = "unknown"
+)
+
+// Event is the canonical envelope. Field names are the JSON names on the events topic and, as far as
+// they go, the column names in ClickHouse.
+type Event struct {
+	SchemaVersion int    `json:"schema_version"`
+	EventID       string `json:"event_id"`
+	Source        string `json:"source"`
+	App           string `json:"app"`
+	Kind          string `json:"kind"`
+	// PlatformType is the platform's own code for the event: NetEase eventType ("48"), iLink msg_type, Maxim type.
+	PlatformType string `json:"platform_type"`
+	// PlatformSubtype refines PlatformType where the platform does (NetEase 47 "type", Maxim ctype).
+	PlatformSubtype string `json:"platform_subtype,omitempty"`
+	OccurredAtMs    int64  `json:"occurred_at_ms"`
+	ReceivedAtMs    int64  `json:"received_at_ms"`
+
+	Actor           string `json:"actor,omitempty"`
+	ActorNick       string `json:"actor_nick,omitempty"`
+	ActorClientType string `json:"actor_client_type,omitempty"`
+	ActorDeviceID   string `json:"actor_device_id,omitempty"`
+	ActorIP         string `json:"actor_ip,omitempty"`
+
+	MsgID       string `json:"msg_id,omitempty"`        // the platform's server-side message id
+	ClientMsgID string `json:"client_msg_id,omitempty"` // the client-generated message id
+	MsgType     string `json:"msg_type,omitempty"`      // TEXT, IMAGE, …
+	MsgTimeMs   int64  `json:"msg_time_ms,omitempty"`   // when the message was sent, where the platform says
+
+	Target Target `json:"target"`
+	Body   string `json:"body,omitempty"`
+
+	// Attrs holds every top-level field of the platform payload, verbatim: strings as they are,
+	// any other JSON value as its JSON text.
+	Attrs map[string]string `json:"attrs"`
+
+	// RawKey names the raw record this event was normalized from (the raw topic's record key).
+	RawKey string `json:"raw_key,omitempty"`
+}
+
+// Target is whom or where an event is addressed.
+type Target struct {
+	Account string `json:"account,omitempty"`
+	Group   string `json:"group,omitempty"`
+	Server  string `json:"server,omitempty"`
+	Channel string `json:"channel,omitempty"`
+}
+
+// ID derives a deterministic event_id from the source, the app and the platform's own identity of the
+// event (parts). The same inputs give the same id on every run and every replica; it is the hex SHA-256
+// of the parts joined with a unit separator, truncated to 32 hex digits (128 bits).
+func ID(source, app string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0x1f})
+	h.Write([]byte(app))
+	for _, p := range parts {
+		h.Write([]byte{0x1f})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// Key is the Kafka record key that orders the event: the conversation for messages (so one channel or
+// conversation stays in order on one partition) and the account for presence.
+func (e *Event) Key() string {
+	var b strings.Builder
+	b.WriteString(e.Source)
+	b.WriteByte('/')
+	b.WriteString(e.App)
+	b.WriteByte('/')
+	switch {
+	case e.Kind == KindPresence:
+		b.WriteString("account:")
+		b.WriteString(e.Actor)
+	case e.Target.Channel != "":
+		b.WriteString("channel:")
+		b.WriteString(e.Target.Server)
+		b.WriteByte('/')
+		b.WriteString(e.Target.Channel)
+	case e.Target.Group != "":
+		b.WriteString("group:")
+		b.WriteString(e.Target.Group)
+	case e.Target.Server != "":
+		b.WriteString("server:")
+		b.WriteString(e.Target.Server)
+	default:
+		b.WriteString("account:")
+		b.WriteString(e.Actor)
+	}
+	return b.String()
+}
