@@ -1,0 +1,135 @@
+package ingest_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/ingest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// receivedAt is the fixed arrival time the golden events are computed with.
+var receivedAt = time.UnixMilli(1646744309000)
+
+// TestNeteaseGolden normalizes every testdata/netease/*.json payload (the manual's examples) and
+// compares with the event in the .event.json file beside it. go test -update rewrites the goldens;
+// review the diff before committing it.
+func TestNeteaseGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/netease/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, in := range inputs {
+		if strings.HasSuffix(in, ".event.json") {
+			continue
+		}
+		n++
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			body, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := ingest.NormalizeNetease("app1", body, receivedAt)
+			if err != nil {
+				t.Fatalf("normalize: %v", err)
+			}
+			got, _ := json.MarshalIndent(ev, "", "  ")
+			golden := strings.TrimSuffix(in, ".json") + ".event.json"
+			if *update {
+				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("read golden (run go test -update to create it): %v", err)
+			}
+			if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
+				t.Errorf("event differs from %s\n got: %s\nwant: %s", golden, got, want)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no payloads in testdata/netease")
+	}
+}
+
+// TestNeteaseMessageFields pins the seed's eventType 48 example field by field, independent of the golden file.
+func TestNeteaseMessageFields(t *testing.T) {
+	body, err := os.ReadFile("testdata/netease/48_message.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ingest.NormalizeNetease("app1", body, receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][2]any{
+		"kind":                       {ev.Kind, event.KindMessage},
+		"source":                     {ev.Source, event.SourceNetease},
+		"platform_type":              {ev.PlatformType, "48"},
+		"actor":                      {ev.Actor, "yx"},
+		"server":                     {ev.Target.Server, "1492674"},
+		"channel":                    {ev.Target.Channel, "1394678"},
+		"msg_id":                     {ev.MsgID, "1541869"},
+		"client_msg_id":              {ev.ClientMsgID, "852b7e2c-21f9-44ca-ae12-ad28eba35b7d"},
+		"body":                       {ev.Body, "文本消息ygy-2022-03-08T20:58:28.721"},
+		"msg_time":                   {ev.MsgTimeMs, int64(1646744308787)},
+		"occurred_at":                {ev.OccurredAtMs, int64(1646744308834)}, // "time" arrives as a number here
+		"received_at":                {ev.ReceivedAtMs, receivedAt.UnixMilli()},
+		"event_id":                   {ev.EventID, event.ID(event.SourceNetease, "app1", "48", "1541869")},
+		"attr clientPort (a number)": {ev.Attrs["clientPort"], "7260"},
+		"attr ext":                   {ev.Attrs["ext"], "ext-2022-03-08T20:58:28.721"},
+	}
+	for name, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("%s = %#v, want %#v", name, c[0], c[1])
+		}
+	}
+	if len(ev.Attrs) != 16 {
+		t.Errorf("attrs has %d fields, want all 16 of the payload: %v", len(ev.Attrs), ev.Attrs)
+	}
+}
+
+func TestNeteaseStringOrNumberTime(t *testing.T) {
+	for _, body := range []string{
+		`{"eventType":"48","msgIdServer":"9","time":"1646744308834","msgTimestamp":1646744308787}`,
+		`{"eventType":48,"msgIdServer":9,"time":1646744308834,"msgTimestamp":"1646744308787"}`,
+	} {
+		ev, err := ingest.NormalizeNetease("a", []byte(body), receivedAt)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if ev.OccurredAtMs != 1646744308834 || ev.MsgTimeMs != 1646744308787 || ev.MsgID != "9" || ev.PlatformType != "48" {
+			t.Errorf("%s: got occurred=%d msg=%d id=%q type=%q", body, ev.OccurredAtMs, ev.MsgTimeMs, ev.MsgID, ev.PlatformType)
+		}
+	}
+}
+
+func TestNeteaseEventIDWithoutMsgIDIsBodyHash(t *testing.T) {
+	a, _ := ingest.NormalizeNetease("a", []byte(`{"eventType":"48","body":"x","time":1}`), receivedAt)
+	b, _ := ingest.NormalizeNetease("a", []byte(`{ "time":1, "body":"x",  "eventType":"48" }`), receivedAt.Add(time.Hour))
+	c, _ := ingest.NormalizeNetease("a", []byte(`{"eventType":"48","body":"y","time":1}`), receivedAt)
+	if a.EventID == "" || a.EventID != b.EventID {
+		t.Errorf("same payload, other spacing and order: ids %q and %q differ", a.EventID, b.EventID)
+	}
+	if a.EventID == c.EventID {
+		t.Errorf("different bodies share id %q", a.EventID)
+	}
+}
+
+func TestNeteaseBadBodies(t *testing.T) {
+	for _, body := range []string{``, `[]`, `null`, `{"eventType":"48"`, `{"eventType":"48"} {}`, `{"eventType":"48","time":"soon"}`, `{"eventType":"999"}`} {
+		if _, err := ingest.NormalizeNetease("a", []byte(body), receivedAt); err == nil {
+			t.Errorf("%q: want an error", body)
+		}
+	}
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): starts a real Kafka broker and the ClickHouse engine unless the
+# environment already names them, runs vet and every test against them, and stops what it started.
+#
+#   scripts/test.sh [go test flags…]      e.g. scripts/test.sh -run EndToEnd -v
+#
+# To test against your own servers (for example the docker compose stack), set both
+#   IMARCHIVE_TEST_KAFKA_BROKERS=127.0.0.1:9092 IMARCHIVE_TEST_CLICKHOUSE_DSN=clickhouse://127.0.0.1:9000/default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export IMARCHIVE_TEST_DIR=${IMARCHIVE_TEST_DIR:-$PWD/.testenv}
+started=()
+cleanup() {
+	for svc in "${started[@]}"; do scripts/"$svc".sh stop || true; done
+}
+trap cleanup EXIT
+
+t0=$(date +%s)
+if [ -z "${IMARCHIVE_TEST_KAFKA_BROKERS:-}" ]; then
+	scripts/kafka.sh start
+	started+=(kafka)
+	export IMARCHIVE_TEST_KAFKA_BROKERS=127.0.0.1:${IMARCHIVE_KAFKA_PORT:-19092}
+fi
+if [ -z "${IMARCHIVE_TEST_CLICKHOUSE_DSN:-}" ]; then
+	scripts/chdb.sh start
+	started+=(chdb)
+	export IMARCHIVE_TEST_CLICKHOUSE_DSN=http://127.0.0.1:${IMARCHIVE_CHDB_PORT:-18123}/default
+fi
+export IMARCHIVE_TEST_REQUIRE=1
+echo "test.sh: services ready in $(( $(date +%s) - t0 ))s (kafka $IMARCHIVE_TEST_KAFKA_BROKERS, clickhouse $IMARCHIVE_TEST_CLICKHOUSE_DSN)"
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+go vet ./...
+go test -count=1 -timeout 20m "$@" ./...
