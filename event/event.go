@@ -32,6 +32,43 @@ const (
 	KindUnknown       = "unknown"
 )
 
+// Presence ops (kind presence). Online: OpLogin, OpHeartbeat and, for iLink, OpOnline; every other
+// presence op means offline.
+const (
+	OpLogin             = "login"               // NetEase 47 type 1
+	OpLogout            = "logout"              // NetEase 47 type 2
+	OpDropped           = "dropped"             // NetEase 47 type 3: connection lost
+	OpKickedMultiDevice = "kicked_multi_device" // NetEase 47 type 4: multi-device login policy
+	OpKickedBySDK       = "kicked_by_sdk"       // NetEase 47 type 5: another end of the same user kicked it
+	OpKickedByServer    = "kicked_by_server"    // NetEase 47 type 6
+	OpReplaced          = "replaced"            // NetEase 47 type 7: a new connection replaced the old one
+	OpHeartbeat         = "heartbeat"           // NetEase 47 type 8: renewal every 30 minutes
+	OpOnline            = "online"              // iLink status type 1
+	OpOffline           = "offline"             // iLink status type 0
+)
+
+// Message update ops (kinds message_update, notification_update).
+const (
+	OpUpdate = "update"
+	OpRecall = "recall"
+	OpDelete = "delete"
+)
+
+// PresenceOnline says whether a presence event means online; ok is false for an event that is not a
+// presence event with a known op.
+func (e *Event) PresenceOnline() (online, ok bool) {
+	if e.Kind != KindPresence {
+		return false, false
+	}
+	switch e.Op {
+	case OpLogin, OpHeartbeat, OpOnline:
+		return true, true
+	case OpLogout, OpDropped, OpKickedMultiDevice, OpKickedBySDK, OpKickedByServer, OpReplaced, OpOffline:
+		return false, true
+	}
+	return false, false
+}
+
 // Event is the canonical envelope. Field names are the JSON names on the events topic and, as far as
 // they go, the column names in ClickHouse.
 type Event struct {
@@ -42,10 +79,14 @@ type Event struct {
 	Kind          string `json:"kind"`
 	// PlatformType is the platform's own code for the event: NetEase eventType ("48"), iLink msg_type, Maxim type.
 	PlatformType string `json:"platform_type"`
-	// PlatformSubtype refines PlatformType where the platform does (NetEase 47 "type", Maxim ctype).
+	// PlatformSubtype refines PlatformType where the platform does (NetEase 47 "type", NetEase 81/82
+	// "status", iLink status "type", Maxim "type").
 	PlatformSubtype string `json:"platform_subtype,omitempty"`
-	OccurredAtMs    int64  `json:"occurred_at_ms"`
-	ReceivedAtMs    int64  `json:"received_at_ms"`
+	// Op is the canonical action within the kind, platform-independent (see the Op constants and
+	// doc.go): "login", "create", "kick", "recall", …
+	Op           string `json:"op,omitempty"`
+	OccurredAtMs int64  `json:"occurred_at_ms"`
+	ReceivedAtMs int64  `json:"received_at_ms"`
 
 	Actor           string `json:"actor,omitempty"`
 	ActorNick       string `json:"actor_nick,omitempty"`
@@ -60,6 +101,11 @@ type Event struct {
 
 	Target Target `json:"target"`
 	Body   string `json:"body,omitempty"`
+
+	// Antispam is true when the platform flagged the content (NetEase "antispam"); AntispamDetail is the
+	// platform's raw verdict (NetEase "yidunRes"), as received.
+	Antispam       bool   `json:"antispam,omitempty"`
+	AntispamDetail string `json:"antispam_detail,omitempty"`
 
 	// Attrs holds every top-level field of the platform payload, verbatim: strings as they are,
 	// any other JSON value as its JSON text.
@@ -115,6 +161,16 @@ func (e *Event) Key() string {
 	case e.Target.Server != "":
 		b.WriteString("server:")
 		b.WriteString(e.Target.Server)
+	case e.Target.Account != "" && e.Actor != "":
+		// A one-to-one conversation: both directions on one key, in a fixed order.
+		a, c := e.Actor, e.Target.Account
+		if c < a {
+			a, c = c, a
+		}
+		b.WriteString("conv:")
+		b.WriteString(a)
+		b.WriteByte('/')
+		b.WriteString(c)
 	default:
 		b.WriteString("account:")
 		b.WriteString(e.Actor)
