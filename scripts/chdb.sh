@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# scripts/chdb.sh start|stop|restart|kill|status|dsn
+#
+# Runs the ClickHouse HTTP-interface test server (testenv/chdbserver/chdb_http.py)
+# on top of chDB, the in-process ClickHouse engine from PyPI. There is no
+# ClickHouse server or Docker on the dev/CI machines; this is the real
+# ClickHouse engine behind the HTTP wire protocol clickhouse-go speaks.
+#
+#   start    install chdb if missing, start in the background, wait for /ping
+#   stop     SIGTERM (clean shutdown), SIGKILL after 10 s
+#   restart  stop + start (data is kept)
+#   kill     SIGKILL, no shutdown: simulates a ClickHouse crash/outage
+#   status   exit 0 if the server answers /ping
+#   dsn      print the DSN
+#
+# Environment:
+#   IMARCHIVE_TEST_DIR    base directory (default $PWD/.testenv); state in $IMARCHIVE_TEST_DIR/chdb/
+#                         (chdb.pid, chdb.log, data/)
+#   IMARCHIVE_CHDB_PORT   port (default 18123)
+#   IMARCHIVE_CHDB_ARGS   extra arguments for chdb_http.py (e.g. --verbose)
+#   PYTHON                python interpreter (default python3)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SERVER="$ROOT/testenv/chdbserver/chdb_http.py"
+BASE="${IMARCHIVE_TEST_DIR:-$PWD/.testenv}/chdb"
+PORT="${IMARCHIVE_CHDB_PORT:-18123}"
+HOST="127.0.0.1"
+PY="${PYTHON:-python3}"
+PIDFILE="$BASE/chdb.pid"
+LOG="$BASE/chdb.log"
+DATA="$BASE/data"
+DSN="http://$HOST:$PORT/default"
+CHDB_VERSION="4.4.0"
+
+ping_ok() {
+	if command -v curl >/dev/null 2>&1; then
+		[[ "$(curl -fsS --max-time 2 "http://$HOST:$PORT/ping" 2>/dev/null)" == "Ok." ]]
+	else
+		"$PY" - "$HOST" "$PORT" <<'EOF' >/dev/null 2>&1
+import sys, urllib.request
+with urllib.request.urlopen(f"http://{sys.argv[1]}:{sys.argv[2]}/ping", timeout=2) as r:
+    sys.exit(0 if r.read() == b"Ok.\n" else 1)
+EOF
+	fi
+}
+
+server_pid() {
+	[[ -f "$PIDFILE" ]] || return 1
+	local pid
+	pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+	echo "$pid"
+}
+
+ensure_chdb() {
+	if ! "$PY" -c 'import chdb' >/dev/null 2>&1; then
+		echo "chdb.sh: installing chdb==$CHDB_VERSION (pip)" >&2
+		"$PY" -m pip install --quiet "chdb==$CHDB_VERSION"
+	fi
+}
+
+show_log() {
+	echo "---- $LOG (last 100 lines) ----" >&2
+	tail -n 100 "$LOG" >&2 2>/dev/null || true
+	echo "---- end of log ----" >&2
+}
+
+cmd_start() {
+	local pid
+	if pid="$(server_pid)" && ping_ok; then
+		echo "chdb.sh: already running (pid $pid, port $PORT)" >&2
+		echo "$DSN"
+		return 0
+	fi
+	if ping_ok; then
+		echo "chdb.sh: something else already answers on $HOST:$PORT; set IMARCHIVE_CHDB_PORT or stop it" >&2
+		return 1
+	fi
+	ensure_chdb
+	mkdir -p "$DATA"
+	local start_ns
+	start_ns="$(date +%s%N)"
+	# shellcheck disable=SC2086 # IMARCHIVE_CHDB_ARGS is a list of arguments
+	nohup "$PY" -u "$SERVER" --path "$DATA" --host "$HOST" --port "$PORT" ${IMARCHIVE_CHDB_ARGS:-} \
+		>>"$LOG" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$PIDFILE"
+	local deadline=$((SECONDS + 60))
+	until ping_ok; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "chdb.sh: server exited during startup" >&2
+			rm -f "$PIDFILE"
+			show_log
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			echo "chdb.sh: server did not answer /ping within 60 s" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+			rm -f "$PIDFILE"
+			show_log
+			return 1
+		fi
+		sleep 0.1
+	done
+	local ms=$((($(date +%s%N) - start_ns) / 1000000))
+	echo "chdb.sh: ClickHouse (chDB) HTTP server ready in ${ms} ms (pid $pid, data $DATA, log $LOG)" >&2
+	echo "$DSN"
+}
+
+cmd_stop() {
+	local pid
+	if ! pid="$(server_pid)"; then
+		rm -f "$PIDFILE"
+		echo "chdb.sh: not running" >&2
+		return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	local deadline=$((SECONDS + 10))
+	while kill -0 "$pid" 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			echo "chdb.sh: no exit 10 s after SIGTERM, sending SIGKILL" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+			break
+		fi
+		sleep 0.1
+	done
+	rm -f "$PIDFILE"
+	echo "chdb.sh: stopped (pid $pid)" >&2
+}
+
+cmd_kill() {
+	local pid
+	if pid="$(server_pid)"; then
+		kill -KILL "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+		echo "chdb.sh: killed with SIGKILL (pid $pid)" >&2
+	else
+		echo "chdb.sh: not running" >&2
+	fi
+	rm -f "$PIDFILE"
+}
+
+cmd_status() {
+	local pid
+	if ping_ok; then
+		pid="$(server_pid || echo "?")"
+		echo "chdb.sh: running (pid $pid) at $DSN" >&2
+		echo "$DSN"
+		return 0
+	fi
+	echo "chdb.sh: not answering at http://$HOST:$PORT/ping" >&2
+	return 1
+}
+
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop ;;
+restart)
+	cmd_stop
+	cmd_start
+	;;
+kill) cmd_kill ;;
+status) cmd_status ;;
+dsn) echo "$DSN" ;;
+*)
+	echo "usage: $0 start|stop|restart|kill|status|dsn" >&2
+	exit 2
+	;;
+esac
