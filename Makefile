@@ -1,10 +1,16 @@
-.PHONY: test build stack
+.PHONY: test build static stack
+VERSION ?= dev
+
 # The test command: real Kafka broker + ClickHouse engine, started and stopped by the script.
 test:
 	bash scripts/test.sh
 
 build:
 	go build -o bin/imarchive ./cmd/imarchive
+
+# The binary the Dockerfile ships: static, trimmed, versioned.
+static:
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/imarchive ./cmd/imarchive
 
 # The main job on a machine without Docker: Kafka, ClickHouse engine, migrate, serve, consume.
 stack:

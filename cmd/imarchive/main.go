@@ -24,6 +24,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		migrateCommand(stdout, stderr),
 		queryCommand(stdout, stderr),
 		versionCommand(stdout),
+		healthcheckCommand(stdout),
 	}
 }
 

@@ -1,0 +1,18 @@
+# syntax=docker/dockerfile:1
+# imarchive: a static binary on a distroless, non-root runtime image.
+# The build step is `make static`, the same command CI runs, so CI builds exactly what this image ships.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN make static VERSION=${VERSION}
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /src/bin/imarchive /usr/local/bin/imarchive
+USER nonroot:nonroot
+# 8080: platform callbacks (serve); 9091: /healthz, /readyz, /metrics (consume)
+EXPOSE 8080 9091
+ENTRYPOINT ["/usr/local/bin/imarchive"]
+CMD ["serve"]

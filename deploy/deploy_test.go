@@ -1,0 +1,285 @@
+package deploy_test
+
+import (
+	"bufio"
+	"context"
+	"debug/elf"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+const root = ".."
+
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	env, err := readEnvFile(filepath.Join(root, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envList []string
+	for k, v := range env {
+		envList = append(envList, k+"="+v)
+	}
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
+		cli.WithWorkingDirectory(root), cli.WithEnv(envList), cli.WithName("imarchive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load as a valid compose file: %v", err)
+	}
+	return p
+}
+
+func readEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, _ := strings.Cut(line, "=")
+		out[k] = v
+	}
+	return out, sc.Err()
+}
+
+func TestComposeServices(t *testing.T) {
+	p := loadCompose(t)
+	want := []string{"kafka", "clickhouse", "grafana", "migrate", "serve", "consume"}
+	for _, name := range want {
+		if _, err := p.GetService(name); err != nil {
+			t.Errorf("service %s missing", name)
+		}
+	}
+	pinned := regexp.MustCompile(`^[a-z0-9./_-]+:[0-9][0-9A-Za-z.\-]*$`)
+	for name, s := range p.Services {
+		if s.Build == nil && !pinned.MatchString(s.Image) {
+			t.Errorf("service %s: image %q is not pinned to a version", name, s.Image)
+		}
+		if s.HealthCheck == nil || len(s.HealthCheck.Test) == 0 || s.HealthCheck.Disable {
+			t.Errorf("service %s has no healthcheck", name)
+		}
+	}
+	deps := map[string]map[string]string{
+		"serve":   {"kafka": types.ServiceConditionHealthy},
+		"consume": {"kafka": types.ServiceConditionHealthy, "clickhouse": types.ServiceConditionHealthy, "migrate": types.ServiceConditionCompletedSuccessfully},
+		"migrate": {"clickhouse": types.ServiceConditionHealthy},
+		"grafana": {"clickhouse": types.ServiceConditionHealthy},
+	}
+	for svc, ds := range deps {
+		s, _ := p.GetService(svc)
+		for dep, cond := range ds {
+			if got := s.DependsOn[dep].Condition; got != cond {
+				t.Errorf("%s depends on %s with condition %q, want %q", svc, dep, got, cond)
+			}
+		}
+	}
+	for _, v := range []string{"kafka-data", "clickhouse-data", "grafana-data"} {
+		if _, ok := p.Volumes[v]; !ok {
+			t.Errorf("named volume %s missing", v)
+		}
+	}
+	for _, s := range p.Services {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeBind {
+				rel, err := filepath.Rel(p.WorkingDir, v.Source)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+					t.Errorf("service %s mounts %s, which is not in the repository", s.Name, rel)
+				}
+			}
+		}
+	}
+}
+
+// TestComposeSecretsNotBakedIn: every password, secret or app list in the compose file is taken from
+// the environment (with a documented demo default), never written as a bare literal.
+func TestComposeSecretsNotBakedIn(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretish := regexp.MustCompile(`(?i)^\s*([A-Z_]*(PASSWORD|SECRET|_APPS))\s*:\s*(.*)$`)
+	for i, line := range strings.Split(string(b), "\n") {
+		m := secretish.FindStringSubmatch(line)
+		if m == nil || strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		if !strings.Contains(m[3], "${") {
+			t.Errorf("docker-compose.yml:%d: %s is a literal; take it from the environment or .env", i+1, m[1])
+		}
+	}
+	env, err := readEnvFile(filepath.Join(root, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range regexp.MustCompile(`\$\{([A-Z_]+)`).FindAllStringSubmatch(string(b), -1) {
+		if _, ok := env[ref[1]]; !ok {
+			t.Errorf("docker-compose.yml uses ${%s}, which .env.example does not document", ref[1])
+		}
+	}
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  string
+)
+
+// buildStatic builds the binary exactly as the Dockerfile does (make static), once per run, and returns
+// its path.
+func buildStatic(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() { buildErr = makeStatic() })
+	if buildErr != "" {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(root, "bin", "imarchive")
+}
+
+func makeStatic() string {
+	df, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		return err.Error()
+	}
+	if !regexp.MustCompile(`(?m)^RUN make static\b`).Match(df) {
+		return "Dockerfile no longer builds with `make static`; this test builds what it ships that way"
+	}
+	out, err := exec.Command("make", "-C", root, "static", "VERSION=deploytest").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("make static: %v\n%s", err, out)
+	}
+	return ""
+}
+
+func TestDockerfileBinaryIsStaticAndNonRoot(t *testing.T) {
+	df, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := regexp.MustCompile(`(?m)^FROM\s+(\S+)`).FindAllStringSubmatch(string(df), -1)
+	if len(stages) < 2 {
+		t.Fatalf("Dockerfile has %d stages, want a multi-stage build", len(stages))
+	}
+	for _, s := range stages {
+		if !strings.Contains(s[1], ":") || strings.HasSuffix(s[1], ":latest") {
+			t.Errorf("base image %s is not pinned", s[1])
+		}
+	}
+	users := regexp.MustCompile(`(?m)^USER\s+(\S+)`).FindAllStringSubmatch(string(df), -1)
+	if len(users) == 0 || strings.HasPrefix(users[len(users)-1][1], "root") || users[len(users)-1][1] == "0" {
+		t.Errorf("the runtime stage must run as a non-root user")
+	}
+
+	bin := buildStatic(t)
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("binary has an ELF interpreter: it is dynamically linked and will not run on distroless/static")
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Errorf("binary needs shared libraries %v", libs)
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "imarchive deploytest") {
+		t.Errorf("imarchive version: %v\n%s", err, out)
+	}
+}
+
+// TestComposeCommandsAndVariablesExist: every command the compose file runs is a subcommand of the
+// binary, and every IMARCHIVE_* variable it sets is one the binary reads (a typo would be silently ignored).
+func TestComposeCommandsAndVariablesExist(t *testing.T) {
+	p := loadCompose(t)
+	bin := buildStatic(t)
+	known := map[string]bool{}
+	helps := map[string]string{}
+	for _, s := range p.Services {
+		if s.Build == nil {
+			continue
+		}
+		cmd := s.Command
+		if len(cmd) == 0 {
+			t.Fatalf("service %s runs no command", s.Name)
+		}
+		help, err := exec.Command(bin, cmd[0], "--help").CombinedOutput()
+		if err != nil {
+			t.Errorf("service %s runs `imarchive %s`, which is not a command: %v\n%s", s.Name, cmd[0], err, help)
+			continue
+		}
+		helps[cmd[0]] = string(help)
+		for _, m := range regexp.MustCompile(`env (IMARCHIVE_[A-Z0-9_]+)`).FindAllStringSubmatch(string(help), -1) {
+			known[m[1]] = true
+		}
+	}
+	for _, s := range p.Services {
+		if s.Build == nil {
+			continue
+		}
+		for k := range s.Environment {
+			if !strings.HasPrefix(k, "IMARCHIVE_") {
+				continue
+			}
+			if !known[k] {
+				t.Errorf("service %s sets %s, which no imarchive command reads", s.Name, k)
+			}
+		}
+		// The variables that configure this service's own command must be ones it reads.
+		help := helps[s.Command[0]]
+		for _, k := range []string{"IMARCHIVE_LISTEN", "IMARCHIVE_OPS_LISTEN"} {
+			if _, set := s.Environment[k]; set && !strings.Contains(help, "env "+k+")") {
+				t.Errorf("service %s sets %s, which `imarchive %s` does not read", s.Name, k, s.Command[0])
+			}
+		}
+	}
+}
+
+func TestGrafanaProvisioning(t *testing.T) {
+	ds, err := os.ReadFile(filepath.Join(root, "dashboards/provisioning/datasources/clickhouse.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"type: grafana-clickhouse-datasource", "host: clickhouse", "password: $CLICKHOUSE_PASSWORD"} {
+		if !strings.Contains(string(ds), want) {
+			t.Errorf("datasource provisioning lacks %q", want)
+		}
+	}
+	p := loadCompose(t)
+	g, _ := p.GetService("grafana")
+	if _, ok := g.Environment["CLICKHOUSE_PASSWORD"]; !ok {
+		t.Error("grafana needs CLICKHOUSE_PASSWORD in its environment for the provisioned datasource")
+	}
+	if !strings.Contains(strings.Join(mapKeys(g.Environment), ","), "GF_PLUGINS_PREINSTALL") {
+		t.Error("grafana does not install the ClickHouse datasource plugin")
+	}
+}
+
+func mapKeys(m types.MappingWithEquals) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
