@@ -47,11 +47,59 @@ const (
 	OpOffline           = "offline"             // iLink status type 0
 )
 
-// Message update ops (kinds message_update, notification_update).
+// Message update ops (kinds message_update, notification_update). OpUpdate and OpDelete are also the
+// update and deletion of a server, channel, role or permission, beside OpCreate.
 const (
 	OpUpdate = "update"
 	OpRecall = "recall"
 	OpDelete = "delete"
+)
+
+// Message ops (kinds message, notification, message_update).
+const (
+	OpSend   = "send"   // a message or notification sent: NetEase 48, 49; iLink; Maxim CHAT, GROUPCHAT
+	OpAppend = "append" // Maxim APPEND: content appended to an existing message (kind message_update)
+)
+
+// Lifecycle ops of servers, channels, roles and permissions (kinds server, channel, role, permission),
+// beside OpUpdate and OpDelete.
+const (
+	OpCreate = "create" // NetEase 50, 63, 68, 71, 74
+)
+
+// Membership ops (kind member): NetEase 53–62.
+const (
+	OpInvite       = "invite"        // 53: Actor invited Target.Accounts
+	OpAcceptInvite = "accept_invite" // 54: Actor accepted the invitation of Target.Account
+	OpRejectInvite = "reject_invite" // 55: Actor rejected the invitation of Target.Account
+	OpApply        = "apply"         // 56: Actor applied to join
+	OpAcceptApply  = "accept_apply"  // 57: Actor accepted the application of Target.Account
+	OpRejectApply  = "reject_apply"  // 58: Actor rejected the application of Target.Account
+	OpLeave        = "leave"         // 59: Actor left
+	OpKick         = "kick"          // 60: Actor kicked Target.Accounts
+	OpUpdateSelf   = "update_self"   // 61: Actor changed its own member info
+	OpUpdateOther  = "update_other"  // 62: Actor changed Target.Account's member info
+)
+
+// Channel access-list ops (kind channel, NetEase 66 and 67 "opetype"): a role (Target.Role) or accounts
+// (Target.Accounts) added to or removed from a channel's white or black list (PlatformSubtype "1" white,
+// "2" black).
+const (
+	OpListAdd    = "list_add"
+	OpListRemove = "list_remove"
+)
+
+// Role ops (kind role) beside create, update and delete: NetEase 77–79.
+const (
+	OpAddMembers     = "add_members"     // 77: Target.Accounts put into role Target.Role
+	OpRemoveMembers  = "remove_members"  // 78: Target.Accounts taken out of role Target.Role
+	OpUpdatePriority = "update_priority" // 79: priorities of Target.Roles changed
+)
+
+// Quick-comment ops (kind quick_comment, NetEase 80 "opeType").
+const (
+	OpAdd    = "add"
+	OpRemove = "remove"
 )
 
 // PresenceOnline says whether a presence event means online; ok is false for an event that is not a
@@ -121,6 +169,15 @@ type Target struct {
 	Group   string `json:"group,omitempty"`
 	Server  string `json:"server,omitempty"`
 	Channel string `json:"channel,omitempty"`
+	// Role is the NetEase QChat role (身份组) acted upon or concerned (roleid, identifyId).
+	Role string `json:"role,omitempty"`
+	// Accounts are the several accounts an event acts upon (NetEase inviteAccids, kickAccids,
+	// targetAccidList, accids, memberAccids), decoded whether the platform sent a JSON array or an array
+	// inside a string, numbers as their decimal text. The field stays verbatim in Attrs too.
+	Accounts []string `json:"accounts,omitempty"`
+	// Roles are the several roles an event concerns (NetEase roleids; the roles of roleIdPriority, in
+	// ascending order), decoded like Accounts.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // ID derives a deterministic event_id from the source, the app and the platform's own identity of the
