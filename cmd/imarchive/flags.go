@@ -19,11 +19,15 @@ type command struct {
 	detail  string
 	fs      *flag.FlagSet
 	envs    map[string]string // flag name → environment variable
+	known   map[string]bool   // every IMARCHIVE_* name any command reads (for the config file check)
+	sources map[string]string // flag name → where its value came from (after parse)
 	run     func(args []string) error
 }
 
 func newCommand(name, summary, detail string) *command {
 	c := &command{name: name, summary: summary, detail: detail, fs: flag.NewFlagSet(name, flag.ContinueOnError), envs: map[string]string{}}
+	c.fs.String("config", "", "file of IMARCHIVE_NAME=value lines (precedence: flag > environment > file > default)")
+	c.env("config", "IMARCHIVE_CONFIG")
 	c.fs.Usage = func() {} // run() prints usage on --help; errors say where to look
 	c.fs.SetOutput(io.Discard)
 	return c
@@ -73,20 +77,129 @@ func (c *command) integer(p *int, name, envName string, def int, help string) {
 	c.env(name, envName)
 }
 
-// parse applies the environment, then the flags. Every bad environment value is reported at once.
+// Where a flag's value came from.
+const (
+	sourceDefault = "default"
+	sourceFile    = "file"
+	sourceEnv     = "env"
+	sourceFlag    = "flag"
+)
+
+// parse applies, in rising precedence, the config file (--config or IMARCHIVE_CONFIG), the environment,
+// then the flags. Every bad file or environment value is reported at once. known lists every
+// IMARCHIVE_* name any command reads: a file key outside it is an error (a typo must not be ignored).
 func (c *command) parse(args []string) error {
+	c.sources = map[string]string{}
 	var errs []error
+	if path := configPath(args); path != "" {
+		kv, err := readConfigFile(path) // a bad line is reported with the rest, not alone
+		if err != nil {
+			errs = append(errs, err)
+		}
+		byEnv := map[string]string{}
+		for f, e := range c.envs {
+			byEnv[e] = f
+		}
+		keys := make([]string, 0, len(kv))
+		for k := range kv {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if f, ok := byEnv[k]; ok {
+				if err := c.fs.Set(f, kv[k]); err != nil {
+					errs = append(errs, fmt.Errorf("config file %s: %s: %w", path, k, err))
+				}
+				c.sources[f] = sourceFile
+			} else if !c.known[k] {
+				errs = append(errs, fmt.Errorf("config file %s: unknown key %s", path, k))
+			}
+		}
+	}
 	for flagName, envName := range c.envs {
 		if v, ok := os.LookupEnv(envName); ok && envName != "" {
 			if err := c.fs.Set(flagName, v); err != nil {
 				errs = append(errs, fmt.Errorf("environment %s: %w", envName, err))
 			}
+			c.sources[flagName] = sourceEnv
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return c.fs.Parse(args)
+	if err := c.fs.Parse(args); err != nil {
+		return err
+	}
+	// The flag package cannot tell Set from a command-line flag, so read the names off the arguments.
+	for _, a := range args[:len(args)-len(c.fs.Args())] {
+		if strings.HasPrefix(a, "-") {
+			name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if c.fs.Lookup(name) != nil {
+				c.sources[name] = sourceFlag
+			}
+		}
+	}
+	return nil
+}
+
+// source says where a flag's value came from.
+func (c *command) source(name string) string {
+	if s, ok := c.sources[name]; ok {
+		return s
+	}
+	return sourceDefault
+}
+
+// configPath finds --config in args (it must be known before the other flags are parsed), else
+// IMARCHIVE_CONFIG.
+func configPath(args []string) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, p := range []string{"--config=", "-config="} {
+			if strings.HasPrefix(a, p) {
+				return strings.TrimPrefix(a, p)
+			}
+		}
+		if (a == "--config" || a == "-config") && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return os.Getenv("IMARCHIVE_CONFIG")
+}
+
+// readConfigFile reads KEY=VALUE lines — the same IMARCHIVE_* names as the environment, so one file
+// serves every command and doubles as an env file. '#' starts a comment line; "export " and matching
+// quotes around a value are allowed.
+func readConfigFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	out := map[string]string{}
+	var errs []error
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || !strings.HasPrefix(k, "IMARCHIVE_") {
+			errs = append(errs, fmt.Errorf("config file %s:%d: want IMARCHIVE_NAME=value", path, i+1))
+			continue
+		}
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		if _, dup := out[k]; dup {
+			errs = append(errs, fmt.Errorf("config file %s:%d: %s set twice", path, i+1, k))
+		}
+		out[k] = v
+	}
+	return out, errors.Join(errs...)
 }
 
 // logFlags are shared by every command.

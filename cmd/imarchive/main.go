@@ -17,15 +17,27 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// commands builds every command, each knowing every IMARCHIVE_* name any command reads.
 func commands(stdout, stderr io.Writer) []*command {
-	return []*command{
+	cmds := []*command{
 		serveCommand(stderr),
 		consumeCommand(stderr),
 		migrateCommand(stdout, stderr),
 		queryCommand(stdout, stderr),
 		versionCommand(stdout),
 		healthcheckCommand(stdout),
+		configCommand(stdout),
 	}
+	known := map[string]bool{}
+	for _, c := range cmds {
+		for _, e := range c.envs {
+			known[e] = true
+		}
+	}
+	for _, c := range cmds {
+		c.known = known
+	}
+	return cmds
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
