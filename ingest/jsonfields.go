@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -25,17 +27,40 @@ func parseFields(body []byte) (fields, error) {
 	if f == nil {
 		return nil, ErrNotObject
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err == nil {
 		return nil, fmt.Errorf("%w: trailing data after the object", ErrNotObject)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: trailing data after the object: %w", ErrNotObject, err)
 	}
 	return f, nil
+}
+
+// raw returns a field's JSON. A name is matched exactly first, then against the keys with surrounding
+// white space removed: the manuals' examples carry keys like " time" (a conversion artefact, or a
+// platform sending it so), and such a key still means "time".
+func (f fields) raw(name string) (json.RawMessage, bool) {
+	if v, ok := f[name]; ok {
+		return v, true
+	}
+	for k, v := range f {
+		if strings.TrimSpace(k) == name {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// has reports whether a field is present and not null.
+func (f fields) has(name string) bool {
+	v, ok := f.raw(name)
+	return ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null"))
 }
 
 // str returns a field as text whether the platform sent it as a JSON string or as a number (platforms
 // do both for the same field); other JSON values come back as their JSON text; a missing or null field
 // is "".
 func (f fields) str(name string) string {
-	raw, ok := f[name]
+	raw, ok := f.raw(name)
 	if !ok {
 		return ""
 	}
@@ -56,7 +81,8 @@ func jsonText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// int64 returns a string-or-number field as an integer; ok is false when it is missing or not one.
+// int64 returns a string-or-number field as an integer; ok is false when it is missing or empty. A
+// value that is not an integer is an error wrapping ErrBadField.
 func (f fields) int64(name string) (v int64, ok bool, err error) {
 	s := strings.TrimSpace(f.str(name))
 	if s == "" {
@@ -65,12 +91,102 @@ func (f fields) int64(name string) (v int64, ok bool, err error) {
 	v, err = strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		// Some platforms send "1646744308834.0"; accept integral floats.
-		if fv, ferr := strconv.ParseFloat(s, 64); ferr == nil && fv == float64(int64(fv)) {
+		if fv, ferr := strconv.ParseFloat(s, 64); ferr == nil && fv == float64(int64(fv)) && fv >= -9e18 && fv <= 9e18 {
 			return int64(fv), true, nil
 		}
-		return 0, false, fmt.Errorf("field %s: %q is not an integer", name, s)
+		return 0, false, fmt.Errorf("%w: %s: %q is not an integer", ErrBadField, name, clip(s))
 	}
 	return v, true, nil
+}
+
+// timeMs returns a time field in Unix milliseconds; negative times are an error.
+func (f fields) timeMs(name string) (int64, bool, error) {
+	v, ok, err := f.int64(name)
+	if err == nil && v < 0 {
+		return 0, false, fmt.Errorf("%w: %s: negative time %d", ErrBadField, name, v)
+	}
+	return v, ok, err
+}
+
+// boolean returns a field sent as a JSON boolean or as the text "true"/"false" (NetEase "antispam"
+// is documented as a String that "can be converted to Boolean"); "1"/"0" are accepted too.
+func (f fields) boolean(name string) (v, ok bool, err error) {
+	s := strings.ToLower(strings.TrimSpace(f.str(name)))
+	switch s {
+	case "":
+		return false, false, nil
+	case "true", "1":
+		return true, true, nil
+	case "false", "0":
+		return false, true, nil
+	}
+	return false, false, fmt.Errorf("%w: %s: %q is not a boolean", ErrBadField, name, clip(s))
+}
+
+// list decodes a list field that the platform sends either as a JSON array or as a JSON array inside
+// a string ("[\"a\",\"b\"]"); elements come back as text (numbers as their decimal text, strings as
+// they are). A plain string that is not an array is one element. A missing, null or empty field is nil.
+func (f fields) list(name string) ([]string, error) {
+	raw, ok := f.raw(name)
+	if !ok {
+		return nil, nil
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		s := strings.TrimSpace(jsonText(raw))
+		if s == "" {
+			return nil, nil
+		}
+		if !strings.HasPrefix(s, "[") {
+			return []string{s}, nil
+		}
+		raw = json.RawMessage(s)
+	}
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	if raw[0] != '[' {
+		return []string{jsonText(raw)}, nil // a lone number
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return nil, fmt.Errorf("%w: %s: not a list: %w", ErrBadField, name, err)
+	}
+	out := make([]string, 0, len(elems))
+	for _, e := range elems {
+		out = append(out, jsonText(e))
+	}
+	return out, nil
+}
+
+// objectKeys decodes an object field sent as a JSON object or as a JSON object inside a string
+// (NetEase roleIdPriority) and returns its keys in ascending order.
+func (f fields) objectKeys(name string) ([]string, error) {
+	raw, ok := f.raw(name)
+	if !ok {
+		return nil, nil
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		s := strings.TrimSpace(jsonText(raw))
+		if s == "" {
+			return nil, nil
+		}
+		raw = json.RawMessage(s)
+	}
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: not an object: %w", ErrBadField, name, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // attrs returns every field as text, the way the canonical event keeps them.
@@ -87,4 +203,12 @@ func (f fields) attrs() map[string]string {
 func (f fields) canonical() []byte {
 	b, _ := json.Marshal(map[string]json.RawMessage(f)) // sorted keys; RawMessage compacted by Marshal
 	return b
+}
+
+// clip shortens a value quoted in an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }

@@ -4,18 +4,42 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// Outcomes of a callback, the "outcome" label of imarchive_ingest_callbacks_total.
+const (
+	outcomeAccepted      = "accepted"           // normalized; raw and event acknowledged by Kafka
+	outcomeDeadLetter    = "dead_letter"        // authentic but not normalizable; raw and dead letter acknowledged
+	outcomeDuplicate     = "duplicate"          // a retry of a delivery already acknowledged; nothing produced
+	outcomeKafka         = "kafka_unavailable"  // Kafka did not acknowledge in time; answered 503
+	outcomeAuth          = "rejected_auth"      // bad or missing signature, checksum, MD5, unknown app: 401
+	outcomeStale         = "rejected_stale"     // CurTime outside the freshness window: 401
+	outcomeForbidden     = "rejected_forbidden" // wrong iLink path secret or source address: 403
+	outcomeTooLarge      = "rejected_too_large" // body over the limit: 413
+	outcomeMethod        = "rejected_method"    // wrong HTTP method: 405
+	outcomeBadRequest    = "rejected_bad_request"
+	outcomeHandshake     = "handshake_ok"     // iLink URL verification answered with echostr
+	outcomeHandshakeFail = "handshake_failed" // iLink URL verification with a bad signature: empty 401
+)
+
 type metrics struct {
 	callbacks     *prometheus.CounterVec
+	duplicates    *prometheus.CounterVec
 	ackLatency    *prometheus.HistogramVec
 	produceErrors *prometheus.CounterVec
+	dedupeEntries prometheus.Gauge
+	dedupeEvicted prometheus.Counter
+	dedupeWaiting prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_callbacks_total",
-			Help: "Callbacks received, by platform, platform event type and outcome (accepted, rejected_auth, rejected_stale, unnormalized, kafka_unavailable, …).",
+			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, kafka_unavailable, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_method, rejected_bad_request, handshake_ok, handshake_failed).",
 		}, []string{"platform", "type", "outcome"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imarchive_ingest_duplicates_total",
+			Help: "Platform retries answered without producing, by platform and state (seen: delivered before within the dedupe window; in_flight: arrived while the first delivery was being produced).",
+		}, []string{"platform", "state"}),
 		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "imarchive_ingest_ack_latency_seconds",
 			Help:    "Time from a callback's arrival to Kafka's acknowledgement of its records.",
@@ -25,7 +49,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "imarchive_ingest_produce_errors_total",
 			Help: "Records Kafka did not acknowledge, by topic.",
 		}, []string{"topic"}),
+		dedupeEntries: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imarchive_ingest_dedupe_entries",
+			Help: "Delivered event ids remembered for deduplication.",
+		}),
+		dedupeEvicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imarchive_ingest_dedupe_evictions_total",
+			Help: "Event ids forgotten before their window ended because the dedupe cache was full (raise --dedupe-size if this grows).",
+		}),
+		dedupeWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imarchive_ingest_dedupe_waiting",
+			Help: "Retries waiting for the outcome of a first delivery still in flight.",
+		}),
 	}
-	reg.MustRegister(m.callbacks, m.ackLatency, m.produceErrors)
+	reg.MustRegister(m.callbacks, m.duplicates, m.ackLatency, m.produceErrors, m.dedupeEntries, m.dedupeEvicted, m.dedupeWaiting)
 	return m
+}
+
+func (m *metrics) dedupeHooks() dedupeHooks {
+	return dedupeHooks{
+		entries: func(n int) { m.dedupeEntries.Set(float64(n)) },
+		evicted: m.dedupeEvicted.Inc,
+		waiting: func(d int) { m.dedupeWaiting.Add(float64(d)) },
+	}
 }

@@ -1,11 +1,9 @@
 package ingest_test
 
 import (
-	"encoding/json"
-	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,52 +11,33 @@ import (
 	"github.com/imarchive/imarchive/ingest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// receivedAt is the fixed arrival time the golden events are computed with.
-var receivedAt = time.UnixMilli(1646744309000)
-
-// TestNeteaseGolden normalizes every testdata/netease/*.json payload (the manual's examples) and
-// compares with the event in the .event.json file beside it. go test -update rewrites the goldens;
-// review the diff before committing it.
+// TestNeteaseGolden normalizes every testdata/netease/*.json payload (the manual's examples, one per
+// eventType 48–82 and one per login/logout type of 47) and compares with the event in the .event.json
+// file beside it. go test -update rewrites the goldens; review the diff before committing it.
 func TestNeteaseGolden(t *testing.T) {
-	inputs, err := filepath.Glob("testdata/netease/*.json")
-	if err != nil {
-		t.Fatal(err)
+	n := checkGoldens(t, "testdata/netease", "app1", ingest.NormalizeNetease)
+	if n < 43 {
+		t.Errorf("%d NetEase examples, want all 43 of the manual", n)
 	}
-	n := 0
-	for _, in := range inputs {
-		if strings.HasSuffix(in, ".event.json") {
-			continue
+}
+
+// TestNeteaseEveryTypeHasGolden: each of the 36 eventTypes of the manual (47–82) is mapped and has an
+// example, and every login/logout type of 47 too.
+func TestNeteaseEveryTypeHasGolden(t *testing.T) {
+	types := ingest.NeteaseEventTypes()
+	if len(types) != 36 || types[0] != "47" || types[35] != "82" {
+		t.Fatalf("mapped eventTypes %v, want 47…82", types)
+	}
+	for _, et := range types {
+		m, _ := filepath.Glob("testdata/netease/" + et + "_*.event.json")
+		if len(m) == 0 {
+			t.Errorf("eventType %s has no golden example", et)
 		}
-		n++
-		t.Run(filepath.Base(in), func(t *testing.T) {
-			body, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev, err := ingest.NormalizeNetease("app1", body, receivedAt)
-			if err != nil {
-				t.Fatalf("normalize: %v", err)
-			}
-			got, _ := json.MarshalIndent(ev, "", "  ")
-			golden := strings.TrimSuffix(in, ".json") + ".event.json"
-			if *update {
-				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run go test -update to create it): %v", err)
-			}
-			if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
-				t.Errorf("event differs from %s\n got: %s\nwant: %s", golden, got, want)
-			}
-		})
 	}
-	if n == 0 {
-		t.Fatal("no payloads in testdata/netease")
+	for typ := 1; typ <= 8; typ++ {
+		if m, _ := filepath.Glob(fmt.Sprintf("testdata/netease/47_%d_*.event.json", typ)); len(m) != 1 {
+			t.Errorf("eventType 47 type %d has %d golden examples, want 1", typ, len(m))
+		}
 	}
 }
 

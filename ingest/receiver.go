@@ -31,12 +31,14 @@ type Receiver struct {
 	log     *slog.Logger
 	metrics *metrics
 	now     func() time.Time
+	dedupe  *dedupe
 }
 
 // Option configures a Receiver.
 type Option func(*Receiver)
 
-// WithClock replaces time.Now (tests).
+// WithClock replaces time.Now for the platform-facing clock: received_at, CurTime freshness and the
+// dedupe window (tests). Deadlines for Kafka's acknowledgement always use the real clock.
 func WithClock(now func() time.Time) Option { return func(r *Receiver) { r.now = now } }
 
 // New builds a Receiver. It returns the configuration's validation error, if any.
@@ -48,37 +50,75 @@ func New(cfg Config, tc topics.Config, prod Producer, log *slog.Logger, reg prom
 	for _, o := range opts {
 		o(r)
 	}
+	r.dedupe = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, func() time.Time { return r.now() }, r.metrics.dedupeHooks())
 	return r, nil
 }
 
-// Register adds the callback routes to mux.
+// Register adds the callback routes to mux. Each platform's routes exist whether or not apps of it are
+// configured; an unconfigured app is refused like an unknown one.
 func (r *Receiver) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/netease/{appkey}", r.netease)
+	mux.HandleFunc("/v1/netease/{appkey}", r.wrongMethod(event.SourceNetease, "POST"))
+
+	mux.HandleFunc("GET /v1/ilink/{appkey}/{secret}", r.ilinkHandshake)
+	mux.HandleFunc("POST /v1/ilink/{appkey}/{secret}", r.ilink)
+	mux.HandleFunc("/v1/ilink/{appkey}/{secret}", r.wrongMethod(event.SourceILink, "GET, POST"))
+	mux.HandleFunc("/v1/ilink/{appkey}", r.ilinkNoSecret)
+	mux.HandleFunc("/v1/ilink/{appkey}/{$}", r.ilinkNoSecret)
+
+	mux.HandleFunc("POST /v1/maxim/{app_id}", r.maxim)
+	mux.HandleFunc("/v1/maxim/{app_id}", r.wrongMethod(event.SourceMaxim, "POST"))
 }
 
-func (r *Receiver) netease(w http.ResponseWriter, req *http.Request) {
-	start := r.now()
-	appKey := req.PathValue("appkey")
-	const platform = event.SourceNetease
-	body, err := readBody(w, req, r.cfg.MaxBodyBytes)
-	if err != nil {
-		r.reject(w, platform, "", err)
-		return
-	}
-	secret, ok := r.cfg.NeteaseApps[appKey]
-	if !ok {
-		r.reject(w, platform, "", fmt.Errorf("%w %q", ErrUnknownApp, appKey))
-		return
-	}
-	if err := VerifyNetease(appKey, secret, req.Header, body, start, r.cfg.Freshness); err != nil {
-		r.reject(w, platform, "", err)
-		return
-	}
+// delivery is one authenticated callback on its way to Kafka.
+type delivery struct {
+	platform  string
+	app       string
+	req       *http.Request
+	body      []byte
+	start     time.Time // platform-facing clock: received_at
+	began     time.Time // real clock: arrival, for the ack latency and the deadline
+	normalize Normalizer
+	typeLabel func(body []byte) string // the platform type for metrics when normalization failed
+	answer    func(w http.ResponseWriter)
+}
 
-	ev, nerr := NormalizeNetease(appKey, body, start)
-	raw := rawRecord(r.topics.Raw(), platform, appKey, req, body, start, ev.EventID)
+// accept normalizes, dedupes, produces and answers one authenticated callback. The platform gets its
+// success answer only once Kafka acknowledged the raw record and the event (or the dead letter); a
+// retry of a delivery already acknowledged gets it without producing anything.
+func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
+	ev, nerr := d.normalize(d.app, d.body, d.start)
+	typ := ev.PlatformType
+	key := ev.EventID
+	if nerr != nil {
+		typ = d.typeLabel(d.body)
+		key = event.ID(d.platform, d.app, "raw", string(d.body))
+	}
+	typ = typeLabel(d.platform, typ)
+
+	// The answer is due within AckTimeout of arrival, whatever the platform's connection does meanwhile.
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(d.req.Context()), d.began.Add(r.cfg.AckTimeout))
+	defer cancel()
+	owner, dup, err := r.dedupe.acquire(ctx, key)
+	if err != nil {
+		r.unavailable(w, d, typ, fmt.Errorf("waiting for the first delivery of the same event: %w", err))
+		return
+	}
+	if !owner {
+		r.metrics.duplicates.WithLabelValues(d.platform, dup).Inc()
+		r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeDuplicate).Inc()
+		r.log.Debug("duplicate callback: already delivered", "platform", d.platform, "app", d.app, "key", key, "state", dup)
+		d.answer(w)
+		return
+	}
+	delivered := false
+	defer func() { r.dedupe.release(key, delivered) }()
+
+	raw := rawRecord(r.topics.Raw(), d, key, ev.EventID)
 	recs := []*kgo.Record{raw}
+	outcome := outcomeAccepted
 	if nerr == nil {
+		ev.RawKey = key
 		evRec, err := eventRecord(r.topics.Events(), &ev)
 		if err != nil {
 			nerr = err
@@ -87,30 +127,32 @@ func (r *Receiver) netease(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	if nerr != nil {
-		// Authentic but not normalizable: the raw record is the archive; a retry would not help.
-		r.log.Warn("callback kept raw, not normalized", "platform", platform, "app", appKey, "err", nerr)
+		// Authentic but not normalizable: archived raw and dead-lettered with the reason; a retry
+		// would not help, so the platform gets its success answer.
+		outcome = outcomeDeadLetter
+		recs = append(recs, deadLetterRecord(r.topics.DeadLetter(), raw, nerr))
+		r.log.Warn("callback kept raw and dead-lettered, not normalized", "platform", d.platform, "app", d.app, "type", typ, "err", nerr)
 	}
-
-	if err := r.produce(req.Context(), recs); err != nil {
-		r.metrics.callbacks.WithLabelValues(platform, ev.PlatformType, "kafka_unavailable").Inc()
-		r.log.Error("callback not acknowledged by kafka; answering 503 so the platform retries",
-			"platform", platform, "app", appKey, "err", err)
-		http.Error(w, "temporarily unavailable, retry", http.StatusServiceUnavailable)
+	if err := r.produce(ctx, recs); err != nil {
+		r.unavailable(w, d, typ, err)
 		return
 	}
-	r.metrics.ackLatency.WithLabelValues(platform).Observe(r.now().Sub(start).Seconds())
-	outcome := "accepted"
-	if nerr != nil {
-		outcome = "unnormalized"
-	}
-	r.metrics.callbacks.WithLabelValues(platform, ev.PlatformType, outcome).Inc()
-	w.WriteHeader(http.StatusOK)
+	delivered = true
+	r.metrics.ackLatency.WithLabelValues(d.platform).Observe(time.Since(d.began).Seconds())
+	r.metrics.callbacks.WithLabelValues(d.platform, typ, outcome).Inc()
+	d.answer(w)
 }
 
-// produce sends the records and waits for Kafka's acknowledgement of all of them, within AckTimeout.
+// unavailable answers 503 (never 500: NetEase counts a 500 as delivered), so that the platform retries.
+func (r *Receiver) unavailable(w http.ResponseWriter, d delivery, typ string, err error) {
+	r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeKafka).Inc()
+	r.log.Error("callback not acknowledged by kafka; answering 503 so the platform retries",
+		"platform", d.platform, "app", d.app, "err", err)
+	http.Error(w, "temporarily unavailable, retry", http.StatusServiceUnavailable)
+}
+
+// produce sends the records and waits for Kafka's acknowledgement of all of them, until ctx's deadline.
 func (r *Receiver) produce(ctx context.Context, recs []*kgo.Record) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.AckTimeout)
-	defer cancel()
 	var errs []error
 	for _, res := range r.prod.ProduceSync(ctx, recs...) {
 		if res.Err != nil {
@@ -136,21 +178,67 @@ func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, er
 	return body, nil
 }
 
+// Errors of the iLink path secret and source address: 403, nothing produced.
+var (
+	ErrForbidden = errors.New("forbidden")
+)
+
 // reject answers a request that is refused and produces nothing. The status is decided here only.
 func (r *Receiver) reject(w http.ResponseWriter, platform, typ string, err error) {
-	status, outcome := http.StatusBadRequest, "rejected_bad_request"
+	status, outcome := http.StatusBadRequest, outcomeBadRequest
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
-		status, outcome = http.StatusRequestEntityTooLarge, "rejected_too_large"
+		status, outcome = http.StatusRequestEntityTooLarge, outcomeTooLarge
 	case errors.Is(err, ErrStale):
-		status, outcome = http.StatusUnauthorized, "rejected_stale"
+		status, outcome = http.StatusUnauthorized, outcomeStale
+	case errors.Is(err, ErrForbidden):
+		status, outcome = http.StatusForbidden, outcomeForbidden
 	case errors.Is(err, ErrUnknownApp), errors.Is(err, ErrMissingHeader), errors.Is(err, ErrBodyMD5),
-		errors.Is(err, ErrChecksum), errors.Is(err, ErrAppKeyMismatch):
-		status, outcome = http.StatusUnauthorized, "rejected_auth"
+		errors.Is(err, ErrChecksum), errors.Is(err, ErrAppKeyMismatch), errors.Is(err, ErrSignature):
+		status, outcome = http.StatusUnauthorized, outcomeAuth
 	}
 	r.metrics.callbacks.WithLabelValues(platform, typ, outcome).Inc()
 	r.log.Warn("callback rejected", "platform", platform, "status", status, "err", err)
 	http.Error(w, err.Error(), status)
+}
+
+func (r *Receiver) wrongMethod(platform, allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		r.metrics.callbacks.WithLabelValues(platform, "", outcomeMethod).Inc()
+		w.Header().Set("Allow", allow)
+		http.Error(w, "method not allowed; use "+allow, http.StatusMethodNotAllowed)
+	}
+}
+
+// typeLabel bounds the "type" label: the platform's type where the receiver knows it, else "other".
+func typeLabel(platform, typ string) string {
+	if typ == "" {
+		return ""
+	}
+	known := false
+	switch platform {
+	case event.SourceNetease:
+		_, known = neteaseTypes[typ]
+	case event.SourceILink:
+		known = typ == "1" || typ == "2" || typ == "3" || typ == "4"
+	case event.SourceMaxim:
+		_, known = maximKinds[typ]
+	}
+	if !known {
+		return "other"
+	}
+	return typ
+}
+
+// fieldOf returns a body's top-level field, or "" when the body is not a JSON object.
+func fieldOf(name string) func(body []byte) string {
+	return func(body []byte) string {
+		f, err := parseFields(body)
+		if err != nil {
+			return ""
+		}
+		return f.str(name)
+	}
 }
 
 // Raw record headers, beside the HTTP headers (kept under "http.<Name>").
@@ -162,30 +250,54 @@ const (
 	HeaderRemoteAddr = "imarchive.remote_addr"
 	HeaderEventID    = "imarchive.event_id"
 	HTTPHeaderPrefix = "http."
+	// HeaderReason, on a dead-letter record: why the body could not be normalized.
+	HeaderReason = "imarchive.reason"
+	// HeaderStage, on a dead-letter record: where it failed ("ingest.normalize").
+	HeaderStage = "imarchive.stage"
 )
 
-// rawRecord keeps the body exactly as received as the record value, and every request header.
-func rawRecord(topic, source, app string, req *http.Request, body []byte, receivedAt time.Time, eventID string) *kgo.Record {
+// redactedHeaders are request headers whose value is a credential: kept by name, value replaced.
+var redactedHeaders = map[string]bool{"Signature": true, "Authorization": true, "Cookie": true, "Access-Token": true}
+
+// Redacted replaces a credential in a raw record (the Maxim signature header, the iLink path secret).
+const Redacted = "[redacted]"
+
+// rawRecord keeps the body exactly as received as the record value, and every request header except
+// the value of credentials. Its key is the event_id (or, for a body that could not be normalized, the
+// hash of the body), so the raw record of an event is found by its id.
+func rawRecord(topic string, d delivery, key, eventID string) *kgo.Record {
+	path := d.req.URL.Path
+	if d.platform == event.SourceILink {
+		path = "/v1/ilink/" + d.app + "/" + Redacted
+	}
 	hs := []kgo.RecordHeader{
-		{Key: HeaderSource, Value: []byte(source)},
-		{Key: HeaderApp, Value: []byte(app)},
-		{Key: HeaderReceivedAt, Value: []byte(strconv.FormatInt(receivedAt.UnixMilli(), 10))},
-		{Key: HeaderPath, Value: []byte(req.URL.Path)},
-		{Key: HeaderRemoteAddr, Value: []byte(req.RemoteAddr)},
+		{Key: HeaderSource, Value: []byte(d.platform)},
+		{Key: HeaderApp, Value: []byte(d.app)},
+		{Key: HeaderReceivedAt, Value: []byte(strconv.FormatInt(d.start.UnixMilli(), 10))},
+		{Key: HeaderPath, Value: []byte(path)},
+		{Key: HeaderRemoteAddr, Value: []byte(d.req.RemoteAddr)},
 	}
 	if eventID != "" {
 		hs = append(hs, kgo.RecordHeader{Key: HeaderEventID, Value: []byte(eventID)})
 	}
-	for name, vals := range req.Header {
+	for name, vals := range d.req.Header {
 		for _, v := range vals {
+			if redactedHeaders[name] {
+				v = Redacted
+			}
 			hs = append(hs, kgo.RecordHeader{Key: HTTPHeaderPrefix + name, Value: []byte(v)})
 		}
 	}
-	key := eventID
-	if key == "" {
-		key = event.ID(source, app, "raw", string(body))
-	}
-	return &kgo.Record{Topic: topic, Key: []byte(key), Value: body, Headers: hs, Timestamp: receivedAt}
+	return &kgo.Record{Topic: topic, Key: []byte(key), Value: d.body, Headers: hs, Timestamp: d.start}
+}
+
+// deadLetterRecord is the raw record again, on the dead-letter topic, with the reason.
+func deadLetterRecord(topic string, raw *kgo.Record, reason error) *kgo.Record {
+	hs := append([]kgo.RecordHeader{
+		{Key: HeaderReason, Value: []byte(reason.Error())},
+		{Key: HeaderStage, Value: []byte("ingest.normalize")},
+	}, raw.Headers...)
+	return &kgo.Record{Topic: topic, Key: raw.Key, Value: raw.Value, Headers: hs, Timestamp: raw.Timestamp}
 }
 
 func eventRecord(topic string, e *event.Event) (*kgo.Record, error) {

@@ -1,0 +1,152 @@
+package ingest
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+)
+
+// dedupe remembers the keys (event_ids) of deliveries whose records Kafka acknowledged, for a window,
+// so that a platform retry within it produces nothing. Memory is bounded: past size keys the oldest
+// are forgotten first (an eviction, counted). A delivery still in flight is known too: a retry that
+// arrives meanwhile waits for its outcome instead of producing a second time, and takes over when the
+// first one failed — a failed delivery is never remembered, so its retry gets through.
+//
+// It is per process: replicas behind a load balancer do not share it, and a retry after the window
+// is produced again. Downstream, ClickHouse folds repeats by event_id; this keeps the topics clean of
+// the common case.
+type dedupe struct {
+	window time.Duration
+	size   int
+	now    func() time.Time
+	hooks  dedupeHooks
+
+	mu       sync.Mutex
+	seen     map[string]*list.Element // of *seenKey, in order
+	order    *list.List               // oldest first; one window for all, so also soonest to expire first
+	inflight map[string]*flight
+}
+
+type seenKey struct {
+	key string
+	at  time.Time
+}
+
+type flight struct {
+	done chan struct{}
+	ok   bool // set before done is closed
+}
+
+// dedupeHooks report to metrics.
+type dedupeHooks struct {
+	entries func(n int)
+	evicted func()
+	waiting func(delta int)
+}
+
+func newDedupe(window time.Duration, size int, now func() time.Time, hooks dedupeHooks) *dedupe {
+	nop := func(int) {}
+	if hooks.entries == nil {
+		hooks.entries = nop
+	}
+	if hooks.waiting == nil {
+		hooks.waiting = nop
+	}
+	if hooks.evicted == nil {
+		hooks.evicted = func() {}
+	}
+	return &dedupe{
+		window: window, size: size, now: now, hooks: hooks,
+		seen: map[string]*list.Element{}, order: list.New(), inflight: map[string]*flight{},
+	}
+}
+
+// Duplicate states, for metrics.
+const (
+	dupSeen     = "seen"      // delivered before, within the window
+	dupInFlight = "in_flight" // arrived while the first delivery was being produced, which then succeeded
+)
+
+// acquire decides what the caller does with a delivery of key. owner: produce it, then call release.
+// Otherwise dup names why it is a duplicate; its records are already acknowledged. err is ctx's when
+// the wait for an in-flight first delivery outlasted it.
+func (d *dedupe) acquire(ctx context.Context, key string) (owner bool, dup string, err error) {
+	if d.window <= 0 {
+		return true, "", nil
+	}
+	for {
+		d.mu.Lock()
+		d.expire()
+		if _, ok := d.seen[key]; ok {
+			d.mu.Unlock()
+			return false, dupSeen, nil
+		}
+		fl, busy := d.inflight[key]
+		if !busy {
+			d.inflight[key] = &flight{done: make(chan struct{})}
+			d.mu.Unlock()
+			return true, "", nil
+		}
+		d.mu.Unlock()
+		d.hooks.waiting(1)
+		select {
+		case <-fl.done:
+			d.hooks.waiting(-1)
+		case <-ctx.Done():
+			d.hooks.waiting(-1)
+			return false, "", ctx.Err()
+		}
+		if fl.ok {
+			return false, dupInFlight, nil
+		}
+		// The first delivery failed and is not remembered: try to take over.
+	}
+}
+
+// release ends the caller's ownership of key: delivered says whether Kafka acknowledged its records.
+// Only then is the key remembered.
+func (d *dedupe) release(key string, delivered bool) {
+	if d.window <= 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fl := d.inflight[key]
+	delete(d.inflight, key)
+	if delivered {
+		if el, ok := d.seen[key]; ok {
+			d.order.Remove(el)
+		}
+		d.seen[key] = d.order.PushBack(&seenKey{key: key, at: d.now()})
+		for d.order.Len() > d.size {
+			d.drop(d.order.Front())
+			d.hooks.evicted()
+		}
+		d.hooks.entries(d.order.Len())
+	}
+	if fl != nil {
+		fl.ok = delivered
+		close(fl.done)
+	}
+}
+
+// expire forgets keys older than the window. Called with mu held.
+func (d *dedupe) expire() {
+	now := d.now()
+	n := d.order.Len()
+	for el := d.order.Front(); el != nil; el = d.order.Front() {
+		if now.Sub(el.Value.(*seenKey).at) < d.window {
+			break
+		}
+		d.drop(el)
+	}
+	if d.order.Len() != n {
+		d.hooks.entries(d.order.Len())
+	}
+}
+
+func (d *dedupe) drop(el *list.Element) {
+	d.order.Remove(el)
+	delete(d.seen, el.Value.(*seenKey).key)
+}

@@ -1,0 +1,134 @@
+package ingest
+
+import (
+	"crypto/md5"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/imarchive/imarchive/event"
+)
+
+// ErrSignature is a signature that does not match (iLink handshake, Maxim signature header): 401.
+var ErrSignature = fmt.Errorf("signature does not match")
+
+// ILinkSignature returns the two signatures the iLink manual (000 §3.1) describes for the GET
+// handshake, lower-case hex: its prose says MD5 over token, timestamp and echostr sorted
+// lexicographically and concatenated; its Java and PHP samples MD5 token+timestamp+echostr as given.
+func ILinkSignature(token, timestamp, echostr string) (sorted, concatenated string) {
+	parts := []string{token, timestamp, echostr}
+	sort.Strings(parts)
+	s := md5.Sum([]byte(strings.Join(parts, "")))
+	c := md5.Sum([]byte(token + timestamp + echostr))
+	return hex.EncodeToString(s[:]), hex.EncodeToString(c[:])
+}
+
+// VerifyILinkSignature reports whether signature is either reading of the manual's rule (see
+// ILinkSignature), comparing hex case-insensitively and in constant time.
+func VerifyILinkSignature(token, timestamp, echostr, signature string) bool {
+	sorted, concatenated := ILinkSignature(token, timestamp, echostr)
+	a, b := hexEqual(sorted, signature), hexEqual(concatenated, signature)
+	return a || b
+}
+
+// ilinkAuth checks the path's appkey and secret (constant time) and the source address against the
+// allow-list. Every failure wraps ErrForbidden (403).
+func (r *Receiver) ilinkAuth(req *http.Request) (ILinkApp, error) {
+	appKey := req.PathValue("appkey")
+	app, known := r.cfg.ILinkApps[appKey]
+	given := req.PathValue("secret")
+	if !known || subtle.ConstantTimeCompare([]byte(app.Secret), []byte(given)) != 1 {
+		return ILinkApp{}, fmt.Errorf("%w: unknown ilink app or wrong path secret", ErrForbidden)
+	}
+	if len(r.cfg.ILinkAllowIPs) > 0 {
+		addr, err := remoteAddr(req)
+		if err != nil || !allowed(r.cfg.ILinkAllowIPs, addr) {
+			return ILinkApp{}, fmt.Errorf("%w: source address %s not in the iLink allow-list", ErrForbidden, req.RemoteAddr)
+		}
+	}
+	return app, nil
+}
+
+func remoteAddr(req *http.Request) (netip.Addr, error) {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		host = req.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return a.Unmap(), nil
+}
+
+func allowed(list []netip.Prefix, a netip.Addr) bool {
+	for _, p := range list {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ilinkHandshake serves GET /v1/ilink/{appkey}/{secret}: the URL verification of set_config (manual
+// §3.1). echostr is answered verbatim when signature matches the app's token, an empty body otherwise
+// (401). Nothing is produced.
+func (r *Receiver) ilinkHandshake(w http.ResponseWriter, req *http.Request) {
+	const platform = event.SourceILink
+	app, err := r.ilinkAuth(req)
+	if err != nil {
+		r.reject(w, platform, "", err)
+		return
+	}
+	q := req.URL.Query()
+	echostr := q.Get("echostr")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !VerifyILinkSignature(app.Token, q.Get("timestamp"), echostr, q.Get("signature")) {
+		r.metrics.callbacks.WithLabelValues(platform, "", outcomeHandshakeFail).Inc()
+		r.log.Warn("ilink URL verification with a bad signature", "app", req.PathValue("appkey"))
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	r.metrics.callbacks.WithLabelValues(platform, "", outcomeHandshake).Inc()
+	r.log.Info("ilink URL verification answered", "app", req.PathValue("appkey"))
+	io.WriteString(w, echostr)
+}
+
+// ilinkNoSecret serves /v1/ilink/{appkey} without the secret segment: 403.
+func (r *Receiver) ilinkNoSecret(w http.ResponseWriter, req *http.Request) {
+	r.reject(w, event.SourceILink, "", fmt.Errorf("%w: the callback path needs its secret, /v1/ilink/{appkey}/{secret}", ErrForbidden))
+}
+
+// ilink serves POST /v1/ilink/{appkey}/{secret}: a pushed message or status (manual §4). iLink POSTs
+// carry no signature; the secret path segment authenticates them. Answer: {"code":0} once archived.
+func (r *Receiver) ilink(w http.ResponseWriter, req *http.Request) {
+	began := time.Now()
+	start := r.now()
+	const platform = event.SourceILink
+	if _, err := r.ilinkAuth(req); err != nil {
+		r.reject(w, platform, "", err)
+		return
+	}
+	body, err := readBody(w, req, r.cfg.MaxBodyBytes)
+	if err != nil {
+		r.reject(w, platform, "", err)
+		return
+	}
+	r.accept(w, delivery{
+		platform: platform, app: req.PathValue("appkey"), req: req, body: body, start: start, began: began,
+		normalize: NormalizeILink,
+		typeLabel: fieldOf("msg_type"),
+		answer: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"code":0}`)
+		},
+	})
+}
