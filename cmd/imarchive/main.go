@@ -27,6 +27,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		versionCommand(stdout),
 		healthcheckCommand(stdout),
 		configCommand(stdout),
+		loadgenCommand(stdout, stderr),
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/loadgen"
+)
+
+func loadgenCommand(stdout, stderr io.Writer) *command {
+	c := newCommand("loadgen", "send realistic, correctly signed synthetic callbacks of all three platforms to a running serve",
+		`Uses the same app variables as serve (IMARCHIVE_NETEASE_APPS, IMARCHIVE_ILINK_APPS, IMARCHIVE_MAXIM_APPS), so
+one configuration drives both. Kinds for --mix: netease_message, netease_presence, ilink_message,
+ilink_group, ilink_status, maxim_message, maxim_group. A progress line each second goes to stderr; the
+summary (sent, accepted, rejected, failed, latency percentiles) to stdout. It stops by itself after
+--duration or --count.`)
+	var (
+		cfg                     loadgen.Config
+		netease, ilink, maxim   string
+		mix, acceptedLog, jsonF string
+		seed                    int
+	)
+	c.str(&cfg.Target, "target", "IMARCHIVE_LOADGEN_TARGET", "http://127.0.0.1:8080", "base URL of imarchive serve")
+	c.fs.Float64Var(&cfg.Rate, "rate", 100, "callbacks per second (first sends; retries come on top); 0 = as fast as --concurrency allows")
+	c.duration(&cfg.Duration, "duration", "IMARCHIVE_LOADGEN_DURATION", 10*time.Second, "stop after this long")
+	c.integer(&cfg.Count, "count", "IMARCHIVE_LOADGEN_COUNT", 0, "stop after this many first sends (0: no limit)")
+	c.integer(&cfg.Concurrency, "concurrency", "IMARCHIVE_LOADGEN_CONCURRENCY", 16, "requests in flight at most")
+	c.integer(&cfg.Accounts, "accounts", "IMARCHIVE_LOADGEN_ACCOUNTS", 200, "distinct accounts")
+	c.integer(&cfg.Channels, "channels", "IMARCHIVE_LOADGEN_CHANNELS", 20, "distinct channels and groups")
+	c.str(&mix, "mix", "IMARCHIVE_LOADGEN_MIX", "", "kind=weight,… (default: "+loadgen.DefaultMix+", limited to platforms with apps)")
+	c.fs.Float64Var(&cfg.Duplicates, "duplicates", 0.05, "share of accepted callbacks sent again as a platform retry, re-signed (0-1)")
+	c.fs.Float64Var(&cfg.OutOfOrder, "out-of-order", 0.1, "share of presence events sent late with an older time (0-1)")
+	c.fs.IntVar(&seed, "seed", 0, "random seed (0: random); the same seed makes the same traffic")
+	c.str(&netease, "netease-apps", "IMARCHIVE_NETEASE_APPS", "", "NetEase apps as appkey=secret[,…]")
+	c.str(&ilink, "ilink-apps", "IMARCHIVE_ILINK_APPS", "", "iLink apps as appkey=token:secret[,…]")
+	c.str(&maxim, "maxim-apps", "IMARCHIVE_MAXIM_APPS", "", "Maxim apps as app_id=secret[,…]")
+	c.fs.StringVar(&acceptedLog, "accepted-log", "", "write one JSON line per accepted callback to this file (kind, platform, app, id, …)")
+	c.fs.StringVar(&jsonF, "report-json", "", "write the report as JSON to this file")
+	c.run = func(args []string) error {
+		if err := c.parse(args); err != nil {
+			return err
+		}
+		var err error
+		if cfg.NeteaseApps, err = ingest.ParseApps(netease); err != nil {
+			return fmt.Errorf("netease apps: %w", err)
+		}
+		il, err := ingest.ParseILinkApps(ilink)
+		if err != nil {
+			return fmt.Errorf("ilink apps: %w", err)
+		}
+		cfg.ILinkApps = map[string]loadgen.ILinkApp{}
+		for k, a := range il {
+			cfg.ILinkApps[k] = loadgen.ILinkApp{Token: a.Token, PathSecret: a.Secret}
+		}
+		if cfg.MaximApps, err = ingest.ParseApps(maxim); err != nil {
+			return fmt.Errorf("maxim apps: %w", err)
+		}
+		if mix != "" {
+			if cfg.Mix, err = loadgen.ParseMix(mix); err != nil {
+				return err
+			}
+		}
+		cfg.Seed = uint64(seed)
+		cfg.Progress = stderr
+		if acceptedLog != "" {
+			f, err := os.Create(acceptedLog)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			cfg.AcceptedLog = f
+		}
+		ctx, stop := signalContext()
+		defer stop()
+		rep, err := loadgen.Run(ctx, cfg)
+		if rep != nil {
+			rep.WriteSummary(stdout)
+			if jsonF != "" {
+				b, _ := json.MarshalIndent(rep, "", "  ")
+				if werr := os.WriteFile(jsonF, b, 0o644); werr != nil {
+					return werr
+				}
+			}
+		}
+		return err
+	}
+	return c
+}

@@ -1,0 +1,462 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+// ILinkApp is an iLink app's handshake token and the secret of its callback path.
+type ILinkApp struct{ Token, PathSecret string }
+
+// Config says what to send, where, how fast and for how long.
+type Config struct {
+	Target      string        // base URL of imarchive serve, e.g. http://127.0.0.1:8080
+	Rate        float64       // callbacks per second (first sends; retries come on top); 0 = as fast as Concurrency allows
+	Duration    time.Duration // stop after this long (default 10 s) …
+	Count       int           // … or after this many first sends, whichever comes first (0 = no count limit)
+	Concurrency int           // requests in flight at most (default 16)
+	Accounts    int           // distinct accounts (default 200)
+	Channels    int           // distinct channels / groups (default 20)
+	Mix         map[string]int
+	Duplicates  float64 // share of accepted callbacks the "platform" sends again, re-signed (0–1)
+	OutOfOrder  float64 // share of presence events sent late, with an older time (0–1)
+	NeteaseApps map[string]string
+	ILinkApps   map[string]ILinkApp
+	MaximApps   map[string]string
+	Seed        uint64        // 0 = random
+	Timeout     time.Duration // per request (default 10 s)
+
+	Progress      io.Writer     // a progress line every ProgressEvery (nil = none)
+	ProgressEvery time.Duration // default 1 s
+	AcceptedLog   io.Writer     // one JSON line per accepted send (nil = none)
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if !strings.HasPrefix(c.Target, "http://") && !strings.HasPrefix(c.Target, "https://") {
+		errs = append(errs, fmt.Errorf("target %q: want http(s)://host:port", c.Target))
+	}
+	if c.Rate < 0 {
+		errs = append(errs, fmt.Errorf("rate %v: must not be negative", c.Rate))
+	}
+	if c.Duration <= 0 && c.Count <= 0 {
+		errs = append(errs, errors.New("neither a duration nor a count: the run would not end"))
+	}
+	if c.Duplicates < 0 || c.Duplicates > 1 || c.OutOfOrder < 0 || c.OutOfOrder > 1 {
+		errs = append(errs, errors.New("duplicates and out-of-order are shares between 0 and 1"))
+	}
+	if len(c.NeteaseApps)+len(c.ILinkApps)+len(c.MaximApps) == 0 {
+		errs = append(errs, errors.New("no app configured for any platform"))
+	}
+	for kind, w := range c.Mix {
+		if w == 0 {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(kind, "netease") && len(c.NeteaseApps) == 0,
+			strings.HasPrefix(kind, "ilink") && len(c.ILinkApps) == 0,
+			strings.HasPrefix(kind, "maxim") && len(c.MaximApps) == 0:
+			errs = append(errs, fmt.Errorf("mix has %s but no app of its platform is configured", kind))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) defaults() {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 16
+	}
+	if c.Accounts <= 0 {
+		c.Accounts = 200
+	}
+	if c.Channels <= 0 {
+		c.Channels = 20
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if len(c.Mix) == 0 {
+		// Only the platforms that have apps.
+		mix, _ := ParseMix(DefaultMix)
+		c.Mix = map[string]int{}
+		for k, w := range mix {
+			if (strings.HasPrefix(k, "netease") && len(c.NeteaseApps) > 0) ||
+				(strings.HasPrefix(k, "ilink") && len(c.ILinkApps) > 0) ||
+				(strings.HasPrefix(k, "maxim") && len(c.MaximApps) > 0) {
+				c.Mix[k] = w
+			}
+		}
+	}
+	if c.Seed == 0 {
+		var b [8]byte
+		rand.Read(b[:])
+		c.Seed = binary.LittleEndian.Uint64(b[:])
+	}
+}
+
+// Counts are the outcomes of sends.
+type Counts struct {
+	Sent     int `json:"sent"`
+	Accepted int `json:"accepted"`
+	Rejected int `json:"rejected"` // 4xx: refused by the receiver
+	Failed   int `json:"failed"`   // 5xx or no answer: the platform would retry
+	Retries  int `json:"retries"`  // of Sent, how many were platform-style re-sends
+	Late     int `json:"late"`     // of Sent, presence events sent with an older time
+}
+
+func (c *Counts) add(o Counts) {
+	c.Sent += o.Sent
+	c.Accepted += o.Accepted
+	c.Rejected += o.Rejected
+	c.Failed += o.Failed
+	c.Retries += o.Retries
+	c.Late += o.Late
+}
+
+// Report is the result of a run.
+type Report struct {
+	Total    Counts            `json:"total"`
+	ByKind   map[string]Counts `json:"by_kind"`
+	Elapsed  time.Duration     `json:"elapsed_ns"`
+	Latency  Quantiles         `json:"latency_ms"` // of every answered send
+	Statuses map[int]int       `json:"statuses"`
+	Errors   map[string]int    `json:"errors,omitempty"` // transport errors by message
+	RunID    string            `json:"run_id"`
+	Offered  float64           `json:"offered_per_s"`
+	Achieved float64           `json:"achieved_per_s"`
+}
+
+// Quantiles of latency in milliseconds.
+type Quantiles struct {
+	P50, P90, P99, P999, Max float64
+}
+
+// AcceptedRecord is one line of the accepted log.
+type AcceptedRecord struct {
+	Kind     string `json:"kind"`
+	Platform string `json:"platform"`
+	App      string `json:"app"`
+	ID       string `json:"id"`
+	Account  string `json:"account,omitempty"`
+	TimeMs   int64  `json:"time_ms"`
+	Late     bool   `json:"late,omitempty"`
+	Retry    bool   `json:"retry,omitempty"`
+	Status   int    `json:"status"`
+}
+
+type job struct {
+	cb    *Callback
+	retry bool
+}
+
+type runner struct {
+	cfg    Config
+	client *http.Client
+	mu     sync.Mutex
+	byKind map[string]*Counts
+	lat    []float64
+	status map[int]int
+	errs   map[string]int
+	logMu  sync.Mutex
+	logEnc *json.Encoder
+}
+
+// Run sends callbacks until the duration or count is reached or ctx ends, then waits for the retries
+// it scheduled and returns the report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg.defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("loadgen config: %w", err)
+	}
+	r := &runner{
+		cfg: cfg,
+		client: &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
+			MaxIdleConns: cfg.Concurrency * 2, MaxIdleConnsPerHost: cfg.Concurrency * 2, IdleConnTimeout: 30 * time.Second,
+		}},
+		byKind: map[string]*Counts{},
+		status: map[int]int{},
+		errs:   map[string]int{},
+	}
+	if cfg.AcceptedLog != nil {
+		r.logEnc = json.NewEncoder(cfg.AcceptedLog)
+	}
+	runID := fmt.Sprintf("%08x", uint32(cfg.Seed))
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+
+	jobs := make(chan job)
+	retries := make(chan job, 4096)
+	var pending sync.WaitGroup // scheduled retries not yet sent
+	var workers sync.WaitGroup
+	dupRng := mrand.New(mrand.NewPCG(cfg.Seed, 7))
+	var dupMu sync.Mutex
+	wantRetry := func() (bool, time.Duration) {
+		dupMu.Lock()
+		defer dupMu.Unlock()
+		return dupRng.Float64() < cfg.Duplicates, time.Duration(dupRng.IntN(200)) * time.Millisecond
+	}
+	var firsts sync.WaitGroup // first sends handed to workers and not yet finished (a retry may follow)
+	for range cfg.Concurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			jobsCh := (<-chan job)(jobs)
+			for {
+				var j job
+				var ok bool
+				select {
+				case j, ok = <-retries: // retries first: they are due
+				default:
+					select {
+					case j, ok = <-jobsCh:
+						if !ok {
+							jobsCh = nil // no more first sends; keep serving retries until they are closed
+							continue
+						}
+					case j, ok = <-retries:
+					}
+				}
+				if !ok {
+					return
+				}
+				accepted := r.send(j)
+				if j.retry {
+					pending.Done()
+					continue
+				}
+				if accepted {
+					if dup, delay := wantRetry(); dup {
+						pending.Add(1)
+						go func() {
+							time.Sleep(delay)
+							retries <- job{cb: j.cb, retry: true}
+						}()
+					}
+				}
+				firsts.Done()
+			}
+		}()
+	}
+
+	stopProgress := r.progress(ctx)
+	start := time.Now()
+	gen := newGenerator(&cfg, cfg.Seed, runID)
+	var genErr error
+	n := 0
+dispatch:
+	for cfg.Count == 0 || n < cfg.Count {
+		if cfg.Rate > 0 {
+			due := start.Add(time.Duration(float64(n) / cfg.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-ctx.Done():
+					break dispatch
+				case <-time.After(d):
+				}
+			}
+		}
+		cb, err := gen.next(time.Now())
+		if err != nil {
+			genErr = err
+			break
+		}
+		firsts.Add(1) // before the hand-over: the worker's Done may come first
+		select {
+		case <-ctx.Done():
+			firsts.Done()
+			break dispatch
+		case jobs <- job{cb: cb}:
+			n++
+		}
+	}
+	close(jobs)
+	// Every first send is done (so no retry can still be scheduled), then every retry: only then may the
+	// workers stop.
+	go func() { firsts.Wait(); pending.Wait(); close(retries) }()
+	workers.Wait()
+	elapsed := time.Since(start)
+	stopProgress()
+	rep := r.report(elapsed, runID, n)
+	return rep, genErr
+}
+
+// send makes one request and records its outcome; it reports whether it was accepted.
+func (r *runner) send(j job) bool {
+	cb := j.cb
+	req, err := http.NewRequest(http.MethodPost, r.cfg.Target+cb.Path, bytes.NewReader(cb.Body))
+	if err != nil {
+		r.record(cb, j.retry, 0, 0, err)
+		return false
+	}
+	req.Header = cb.Headers(time.Now())
+	t0 := time.Now()
+	resp, err := r.client.Do(req)
+	lat := time.Since(t0)
+	if err != nil {
+		r.record(cb, j.retry, 0, lat, err)
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	r.record(cb, j.retry, resp.StatusCode, lat, nil)
+	return resp.StatusCode/100 == 2
+}
+
+func (r *runner) record(cb *Callback, retry bool, status int, lat time.Duration, err error) {
+	r.mu.Lock()
+	c := r.byKind[cb.Kind]
+	if c == nil {
+		c = &Counts{}
+		r.byKind[cb.Kind] = c
+	}
+	c.Sent++
+	if retry {
+		c.Retries++
+	}
+	if cb.Late && !retry {
+		c.Late++
+	}
+	switch {
+	case err != nil:
+		c.Failed++
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		r.errs[msg]++
+	case status/100 == 2:
+		c.Accepted++
+	case status/100 == 4:
+		c.Rejected++
+	default:
+		c.Failed++
+	}
+	if err == nil {
+		r.status[status]++
+		if len(r.lat) < 5_000_000 {
+			r.lat = append(r.lat, float64(lat.Microseconds())/1000)
+		}
+	}
+	r.mu.Unlock()
+	if err == nil && status/100 == 2 && r.logEnc != nil {
+		r.logMu.Lock()
+		r.logEnc.Encode(AcceptedRecord{Kind: cb.Kind, Platform: cb.Platform, App: cb.App, ID: cb.ID, Account: cb.Account, TimeMs: cb.TimeMs, Late: cb.Late, Retry: retry, Status: status})
+		r.logMu.Unlock()
+	}
+}
+
+func (r *runner) totals() (Counts, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var t Counts
+	for _, c := range r.byKind {
+		t.add(*c)
+	}
+	return t, len(r.lat)
+}
+
+func (r *runner) progress(ctx context.Context) func() {
+	if r.cfg.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(r.cfg.ProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				c, _ := r.totals()
+				el := time.Since(start)
+				fmt.Fprintf(r.cfg.Progress, "loadgen: %5.1fs sent %d (%.0f/s) accepted %d rejected %d failed %d retries %d\n",
+					el.Seconds(), c.Sent, float64(c.Sent)/el.Seconds(), c.Accepted, c.Rejected, c.Failed, c.Retries)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+func (r *runner) report(elapsed time.Duration, runID string, firsts int) *Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := &Report{ByKind: map[string]Counts{}, Elapsed: elapsed, Statuses: r.status, Errors: r.errs, RunID: runID, Offered: r.cfg.Rate}
+	for k, c := range r.byKind {
+		rep.ByKind[k] = *c
+		rep.Total.add(*c)
+	}
+	if elapsed > 0 {
+		rep.Achieved = float64(firsts) / elapsed.Seconds()
+	}
+	rep.Latency = quantiles(r.lat)
+	return rep
+}
+
+func quantiles(xs []float64) Quantiles {
+	if len(xs) == 0 {
+		return Quantiles{}
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	q := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[max(0, min(i, len(s)-1))]
+	}
+	return Quantiles{P50: q(0.50), P90: q(0.90), P99: q(0.99), P999: q(0.999), Max: s[len(s)-1]}
+}
+
+// WriteSummary prints the report as a table.
+func (rep *Report) WriteSummary(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tsent\taccepted\trejected\tfailed\tretries\tlate\t")
+	kinds := sortedKeys(rep.ByKind)
+	for _, k := range kinds {
+		c := rep.ByKind[k]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k, c.Sent, c.Accepted, c.Rejected, c.Failed, c.Retries, c.Late)
+	}
+	t := rep.Total
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Sent, t.Accepted, t.Rejected, t.Failed, t.Retries, t.Late)
+	tw.Flush()
+	l := rep.Latency
+	offered := "max"
+	if rep.Offered > 0 {
+		offered = fmt.Sprintf("%.0f/s", rep.Offered)
+	}
+	fmt.Fprintf(w, "elapsed %.1fs, offered %s, achieved %.0f/s (first sends)\n", rep.Elapsed.Seconds(), offered, rep.Achieved)
+	fmt.Fprintf(w, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.P50, l.P90, l.P99, l.P999, l.Max)
+	if len(rep.Errors) > 0 {
+		fmt.Fprintf(w, "transport errors: %v\n", rep.Errors)
+	}
+}
+
+func digest(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:8])
+}
