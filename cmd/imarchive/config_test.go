@@ -95,3 +95,18 @@ func TestConfigCheckMasksSecretsAndReportsMissing(t *testing.T) {
 		t.Errorf("missing brokers not reported (exit %d):\n%s", code, errOut)
 	}
 }
+
+func TestQueryNameAmongFlags(t *testing.T) {
+	file := writeFile(t, "IMARCHIVE_CLICKHOUSE_DSN=http://127.0.0.1:1/default\n")
+	for _, args := range [][]string{
+		{"query", "message_history", "--config", file, "--param", "app=a"},
+		{"query", "--config", file, "message_history", "--param", "app=a"},
+	} {
+		code, _, errOut := runCLI(t, args...)
+		// Parameters are checked before any connection: the error names the missing ones, which proves
+		// the name and the flag after it were both read.
+		if code == 0 || !strings.Contains(errOut, "missing channel_id") || strings.Contains(errOut, "unexpected") {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+}

@@ -52,11 +52,18 @@ Parameters are bound by ClickHouse as query parameters; date-times are UTC and m
 		if err := c.parse(args); err != nil {
 			return err
 		}
+		// The name may also stand between flags: take it and parse the flags after it.
 		if rest := c.fs.Args(); len(rest) > 0 {
-			if name != "" || len(rest) > 1 {
+			if name != "" {
 				return fmt.Errorf("unexpected arguments %q", rest)
 			}
 			name = rest[0]
+			if err := c.fs.Parse(rest[1:]); err != nil {
+				return err
+			}
+			if more := c.fs.Args(); len(more) > 0 {
+				return fmt.Errorf("unexpected arguments %q", more)
+			}
 		}
 		switch {
 		case list:
