@@ -2,85 +2,55 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"github.com/imarchive/imarchive/event"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Row is one event with the place it was read from.
-type Row struct {
-	Event     event.Event
-	Partition int32
-	Offset    int64
+// inserter writes rows into ClickHouse tables, one INSERT per table and batch.
+type inserter struct {
+	conn    driver.Conn
+	latency *prometheus.HistogramVec
 }
 
-// ErrNoTable is returned (wrapped) for an event whose kind has no table: it is dead-lettered.
-var ErrNoTable = errors.New("no table for this event kind")
-
-// ClickHouseWriter writes batches of events into their tables.
-type ClickHouseWriter struct {
-	conn driver.Conn
+func newInserter(conn driver.Conn, reg prometheus.Registerer) *inserter {
+	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "imarchive_pipeline_insert_latency_seconds", Help: "Time for ClickHouse to acknowledge one insert, per table.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+	}, []string{"table"})
+	reg.MustRegister(lat)
+	return &inserter{conn: conn, latency: lat}
 }
 
-// NewClickHouseWriter returns a writer over conn.
-func NewClickHouseWriter(conn driver.Conn) *ClickHouseWriter { return &ClickHouseWriter{conn: conn} }
-
-// Accepts reports whether the writer has a table for the event; events it does not accept are
-// dead-lettered by the consumer with ErrNoTable.
-func (w *ClickHouseWriter) Accepts(e *event.Event) error {
-	if e.Kind == event.KindMessage {
-		return nil
-	}
-	return fmt.Errorf("%w: %q", ErrNoTable, e.Kind)
-}
-
-const insertMessages = `INSERT INTO messages (event_id, source, app, platform_type, msg_time, occurred_at, received_at,
- sender, sender_nick, sender_client_type, sender_device_id, sender_ip, server_id, channel_id, group_id, to_account,
- msg_id, client_msg_id, msg_type, body, attrs, kafka_partition, kafka_offset)`
-
-// WriteBatch inserts the rows in one INSERT per table, with the given insert deduplication token, and
-// returns only when ClickHouse acknowledged them.
-func (w *ClickHouseWriter) WriteBatch(ctx context.Context, rows []Row, token string) error {
+// insert writes rows into table and returns when ClickHouse acknowledged them. token is the insert
+// deduplication token: the same token again (a retry of the same batch) is a no-op in ClickHouse.
+// Inserts are synchronous (async_insert = 0), so the acknowledgement means the rows are in parts.
+func (in *inserter) insert(ctx context.Context, table string, columns []string, rows [][]any, token string) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	start := time.Now()
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"insert_deduplication_token": token,
+		"async_insert":               0,
 	}))
-	b, err := w.conn.PrepareBatch(ctx, insertMessages)
+	b, err := in.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+")")
 	if err != nil {
-		return fmt.Errorf("prepare insert into messages: %w", err)
+		return fmt.Errorf("prepare insert into %s: %w", table, err)
 	}
 	defer b.Abort()
 	for _, r := range rows {
-		e := &r.Event
-		msgTime := e.MsgTimeMs
-		if msgTime == 0 {
-			msgTime = e.OccurredAtMs
-		}
-		if err := b.Append(e.EventID, e.Source, e.App, e.PlatformType, ms(msgTime), ms(e.OccurredAtMs), ms(e.ReceivedAtMs),
-			e.Actor, e.ActorNick, e.ActorClientType, e.ActorDeviceID, e.ActorIP, e.Target.Server, e.Target.Channel,
-			e.Target.Group, e.Target.Account, e.MsgID, e.ClientMsgID, e.MsgType, e.Body, nonNil(e.Attrs),
-			r.Partition, r.Offset); err != nil {
-			return fmt.Errorf("append event %s to messages batch: %w", e.EventID, err)
+		if err := b.Append(r...); err != nil {
+			return fmt.Errorf("append row to %s batch: %w", table, err)
 		}
 	}
 	if err := b.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into messages: %w", len(rows), err)
+		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
 	}
+	in.latency.WithLabelValues(table).Observe(time.Since(start).Seconds())
 	return nil
-}
-
-func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }

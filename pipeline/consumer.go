@@ -4,65 +4,100 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/topics"
 )
 
-// Writer is what the consumer needs of a sink: a check that an event has a place, and an
-// all-or-nothing batch write that returns only when the sink acknowledged it.
-type Writer interface {
-	Accepts(e *event.Event) error
-	WriteBatch(ctx context.Context, rows []Row, token string) error
+// Item is one decoded record with the place it was read from.
+type Item[T any] struct {
+	Row       T
+	Partition int32
+	Offset    int64
 }
 
-// Consumer reads the events topic in a consumer group and writes batches to a Writer.
-type Consumer struct {
-	cfg     Config
-	topics  topics.Config
-	cl      *kgo.Client
-	w       Writer
-	log     *slog.Logger
-	metrics *metrics
+// Sink is what a consumer writes to: it decodes records into rows and writes batches of them.
+type Sink[T any] interface {
+	// Decode turns one record into a row. An error means the record can never be written (poison): it
+	// goes to the dead-letter topic with the error as the reason, and consumption goes on.
+	Decode(r *kgo.Record) (T, error)
+	// Write writes the rows (in record order) and returns only when ClickHouse acknowledged all of
+	// them. After an error it is called again with the same rows and token, until it succeeds.
+	Write(ctx context.Context, rows []Item[T], token string) error
+	// Written is called once after Write succeeded, before the offsets are committed.
+	Written(rows []Item[T])
+	// Reset drops whatever the sink keeps between batches: partitions were assigned, revoked or lost.
+	Reset()
 }
 
-// NewConsumer builds a consumer group member. Offsets are committed by the consumer itself, only after
-// the Writer acknowledged the batch holding them.
-func NewConsumer(cfg Config, tc topics.Config, w Writer, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer, error) {
+// Consumer reads one topic in a consumer group and writes batches to a Sink. Offsets are committed
+// only after the Sink acknowledged the batch holding them.
+type Consumer[T any] struct {
+	name      string
+	cfg       Config
+	topics    topics.Config
+	topic     string
+	cl        *kgo.Client
+	sink      Sink[T]
+	log       *slog.Logger
+	metrics   *metrics
+	mu        sync.Mutex // held while a batch is handled and in the rebalance callbacks
+	resetNext bool
+}
+
+// NewConsumer builds a consumer group member of group on topic, writing to sink. name ("events",
+// "raw") labels its logs and metrics.
+func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config, sink Sink[T], log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[T], error) {
 	if err := errors.Join(cfg.Validate(), tc.Validate()); err != nil {
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
+	log = log.With("consumer", name, "topic", topic, "group", group)
+	c := &Consumer[T]{name: name, cfg: cfg, topics: tc, topic: topic, sink: sink, log: log,
+		metrics: newMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"consumer": name}, reg))}
+	reset := func(context.Context, *kgo.Client, map[string][]int32) {
+		// Called between batches (rebalances are blocked while one is handled).
+		c.mu.Lock()
+		c.resetNext = true
+		c.mu.Unlock()
+	}
 	opts := append(tc.ClientOptions(log),
-		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(tc.Events()),
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Back-pressure: the client buffers at most one fetch per broker until it is polled, and a
+		// fetch is at most one batch's bytes; nothing is polled while a batch is being written.
+		kgo.FetchMaxBytes(int32(cfg.BatchBytes)),
+		kgo.FetchMaxPartitionBytes(int32(cfg.BatchBytes)),
+		kgo.OnPartitionsAssigned(reset),
+		kgo.OnPartitionsRevoked(reset),
+		kgo.OnPartitionsLost(reset),
 	)
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
-	return &Consumer{cfg: cfg, topics: tc, cl: cl, w: w, log: log, metrics: newMetrics(reg)}, nil
+	c.cl = cl
+	return c, nil
 }
 
 // Run consumes until ctx is done. The batch in hand when ctx ends is not committed (it will be
-// re-delivered); Run returns nil on a clean stop.
-func (c *Consumer) Run(ctx context.Context) error {
+// re-delivered, and deduplicated); Run returns nil on a clean stop.
+func (c *Consumer[T]) Run(ctx context.Context) error {
 	for {
-		recs, err := c.poll(ctx)
+		recs, hw, err := c.poll(ctx)
 		if err != nil {
 			return err
 		}
@@ -70,105 +105,142 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.cl.AllowRebalance()
 			return nil
 		}
-		if len(recs) == 0 {
-			c.cl.AllowRebalance()
-			continue
+		if len(recs) > 0 {
+			err = c.handle(ctx, recs, hw)
 		}
-		if err := c.handle(ctx, recs); err != nil {
-			c.cl.AllowRebalance()
+		c.cl.AllowRebalance()
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		c.cl.AllowRebalance()
 	}
 }
 
 // Close leaves the group and closes the client.
-func (c *Consumer) Close() { c.cl.Close() }
+func (c *Consumer[T]) Close() { c.cl.Close() }
 
-// poll gathers up to BatchRows records, waiting at most BatchWait after the first poll.
-func (c *Consumer) poll(ctx context.Context) ([]*kgo.Record, error) {
+// Ping checks that Kafka answers.
+func (c *Consumer[T]) Ping(ctx context.Context) error { return topics.Ping(ctx, c.cl) }
+
+// EnsureTopics creates missing topics, retrying until Kafka answers or ctx ends.
+func (c *Consumer[T]) EnsureTopics(ctx context.Context) { c.topics.EnsureRetry(ctx, c.cl, c.log) }
+
+// poll gathers up to BatchRows records and BatchBytes bytes, waiting at most BatchWait after the first
+// poll. hw holds each polled partition's high watermark.
+func (c *Consumer[T]) poll(ctx context.Context) ([]*kgo.Record, map[int32]int64, error) {
 	var recs []*kgo.Record
+	hw := map[int32]int64{}
+	size := 0
 	deadline := time.Now().Add(c.cfg.BatchWait)
-	for len(recs) < c.cfg.BatchRows {
+	for len(recs) < c.cfg.BatchRows && size < c.cfg.BatchBytes {
 		pctx, cancel := context.WithDeadline(ctx, deadline)
 		fs := c.cl.PollRecords(pctx, c.cfg.BatchRows-len(recs))
 		cancel()
 		if fs.IsClientClosed() {
-			return nil, errors.New("kafka client closed")
+			return nil, nil, errors.New("kafka client closed")
 		}
 		fs.EachError(func(topic string, p int32, err error) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return
 			}
-			c.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+			c.log.Warn("fetch error", "partition", p, "err", err)
 		})
-		recs = append(recs, fs.Records()...)
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) > 0 {
+				hw[p.Partition] = p.HighWatermark
+			}
+			for _, r := range p.Records {
+				size += len(r.Key) + len(r.Value)
+			}
+			recs = append(recs, p.Records...)
+		})
 		if ctx.Err() != nil || !time.Now().Before(deadline) {
 			break
 		}
 	}
-	return recs, nil
+	return recs, hw, nil
 }
 
-// handle decodes, dead-letters what cannot be written, writes the rest until ClickHouse acknowledges,
-// then commits.
-func (c *Consumer) handle(ctx context.Context, recs []*kgo.Record) error {
-	rows := make([]Row, 0, len(recs))
+// handle decodes, dead-letters what can never be written, writes the rest until ClickHouse
+// acknowledges, then commits.
+func (c *Consumer[T]) handle(ctx context.Context, recs []*kgo.Record, hw map[int32]int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.resetNext {
+		c.sink.Reset()
+		c.resetNext = false
+	}
+	rows := make([]Item[T], 0, len(recs))
 	var dead []*kgo.Record
+	size := 0
 	for _, r := range recs {
-		var e event.Event
-		err := json.Unmarshal(r.Value, &e)
-		if err == nil && e.EventID == "" {
-			err = errors.New("event has no event_id")
-		}
-		if err == nil {
-			err = c.w.Accepts(&e)
-		}
+		size += len(r.Key) + len(r.Value)
+		row, err := c.sink.Decode(r)
 		if err != nil {
 			dead = append(dead, deadLetter(c.topics.DeadLetter(), r, "consume", err))
+			c.log.Warn("record cannot be written; dead-lettered", "partition", r.Partition, "offset", r.Offset, "err", err)
 			continue
 		}
-		rows = append(rows, Row{Event: e, Partition: r.Partition, Offset: r.Offset})
+		rows = append(rows, Item[T]{Row: row, Partition: r.Partition, Offset: r.Offset})
 	}
 	if len(dead) > 0 {
-		if err := c.cl.ProduceSync(ctx, dead...).FirstErr(); err != nil {
-			return fmt.Errorf("produce %d dead letters: %w", len(dead), err)
+		if err := c.retry(ctx, "produce dead letters", func() error {
+			return c.cl.ProduceSync(ctx, dead...).FirstErr()
+		}); err != nil {
+			return err
 		}
 		c.metrics.deadLetters.Add(float64(len(dead)))
-		c.log.Warn("records dead-lettered", "count", len(dead), "topic", c.topics.DeadLetter())
 	}
-	token := batchToken(recs)
+	if len(rows) > 0 {
+		token := batchToken(recs)
+		if err := c.retry(ctx, "write batch", func() error { return c.sink.Write(ctx, rows, token) }); err != nil {
+			return err
+		}
+		c.sink.Written(rows)
+		c.metrics.batchRows.Observe(float64(len(rows)))
+		c.metrics.batchBytes.Observe(float64(size))
+	}
+	// The batch is written: commit it even when a stop was asked meanwhile.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := c.cl.CommitRecords(cctx, recs...); err != nil {
+		// The rows are written; a re-delivery is folded by deduplication.
+		c.metrics.commitErrors.Inc()
+		c.log.Warn("offset commit failed after a successful write; records will be re-delivered and deduplicated", "err", err)
+		return nil
+	}
+	c.metrics.rowsWritten.Add(float64(len(rows)))
+	next := map[int32]int64{}
+	for _, r := range recs {
+		next[r.Partition] = max(next[r.Partition], r.Offset+1)
+	}
+	for p, n := range next {
+		c.metrics.lag.WithLabelValues(c.topic, strconv.Itoa(int(p))).Set(float64(max(hw[p]-n, 0)))
+	}
+	return nil
+}
+
+// retry runs op until it succeeds or ctx ends, backing off between attempts; nothing is skipped.
+func (c *Consumer[T]) retry(ctx context.Context, what string, op func() error) error {
 	for attempt := 0; ; attempt++ {
-		start := time.Now()
-		err := c.w.WriteBatch(ctx, rows, token)
+		err := op()
 		if err == nil {
-			c.metrics.insertLatency.Observe(time.Since(start).Seconds())
-			c.metrics.batchRows.Observe(float64(len(rows)))
-			break
+			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		c.metrics.retries.Inc()
 		wait := backoff(c.cfg.RetryMin, c.cfg.RetryMax, attempt)
-		c.log.Error("batch insert failed; retrying the same batch, nothing committed", "rows", len(rows), "attempt", attempt+1, "retry_in", wait, "err", err)
+		c.log.Error(what+" failed; retrying the same batch, nothing committed", "attempt", attempt+1, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
 		}
 	}
-	if err := c.cl.CommitRecords(ctx, recs...); err != nil {
-		// The rows are written; a re-delivery is folded by deduplication.
-		c.metrics.commitErrors.Inc()
-		c.log.Warn("offset commit failed after a successful insert; records will be re-delivered and deduplicated", "err", err)
-		return nil
-	}
-	c.metrics.rowsWritten.Add(float64(len(rows)))
-	return nil
 }
 
 // batchToken names a batch by its partitions and offset ranges: re-sending the same records gives the
@@ -205,7 +277,7 @@ func backoff(lo, hi time.Duration, attempt int) time.Duration {
 	return d
 }
 
-// Dead-letter record headers.
+// Dead-letter record headers, beside the original record's headers.
 const (
 	HeaderDLReason    = "imarchive.dl.reason"
 	HeaderDLStage     = "imarchive.dl.stage"
@@ -225,9 +297,3 @@ func deadLetter(topic string, r *kgo.Record, stage string, reason error) *kgo.Re
 	)
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: hs}
 }
-
-// Ping checks that Kafka answers.
-func (c *Consumer) Ping(ctx context.Context) error { return topics.Ping(ctx, c.cl) }
-
-// EnsureTopics creates missing topics, retrying until Kafka answers or ctx ends.
-func (c *Consumer) EnsureTopics(ctx context.Context) { c.topics.EnsureRetry(ctx, c.cl, c.log) }

@@ -2,38 +2,67 @@ package pipeline
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// metrics of one consumer. Each consumer registers them with a constant label consumer="events" or
+// consumer="raw", so both fit on one registry.
 type metrics struct {
 	rowsWritten   prometheus.Counter
 	batchRows     prometheus.Histogram
-	insertLatency prometheus.Histogram
+	batchBytes    prometheus.Histogram
 	retries       prometheus.Counter
 	deadLetters   prometheus.Counter
 	commitErrors  prometheus.Counter
+	lag           *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		rowsWritten: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imarchive_pipeline_rows_written_total", Help: "Rows written to ClickHouse and committed.",
+			Name: "imarchive_pipeline_rows_written_total", Help: "Records written to ClickHouse and committed.",
 		}),
 		batchRows: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "imarchive_pipeline_batch_rows", Help: "Rows per ClickHouse insert.",
+			Name: "imarchive_pipeline_batch_rows", Help: "Records per batch written to ClickHouse.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
 		}),
-		insertLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "imarchive_pipeline_insert_latency_seconds", Help: "Time for ClickHouse to acknowledge one batch insert.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		batchBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "imarchive_pipeline_batch_bytes", Help: "Record bytes per batch written to ClickHouse.",
+			Buckets: prometheus.ExponentialBuckets(1024, 4, 9),
 		}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imarchive_pipeline_insert_retries_total", Help: "Failed batch inserts that were retried.",
+			Name: "imarchive_pipeline_insert_retries_total", Help: "Failed batch writes (ClickHouse or dead-letter topic) that were retried.",
 		}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imarchive_pipeline_dead_letters_total", Help: "Records sent to the dead-letter topic by the consumer.",
 		}),
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imarchive_pipeline_commit_errors_total", Help: "Offset commits that failed after a successful insert.",
+			Name: "imarchive_pipeline_commit_errors_total", Help: "Offset commits that failed after a successful write (the records are re-delivered and deduplicated).",
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "imarchive_pipeline_consumer_lag_records", Help: "Records in the partition after the last committed batch (high watermark minus next offset), per partition.",
+		}, []string{"topic", "partition"}),
+	}
+	reg.MustRegister(m.rowsWritten, m.batchRows, m.batchBytes, m.retries, m.deadLetters, m.commitErrors, m.lag)
+	return m
+}
+
+// presenceMetrics are the online-state processor's.
+type presenceMetrics struct {
+	events prometheus.Counter
+	stale  prometheus.Counter
+	loads  prometheus.Counter
+}
+
+func newPresenceMetrics(reg prometheus.Registerer) *presenceMetrics {
+	m := &presenceMetrics{
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imarchive_pipeline_presence_events_total", Help: "Presence events decided and written.",
+		}),
+		stale: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imarchive_pipeline_presence_stale_events_total", Help: "Presence events written with stale = true (older than the account's online-state timestamp when they arrived).",
+		}),
+		loads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imarchive_pipeline_presence_state_loads_total", Help: "Account states loaded from ClickHouse (cache misses after a start, a rebalance or a cache reset).",
 		}),
 	}
-	reg.MustRegister(m.rowsWritten, m.batchRows, m.insertLatency, m.retries, m.deadLetters, m.commitErrors)
+	reg.MustRegister(m.events, m.stale, m.loads)
 	return m
 }

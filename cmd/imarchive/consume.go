@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -18,26 +19,37 @@ import (
 )
 
 func consumeCommand(stderr io.Writer) *command {
-	c := newCommand("consume", "consume normalized events from Kafka and write them into ClickHouse in batches",
-		`Offsets are committed only after ClickHouse acknowledged the batch; while ClickHouse is down the same
-batch is retried with backoff and nothing is skipped. Records that can never be written go to the
-dead-letter topic with the reason. Run 'imarchive migrate' first.
+	c := newCommand("consume", "consume normalized events and raw callbacks from Kafka and write them into ClickHouse in batches",
+		`Two consumer groups in one process: the events topic into the archive's tables (messages, message
+updates, notifications, presence, community events, quick comments), deciding the online-state rule's
+verdict for each presence event; and the raw topic into the raw archive (raw_callbacks), unless
+--raw-archive=false. Offsets are committed only after ClickHouse acknowledged the batch; while
+ClickHouse is down the same batch is retried with backoff and nothing is skipped. Records that can
+never be written go to the dead-letter topic with the reason. Run 'imarchive migrate' first.
 Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), /metrics.`)
 	var (
-		lf   logFlags
-		kf   kafkaFlags
-		dsn  string
-		ops  string
-		pcfg = pipeline.DefaultConfig()
+		lf    logFlags
+		kf    kafkaFlags
+		dsn   string
+		ops   string
+		rawOn bool
+		pcfg  = pipeline.DefaultConfig()
 	)
 	lf.register(c)
 	kf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN, e.g. clickhouse://user:pass@host:9000/imarchive or http://host:8123/imarchive (required)")
 	c.str(&ops, "ops-listen", "IMARCHIVE_OPS_LISTEN", ":9091", "listen address of /healthz, /readyz and /metrics (empty: off)")
-	c.str(&pcfg.Group, "group", "IMARCHIVE_CONSUMER_GROUP", pcfg.Group, "Kafka consumer group")
-	c.integer(&pcfg.BatchRows, "batch-rows", "IMARCHIVE_BATCH_ROWS", pcfg.BatchRows, "most rows in one ClickHouse insert")
+	c.str(&pcfg.Group, "group", "IMARCHIVE_CONSUMER_GROUP", pcfg.Group, "Kafka consumer group of the events topic")
+	c.str(&pcfg.RawGroup, "raw-group", "IMARCHIVE_RAW_GROUP", "", "Kafka consumer group of the raw topic (default: the events group + \"-raw\")")
+	c.fs.BoolVar(&rawOn, "raw-archive", true, "also archive the raw topic into raw_callbacks (run it in one process per deployment, or more: they share the raw group)")
+	c.env("raw-archive", "IMARCHIVE_RAW_ARCHIVE")
+	c.integer(&pcfg.BatchRows, "batch-rows", "IMARCHIVE_BATCH_ROWS", pcfg.BatchRows, "most records in one batch")
+	c.integer(&pcfg.BatchBytes, "batch-bytes", "IMARCHIVE_BATCH_BYTES", pcfg.BatchBytes, "most record bytes in one batch (and in one Kafka fetch)")
 	c.duration(&pcfg.BatchWait, "batch-wait", "IMARCHIVE_BATCH_WAIT", pcfg.BatchWait, "longest a record waits for its batch to fill")
 	c.duration(&pcfg.RetryMax, "retry-max", "IMARCHIVE_RETRY_MAX", pcfg.RetryMax, "longest backoff between retries of a failed insert")
+	c.duration(&pcfg.Presence.Heartbeat, "presence-heartbeat", "IMARCHIVE_PRESENCE_HEARTBEAT", pcfg.Presence.Heartbeat, "the platform's online renewal period (NetEase heartbeat, type 8)")
+	c.duration(&pcfg.Presence.Grace, "presence-grace", "IMARCHIVE_PRESENCE_GRACE", pcfg.Presence.Grace, "an online state without renewal for heartbeat + grace is reported expired")
+	c.integer(&pcfg.Presence.CacheAccounts, "presence-cache-accounts", "IMARCHIVE_PRESENCE_CACHE_ACCOUNTS", pcfg.Presence.CacheAccounts, "most account states cached in memory (the rest are read from ClickHouse)")
 	c.run = func(args []string) error {
 		if err := c.parse(args); err != nil {
 			return err
@@ -53,12 +65,20 @@ Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), 
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		return consume(ctx, log, tc, pcfg, opts, ops)
+		return consume(ctx, log, tc, pcfg, opts, ops, rawOn)
 	}
 	return c
 }
 
-func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string) error {
+// runner is one consumer as consume runs it.
+type runner interface {
+	Run(ctx context.Context) error
+	Close()
+	Ping(ctx context.Context) error
+	EnsureTopics(ctx context.Context)
+}
+
+func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string, rawOn bool) error {
 	// No ping here: consume starts while ClickHouse is down and retries its first batch until it is up.
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -67,13 +87,22 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 	defer conn.Close()
 
 	reg := newRegistry()
-	cons, err := pipeline.NewConsumer(pcfg, tc, pipeline.NewClickHouseWriter(conn), log, reg)
+	events, err := pipeline.NewEventConsumer(pcfg, tc, conn, log, reg)
 	if err != nil {
 		return err
 	}
-	defer cons.Close()
+	defer events.Close()
+	runners := []runner{events}
+	if rawOn {
+		raw, err := pipeline.NewRawConsumer(pcfg, tc, conn, log, reg)
+		if err != nil {
+			return err
+		}
+		defer raw.Close()
+		runners = append(runners, raw)
+	}
 	ready := func(ctx context.Context) error {
-		return errors.Join(conn.Ping(ctx), cons.Ping(ctx))
+		return errors.Join(conn.Ping(ctx), events.Ping(ctx))
 	}
 	if ops != "" {
 		ln, err := net.Listen("tcp", ops)
@@ -85,9 +114,26 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 		defer srv.Close()
 		log.Info("ops endpoints", "addr", ln.Addr().String())
 	}
-	go cons.EnsureTopics(ctx)
-	log.Info("consuming", "topic", tc.Events(), "group", pcfg.Group, "clickhouse", opts.Addr, "database", opts.Auth.Database)
-	err = cons.Run(ctx)
+	go events.EnsureTopics(ctx)
+	log.Info("consuming", "events_topic", tc.Events(), "group", pcfg.Group, "raw_topic", tc.Raw(), "raw_group", pcfg.RawGroupName(),
+		"raw_archive", rawOn, "clickhouse", opts.Addr, "database", opts.Auth.Database)
+
+	// Both run until ctx ends; when one fails, the other is stopped too.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(runners))
+	var wg sync.WaitGroup
+	for i, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(rctx); err != nil {
+				errs[i] = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
 	log.Info("stopped")
-	return err
+	return errors.Join(errs...)
 }
