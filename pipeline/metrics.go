@@ -5,13 +5,13 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics of one consumer. Each consumer registers them with a constant label consumer="events" or
 // consumer="raw", so both fit on one registry.
 type metrics struct {
-	rowsWritten   prometheus.Counter
-	batchRows     prometheus.Histogram
-	batchBytes    prometheus.Histogram
-	retries       prometheus.Counter
-	deadLetters   prometheus.Counter
-	commitErrors  prometheus.Counter
-	lag           *prometheus.GaugeVec
+	rowsWritten  prometheus.Counter
+	batchRows    prometheus.Histogram
+	batchBytes   prometheus.Histogram
+	retries      prometheus.Counter
+	deadLetters  prometheus.Counter
+	commitErrors prometheus.Counter
+	lag          *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
