@@ -28,6 +28,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		healthcheckCommand(stdout),
 		configCommand(stdout),
 		loadgenCommand(stdout, stderr),
+		devCommand(stdout, stderr),
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {
