@@ -184,12 +184,17 @@ func (s *syncer) states(ctx context.Context, accounts []string) error {
 	return s.st.Flush(ctx, &s.batch)
 }
 
-// finish records the run. On failure, what is buffered is not written: the items of a failed run are
-// never used, and nothing is resumed for iLink (a run is one pass without paging).
+// finish records the run. On failure, what was read is still written first (best effort): the
+// history query shows it, and no membership query uses it, as its run is not complete.
 func (s *syncer) finish(ctx context.Context, runErr error) error {
 	// Record the outcome even when ctx was cancelled (Ctrl-C), within a short deadline.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if runErr != nil && !s.batch.Empty() {
+		if err := s.st.Flush(fctx, &s.batch); err != nil {
+			s.log.Warn("could not write what the failed run read", "err", err)
+		}
+	}
 	ferr := s.st.Finish(fctx, s.run, runErr)
 	if runErr != nil {
 		s.prog.Printf("run %s failed: %v", s.run.ID, runErr)
