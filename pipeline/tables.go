@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/imarchive/imarchive/event"
@@ -22,13 +20,13 @@ type table struct {
 var (
 	messagesTable = &table{
 		name: "messages_data", view: "messages",
-		columns: []string{"event_id", "source", "app", "platform_type", "platform_subtype", "conversation", "msg_time",
+		columns: []string{"event_id", "source", "app", "platform_type", "platform_subtype", "op", "conversation", "msg_time",
 			"occurred_at", "received_at", "sender", "sender_nick", "sender_client_type", "sender_device_id", "sender_ip",
 			"server_id", "channel_id", "group_id", "to_account", "msg_id", "client_msg_id", "msg_type", "body",
 			"antispam", "antispam_detail", "attrs", "kafka_partition", "kafka_offset"},
 		row: func(it *Item[EventRow]) []any {
 			e := &it.Row.Event
-			return []any{e.EventID, e.Source, e.App, e.PlatformType, e.PlatformSubtype, Conversation(e), ms(msgTime(e)),
+			return []any{e.EventID, e.Source, e.App, e.PlatformType, e.PlatformSubtype, e.Op, Conversation(e), ms(msgTime(e)),
 				ms(e.OccurredAtMs), ms(e.ReceivedAtMs), e.Actor, e.ActorNick, e.ActorClientType, e.ActorDeviceID, e.ActorIP,
 				e.Target.Server, e.Target.Channel, e.Target.Group, e.Target.Account, e.MsgID, e.ClientMsgID, e.MsgType, e.Body,
 				e.Antispam, e.AntispamDetail, nonNil(e.Attrs), it.Partition, it.Offset}
@@ -84,7 +82,7 @@ var (
 			e := &it.Row.Event
 			return []any{e.EventID, e.Source, e.App, e.Kind, e.Op, e.PlatformType, e.PlatformSubtype, ms(e.OccurredAtMs),
 				ms(e.ReceivedAtMs), e.Actor, e.ActorNick, e.ActorClientType, e.ActorIP, e.Target.Server, e.Target.Channel,
-				e.Target.Account, communityAccounts(e), communityRoleID(e), communityRoleIDs(e), e.Attrs["name"], nonNil(e.Attrs),
+				e.Target.Account, communityAccounts(e), e.Target.Role, nonNilList(e.Target.Roles), e.Attrs["name"], nonNil(e.Attrs),
 				it.Partition, it.Offset}
 		},
 	}
@@ -170,90 +168,25 @@ func msgTime(e *event.Event) int64 {
 	return e.OccurredAtMs
 }
 
-// Account-list fields of the NetEase community events (kept verbatim in Attrs by ingest), in the order
-// their accounts are listed in the accounts column.
-var accountListAttrs = []string{"inviteAccids", "kickAccids", "memberAccids", "accids", "targetAccidList"}
-
-// communityAccounts is every account a community event acts upon: Target.Account and the platform's
-// account lists, each once, in order.
+// communityAccounts is every account a community event acts upon: Target.Account, then
+// Target.Accounts (the platform's lists, decoded by ingest), each once, in order.
 func communityAccounts(e *event.Event) []string {
 	out := []string{}
 	seen := map[string]bool{}
-	add := func(a string) {
+	for _, a := range append([]string{e.Target.Account}, e.Target.Accounts...) {
 		if a != "" && !seen[a] {
 			seen[a] = true
 			out = append(out, a)
 		}
 	}
-	add(e.Target.Account)
-	for _, name := range accountListAttrs {
-		for _, a := range parseList(e.Attrs[name]) {
-			add(a)
-		}
-	}
 	return out
 }
 
-// communityRoleID is the role a role or permission event is about (NetEase roleid, or identifyId in
-// the channel custom-permission events 74 and 76).
-func communityRoleID(e *event.Event) string {
-	for _, name := range []string{"roleid", "roleId", "identifyId"} {
-		if v := e.Attrs[name]; v != "" {
-			return v
-		}
+func nonNilList(l []string) []string {
+	if l == nil {
+		return []string{}
 	}
-	return ""
-}
-
-// communityRoleIDs lists the roles of a bulk role event: NetEase roleids (70, 73), or the keys of
-// roleIdPriority (79), sorted.
-func communityRoleIDs(e *event.Event) []string {
-	if ids := parseList(e.Attrs["roleids"]); len(ids) > 0 {
-		return ids
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(e.Attrs["roleIdPriority"]), &m); err == nil && len(m) > 0 {
-		out := make([]string, 0, len(m))
-		for k := range m {
-			out = append(out, k)
-		}
-		sort.Strings(out)
-		return out
-	}
-	return []string{}
-}
-
-// parseList reads an account or id list as the platforms send it: a JSON array (of strings or
-// numbers, possibly itself inside a JSON string), or a comma-separated list; "" is no list.
-func parseList(s string) []string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err == nil {
-		out := make([]string, 0, len(raw))
-		for _, r := range raw {
-			var str string
-			if json.Unmarshal(r, &str) == nil {
-				out = append(out, str)
-			} else {
-				out = append(out, strings.TrimSpace(string(r)))
-			}
-		}
-		return out
-	}
-	var inner string
-	if err := json.Unmarshal([]byte(s), &inner); err == nil {
-		return parseList(inner)
-	}
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return l
 }
 
 func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -13,8 +13,9 @@ CREATE TABLE IF NOT EXISTS messages_data
     app                LowCardinality(String) COMMENT 'Platform application: NetEase appkey, iLink appkey or Maxim app_id',
     platform_type      LowCardinality(String) COMMENT 'The platform''s own event or message type code (NetEase eventType 48, iLink msg_type)',
     platform_subtype   LowCardinality(String) COMMENT 'The platform''s refinement of platform_type, where it has one',
+    op                 LowCardinality(String) COMMENT 'What happened, platform-independent: send',
     conversation       String COMMENT 'Where the message was said: channel:SERVER/CHANNEL (QChat), group:GROUP (iLink/Maxim group or iLink topic), conv:A/B (one-to-one, the two accounts sorted), else account:SENDER',
-    msg_time           DateTime64(3, 'UTC') COMMENT 'When the message was sent (NetEase msgTimestamp, iLink create_time), UTC; the event time when the platform gives no send time',
+    msg_time           DateTime64(3, 'UTC') COMMENT 'When the message was sent (NetEase msgTimestamp, iLink create_time), UTC; else the event time; 1970-01-01 when the platform gives no time at all (Maxim: the messages view shows received_at then). Never the receive time here: it is part of the key, which must be the same for every delivery of the event',
     occurred_at        DateTime64(3, 'UTC') COMMENT 'Platform time of the callback event (NetEase time), UTC',
     received_at        DateTime64(3, 'UTC') COMMENT 'When imarchive received the callback, UTC',
     sender             String COMMENT 'Sending account (NetEase fromAccount, iLink from_uid)',
@@ -49,11 +50,11 @@ COMMENT 'Storage of messages (may hold not yet merged repeats of an event_id): r
 
 -- Every row the skeleton wrote. A re-run inserts the same rows again, which fold into one per key.
 -- conversation is computed exactly as the pipeline computes it (pipeline.Conversation).
-INSERT INTO messages_data (event_id, source, app, platform_type, platform_subtype, conversation, msg_time, occurred_at,
+INSERT INTO messages_data (event_id, source, app, platform_type, platform_subtype, op, conversation, msg_time, occurred_at,
     received_at, sender, sender_nick, sender_client_type, sender_device_id, sender_ip, server_id, channel_id, group_id,
     to_account, msg_id, client_msg_id, msg_type, body, antispam, antispam_detail, attrs, kafka_partition, kafka_offset,
     inserted_at)
-SELECT event_id, source, app, platform_type, '',
+SELECT event_id, source, app, platform_type, '', 'send',
     multiIf(channel_id != '', concat('channel:', server_id, '/', channel_id),
             group_id != '', concat('group:', group_id),
             to_account != '' AND sender != '', concat('conv:', least(sender, to_account), '/', greatest(sender, to_account)),
