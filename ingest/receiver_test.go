@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,17 +24,36 @@ import (
 	"github.com/imarchive/imarchive/topics"
 )
 
-const secret = "s3cret"
+const (
+	secret      = "s3cret"
+	ilinkToken  = "abcdefg"
+	ilinkSecret = "p4th-s3cret"
+	maximSecret = "m4xim-s3cret"
+)
 
 type fixture struct {
 	srv    *httptest.Server
 	client *kgo.Client
 	tc     topics.Config
 	now    time.Time
+	reg    *prometheus.Registry
+	clock  *atomic.Int64 // the receiver's clock, Unix ms; starts at now
+}
+
+// advance moves the receiver's clock (received_at, freshness, dedupe window) forward.
+func (f *fixture) advance(d time.Duration) time.Time {
+	return time.UnixMilli(f.clock.Add(d.Milliseconds()))
 }
 
 // newFixture runs a Receiver over an in-process kfake Kafka cluster.
 func newFixture(t *testing.T, cfgFn func(*ingest.Config)) *fixture {
+	t.Helper()
+	tc, cl := kfakeCluster(t)
+	return newFixtureWith(t, tc, cl, cfgFn)
+}
+
+// kfakeCluster starts an in-process Kafka cluster with the project's topics and a producer on it.
+func kfakeCluster(t *testing.T) (topics.Config, *kgo.Client) {
 	t.Helper()
 	tc := topics.DefaultConfig()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, tc.All()...))
@@ -47,19 +67,24 @@ func newFixture(t *testing.T, cfgFn func(*ingest.Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return newFixtureWith(t, tc, cl, cfgFn)
+	return tc, cl
 }
 
 func newFixtureWith(t *testing.T, tc topics.Config, prod ingest.Producer, cfgFn func(*ingest.Config)) *fixture {
 	t.Helper()
 	cfg := ingest.DefaultConfig()
 	cfg.NeteaseApps = map[string]string{"app1": secret}
+	cfg.ILinkApps = map[string]ingest.ILinkApp{"app1": {Token: ilinkToken, Secret: ilinkSecret}}
+	cfg.MaximApps = map[string]string{"welovemaxim": maximSecret}
 	if cfgFn != nil {
 		cfgFn(&cfg)
 	}
 	now := time.UnixMilli(1646744309000)
+	clock := &atomic.Int64{}
+	clock.Store(now.UnixMilli())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := ingest.New(cfg, tc, prod, log, prometheus.NewRegistry(), ingest.WithClock(func() time.Time { return now }))
+	reg := prometheus.NewRegistry()
+	r, err := ingest.New(cfg, tc, prod, log, reg, ingest.WithClock(func() time.Time { return time.UnixMilli(clock.Load()) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +92,7 @@ func newFixtureWith(t *testing.T, tc topics.Config, prod ingest.Producer, cfgFn 
 	r.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	f := &fixture{srv: srv, tc: tc, now: now}
+	f := &fixture{srv: srv, tc: tc, now: now, reg: reg, clock: clock}
 	if cl, ok := prod.(*kgo.Client); ok {
 		f.client = cl
 	}
