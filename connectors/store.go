@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -321,28 +322,34 @@ func (s *Store) LastComplete(ctx context.Context, kind string) (map[string]time.
 // AccountsSeen returns the accounts of this source and app seen in the archive (messages) and in
 // group snapshots (query accounts_seen).
 func (s *Store) AccountsSeen(ctx context.Context) ([]string, error) {
-	return s.column(ctx, "accounts_seen")
+	return s.column(ctx, "accounts_seen", nil)
 }
 
 // GroupsSeen returns the groups seen in the archive and earlier snapshots, without those the platform
 // reported gone since (query groups_seen).
 func (s *Store) GroupsSeen(ctx context.Context) ([]string, error) {
-	return s.column(ctx, "groups_seen")
+	return s.column(ctx, "groups_seen", nil)
 }
 
-func (s *Store) column(ctx context.Context, name string) ([]string, error) {
-	rows, err := s.named(ctx, name, nil)
+// RunAccounts returns the accounts a run listed as group members, in all its invocations (query
+// sync_run_accounts).
+func (s *Store) RunAccounts(ctx context.Context, runID string) ([]string, error) {
+	return s.column(ctx, "sync_run_accounts", map[string]string{"run_id": runID})
+}
+
+func (s *Store) column(ctx context.Context, name string, params map[string]string) ([]string, error) {
+	rows, err := s.named(ctx, name, params)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
-	dest := make([]any, len(rows.Columns()))
+	types := rows.ColumnTypes()
+	dest := make([]any, len(types))
 	var first string
 	dest[0] = &first
 	for i := 1; i < len(dest); i++ {
-		var skip any
-		dest[i] = &skip
+		dest[i] = reflect.New(types[i].ScanType()).Interface()
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {

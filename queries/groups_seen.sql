@@ -4,6 +4,7 @@
 -- param: app String  iLink appkey or Maxim app_id
 -- column: group_id String  the group id
 -- column: last_seen DateTime64(3, 'UTC')  its latest message received or snapshot taken
+-- Reads the storage table messages_data, not the messages view: a set of ids needs no FINAL.
 WITH gone AS
 (
     SELECT group_id, max(synced_at) AS gone_at
@@ -18,7 +19,7 @@ FROM
     SELECT group_id, max(seen) AS last_seen
     FROM
     (
-        SELECT group_id, received_at AS seen FROM messages WHERE source = {source:String} AND app = {app:String}
+        SELECT group_id, received_at AS seen FROM messages_data WHERE source = {source:String} AND app = {app:String}
         UNION ALL
         SELECT group_id, synced_at AS seen FROM group_snapshots WHERE source = {source:String} AND app = {app:String} AND status = 'present'
     )
