@@ -14,23 +14,23 @@ const CodeOK Code = 200
 
 // The manual's codes the connector acts on.
 const (
-	CodeUserNotExist      Code = 10000
-	CodeBadParams         Code = 10002
-	CodeMissingToken      Code = 10003
-	CodeInvalidToken      Code = 10008
-	CodeNoPermission      Code = 10010
-	CodeServerDB          Code = 20000
-	CodeGroupNotExist     Code = 20001
-	CodeNotGroupMember    Code = 20002
-	CodeRecoveryMode      Code = 20006
-	CodeMemberPermission  Code = 20011
-	CodeAdminPermission   Code = 20012
-	CodeOwnerPermission   Code = 20013
-	CodeLicenseInvalid    Code = 30021
-	CodeLicenseExpired    Code = 30022
-	CodeLicenseLimit      Code = 30023
-	CodeAppIDNotExist     Code = 40000
-	codeRangeDescription       = "10000–40000"
+	CodeUserNotExist     Code = 10000
+	CodeBadParams        Code = 10002
+	CodeMissingToken     Code = 10003
+	CodeInvalidToken     Code = 10008
+	CodeNoPermission     Code = 10010
+	CodeServerDB         Code = 20000
+	CodeGroupNotExist    Code = 20001
+	CodeNotGroupMember   Code = 20002
+	CodeRecoveryMode     Code = 20006
+	CodeMemberPermission Code = 20011
+	CodeAdminPermission  Code = 20012
+	CodeOwnerPermission  Code = 20013
+	CodeLicenseInvalid   Code = 30021
+	CodeLicenseExpired   Code = 30022
+	CodeLicenseLimit     Code = 30023
+	CodeAppIDNotExist    Code = 40000
+	codeRangeDescription      = "10000–40000"
 )
 
 type codeInfo struct {
@@ -129,15 +129,15 @@ func (c Code) Retryable() bool { return c == CodeServerDB || c == CodeRecoveryMo
 
 // Categories of API errors, for errors.Is.
 var (
-	ErrAuth          = errors.New("maxim: credentials refused")         // 10003, 10008, 40000
-	ErrLicense       = errors.New("maxim: license")                     // 30021–30023
-	ErrUserNotFound  = errors.New("maxim: user does not exist")         // 10000
-	ErrGroupNotFound = errors.New("maxim: group does not exist")        // 20001
-	ErrPermission    = errors.New("maxim: not allowed")                 // 10010, 20002, 20011–20013
-	ErrUnavailable   = errors.New("maxim: platform unavailable")        // 20000, 20006
-	ErrBadRequest    = errors.New("maxim: invalid request")             // 10002
-	ErrRejected      = errors.New("maxim: request rejected")            // every other code
-	ErrBadAnswer     = errors.New("maxim: answer not as the manual")    // not JSON, no code, wrong types
+	ErrAuth          = errors.New("maxim: credentials refused")      // 10003, 10008, 40000
+	ErrLicense       = errors.New("maxim: license")                  // 30021–30023
+	ErrUserNotFound  = errors.New("maxim: user does not exist")      // 10000
+	ErrGroupNotFound = errors.New("maxim: group does not exist")     // 20001
+	ErrPermission    = errors.New("maxim: not allowed")              // 10010, 20002, 20011–20013
+	ErrUnavailable   = errors.New("maxim: platform unavailable")     // 20000, 20006
+	ErrBadRequest    = errors.New("maxim: invalid request")          // 10002
+	ErrRejected      = errors.New("maxim: request rejected")         // every other code
+	ErrBadAnswer     = errors.New("maxim: answer not as the manual") // not JSON, no code, wrong types
 )
 
 // APIError is a business error code in a Maxim answer.
