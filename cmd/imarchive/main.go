@@ -22,6 +22,7 @@ func commands(stdout, stderr io.Writer) []*command {
 	cmds := []*command{
 		serveCommand(stderr),
 		consumeCommand(stderr),
+		replayCommand(stdout, stderr),
 		migrateCommand(stdout, stderr),
 		queryCommand(stdout, stderr),
 		versionCommand(stdout),
@@ -29,6 +30,8 @@ func commands(stdout, stderr io.Writer) []*command {
 		configCommand(stdout),
 		loadgenCommand(stdout, stderr),
 		devCommand(stdout, stderr),
+		ilinkCommand(stdout, stderr),
+		maximCommand(stdout, stderr),
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {
