@@ -30,8 +30,6 @@ func commands(stdout, stderr io.Writer) []*command {
 		configCommand(stdout),
 		loadgenCommand(stdout, stderr),
 		devCommand(stdout, stderr),
-		ilinkCommand(stdout, stderr),
-		maximCommand(stdout, stderr),
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {
