@@ -345,6 +345,9 @@ func (s *Store) column(ctx context.Context, name string, params map[string]strin
 	defer rows.Close()
 	var out []string
 	types := rows.ColumnTypes()
+	if len(types) == 0 { // an empty answer over HTTP may carry no block at all
+		return nil, rows.Err()
+	}
 	dest := make([]any, len(types))
 	var first string
 	dest[0] = &first

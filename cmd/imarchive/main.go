@@ -30,6 +30,8 @@ func commands(stdout, stderr io.Writer) []*command {
 		configCommand(stdout),
 		loadgenCommand(stdout, stderr),
 		devCommand(stdout, stderr),
+		ilinkCommand(stdout, stderr),
+		maximCommand(stdout, stderr),
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {
