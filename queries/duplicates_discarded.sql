@@ -1,0 +1,64 @@
+-- name: duplicates_discarded
+-- summary: What the archive received twice or too late, per time bucket and platform: raw receipts, receipts that repeat an earlier one (a platform retry past ingest's dedupe window, folded into one event), and presence events that arrived stale (kept, but did not change the online state).
+-- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
+-- param: to DateTime64(3, 'UTC')  end of the range, exclusive
+-- param: step_seconds UInt32  bucket width in seconds (3600 hour, 86400 day); buckets start at multiples of it since 1970-01-01 UTC
+-- param: source String  only this platform (netease_qchat, ilink, maxim); empty for all
+-- param: app String  only this application; empty for all
+-- column: time DateTime('UTC')  start of the bucket (by received time)
+-- column: source String  platform
+-- column: receipts UInt64  callbacks archived raw in the bucket
+-- column: duplicates UInt64  of them, receipts of an event (or an unreadable body) already received earlier: analysts see the event once
+-- column: stale_presence UInt64  presence events received in the bucket after a later event of the same account
+--
+-- Retries that ingest answered from its dedupe window never reach the archive; they are counted in the
+-- Prometheus metric imarchive_ingest_duplicates_total (Ingest health dashboard).
+SELECT time, source, receipts, duplicates, stale_presence
+FROM
+(
+    SELECT
+        toStartOfInterval(received_at, INTERVAL {step_seconds:UInt32} SECOND) AS time,
+        source,
+        sum(receipt) AS receipts,
+        sum(duplicate) AS duplicates,
+        sum(stale) AS stale_presence
+    FROM
+    (
+        SELECT received_at, source, toUInt64(1) AS receipt, toUInt64(n > 1) AS duplicate, toUInt64(0) AS stale
+        FROM
+        (
+            SELECT received_at, CAST(source AS String) AS source,
+                row_number() OVER (PARTITION BY source, app, if(event_id != '', event_id, raw_key)
+                                   ORDER BY received_at, raw_partition, raw_offset) AS n
+            FROM raw_callbacks
+            WHERE received_at < {to:DateTime64(3, 'UTC')}
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+              AND (source, app, if(event_id != '', event_id, raw_key)) IN
+              (
+                  SELECT source, app, if(event_id != '', event_id, raw_key)
+                  FROM raw_callbacks
+                  WHERE received_at >= {from:DateTime64(3, 'UTC')}
+      AND received_at < {to:DateTime64(3, 'UTC')}
+                    AND ({source:String} = '' OR source = {source:String})
+                    AND ({app:String} = '' OR app = {app:String})
+              )
+        )
+        WHERE received_at >= {from:DateTime64(3, 'UTC')}
+        UNION ALL
+        SELECT received_at, CAST(source AS String), toUInt64(0), toUInt64(0), toUInt64(1)
+        FROM presence_events
+        WHERE stale
+          AND received_at >= {from:DateTime64(3, 'UTC')}
+      AND received_at < {to:DateTime64(3, 'UTC')}
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+    )
+    GROUP BY time, source
+    ORDER BY source, time WITH FILL
+        FROM toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND)
+        TO toDateTime({to:DateTime64(3, 'UTC')}, 'UTC')
+        STEP toIntervalSecond({step_seconds:UInt32})
+)
+WHERE source != ''
+ORDER BY time, source

@@ -1,0 +1,56 @@
+-- name: online_accounts_over_time
+-- summary: Accounts online at some moment of each time bucket, per platform, by the online-state rule applied through time: an account is online from an online event (login, renewal, iLink online) until its next event by platform time or its renewal deadline, whichever comes first. Every bucket is listed for each platform with presence events.
+-- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
+-- param: to DateTime64(3, 'UTC')  end of the range, exclusive
+-- param: step_seconds UInt32  bucket width in seconds (3600 hour, 86400 day); buckets start at multiples of it since 1970-01-01 UTC
+-- param: source String  only this platform (netease_qchat, ilink, maxim); empty for all
+-- param: app String  only this application; empty for all
+-- column: time DateTime('UTC')  start of the bucket
+-- column: source String  platform
+-- column: online_accounts UInt64  distinct accounts online at some moment of the bucket
+--
+-- Every presence event counts, late (stale) ones included: at their own time they were the latest
+-- word on the account. Events at the same time are ordered as the rule orders them (online first,
+-- then event_id), so the later of them decides. At most 10000 buckets.
+WITH
+    toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND) AS first_bucket,
+    toInt64(toUnixTimestamp(first_bucket)) * 1000 AS first_ms,
+    toInt64({step_seconds:UInt32}) * 1000 AS step_ms,
+    least(toInt64(ceil((toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')}) - first_ms) / step_ms)), 10000) AS buckets
+SELECT time, source, online_accounts
+FROM
+(
+    SELECT
+        first_bucket + toIntervalSecond(k * {step_seconds:UInt32}) AS time,
+        source,
+        uniqExact(app, account) AS online_accounts
+    FROM
+    (
+        SELECT
+            CAST(source AS String) AS source,
+            CAST(app AS String) AS app,
+            account,
+            greatest(0, toInt64(floor((toUnixTimestamp64Milli(occurred_at) - first_ms) / step_ms))) AS first_k,
+            least(buckets - 1, toInt64(ceil((toUnixTimestamp64Milli(least(next_at, if(toUnixTimestamp64Milli(expires_at) > 0, expires_at, next_at))) - first_ms) / step_ms)) - 1) AS last_k
+        FROM
+        (
+            SELECT source, app, account, online, occurred_at, expires_at,
+                leadInFrame(occurred_at, 1, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')) OVER w AS next_at
+            FROM presence_events
+            WHERE occurred_at < {to:DateTime64(3, 'UTC')}
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            WINDOW w AS (PARTITION BY source, app, account ORDER BY occurred_at, online, event_id ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
+        )
+        WHERE online
+          AND least(next_at, if(toUnixTimestamp64Milli(expires_at) > 0, expires_at, next_at)) > occurred_at
+    )
+    ARRAY JOIN range(first_k, last_k + 1) AS k
+    GROUP BY time, source
+    ORDER BY source, time WITH FILL
+        FROM toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND)
+        TO toDateTime({to:DateTime64(3, 'UTC')}, 'UTC')
+        STEP toIntervalSecond({step_seconds:UInt32})
+)
+WHERE source != ''
+ORDER BY time, source

@@ -1,0 +1,48 @@
+-- name: top_channels
+-- summary: The QChat channels with the most messages in a time range, with their senders and their current name.
+-- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
+-- param: to DateTime64(3, 'UTC')  end of the range, exclusive
+-- param: source String  only this platform (netease_qchat, ilink, maxim); empty for all
+-- param: app String  only this application; empty for all
+-- param: server_id String  only this QChat server; empty for all
+-- param: limit UInt32  how many channels
+-- column: source LowCardinality(String)  platform
+-- column: app LowCardinality(String)  application
+-- column: server_id String  QChat server
+-- column: channel_id String  QChat channel
+-- column: channel_name String  its latest name from the channel events (create, update); empty when none was archived
+-- column: messages UInt64  messages sent in the range, each once
+-- column: senders UInt64  distinct senders
+-- column: last_message_at DateTime64(3, 'UTC')  when the latest of them was sent
+WITH names AS
+(
+    SELECT app, server_id, channel_id, argMax(name, (occurred_at, event_id)) AS channel_name
+    FROM community_events
+    WHERE kind = 'channel' AND channel_id != '' AND name != ''
+    GROUP BY app, server_id, channel_id
+)
+SELECT
+    c.source AS source,
+    c.app AS app,
+    c.server_id AS server_id,
+    c.channel_id AS channel_id,
+    n.channel_name AS channel_name,
+    c.messages AS messages,
+    c.senders AS senders,
+    c.last_message_at AS last_message_at
+FROM
+(
+    SELECT source, app, server_id, channel_id, count() AS messages, uniqExact(sender) AS senders,
+        max(msg_time) AS last_message_at
+    FROM messages
+    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+      AND msg_time < {to:DateTime64(3, 'UTC')}
+      AND channel_id != ''
+      AND ({source:String} = '' OR source = {source:String})
+      AND ({app:String} = '' OR app = {app:String})
+      AND ({server_id:String} = '' OR server_id = {server_id:String})
+    GROUP BY source, app, server_id, channel_id
+) AS c
+LEFT JOIN names AS n ON n.app = c.app AND n.server_id = c.server_id AND n.channel_id = c.channel_id
+ORDER BY messages DESC, app, server_id, channel_id
+LIMIT {limit:UInt32}
