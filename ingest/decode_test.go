@@ -127,7 +127,9 @@ func TestILinkDecoding(t *testing.T) {
 		{"time already in ms", `{"from_uid":"1","msg_type":1,"create_time":1457408202123,"content":""}`, func(e event.Event) bool { return e.OccurredAtMs == 1457408202123 }},
 		{"unpadded Base64", `{"from_uid":"1","msg_type":1,"content":"aGVsbG8"}`, func(e event.Event) bool { return e.Body == "hello" }},
 		{"URL-safe Base64 with a line break", `{"from_uid":"1","msg_type":1,"content":"-_-_\naGk="}`, func(e event.Event) bool { return strings.HasSuffix(e.Body, "hi") }},
-		{"binary content", `{"from_uid":"1","msg_type":2,"content":"/w=="}`, func(e event.Event) bool { return e.Body == "\uFFFD" && e.Attrs["content"] == "/w==" && e.MsgType == "FILE" }},
+		{"binary content", `{"from_uid":"1","msg_type":2,"content":"/w=="}`, func(e event.Event) bool {
+			return e.Body == "\uFFFD" && e.Attrs["content"] == "/w==" && e.MsgType == "FILE"
+		}},
 		{"topic with both time and content is a topic message", `{"from_uid":"1","msg_type":4,"group_id":"t","time":1,"type":1,"content":"aGk="}`, func(e event.Event) bool {
 			return e.Kind == event.KindMessage && e.Target.Group == "t" && e.Body == "hi"
 		}},

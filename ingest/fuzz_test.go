@@ -110,7 +110,9 @@ func FuzzNormalizeNetease(f *testing.F) {
 	seedCorpus(f, "testdata/netease")
 	f.Add([]byte(`{"eventType":53,"inviteAccids":"[1,\"a\"]","time":"1"}`))
 	f.Add([]byte(`{"eventType":"79","roleIdPriority":{"1":2}}`))
-	f.Fuzz(func(t *testing.T, body []byte) { checkNormalizer(t, ingest.NormalizeNetease, event.SourceNetease, body) })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkNormalizer(t, ingest.NormalizeNetease, event.SourceNetease, body)
+	})
 }
 
 func FuzzNormalizeILink(f *testing.F) {
