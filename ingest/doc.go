@@ -1,8 +1,89 @@
 // Package ingest receives the IM platforms' HTTP callbacks, verifies them, keeps the bytes exactly as
-// received on the raw topic, normalizes them into canonical events on the events topic, and answers the
-// platform only after Kafka acknowledged the records (acks=all, idempotent producer).
+// received on the raw topic, normalizes them into canonical events (package event) on the events
+// topic, and answers the platform only after Kafka acknowledged the records (acks=all, idempotent
+// producer).
 //
-// Status codes are chosen for the platforms' retry rules: NetEase counts 200 and 500 as delivered and
-// retries anything else, so a failure on our side that must be retried (Kafka unreachable or slow) is a
-// 503, never a 500. A forged or stale request is a 401 and produces nothing.
+// # Endpoints and answers
+//
+//	POST /v1/netease/{appkey}           NetEase Yunxin QChat copy events (manual 002, eventTypes 47–82)
+//	GET  /v1/ilink/{appkey}/{secret}    ET-iLink URL verification (manual 000 §3.1)
+//	POST /v1/ilink/{appkey}/{secret}    ET-iLink pushes (manual 000 §4)
+//	POST /v1/maxim/{app_id}             Maxim (美信拓扑 / Lanying) message subscription
+//
+// Success is NetEase 200 with an empty body, iLink {"code":0}, Maxim 200 with an empty body, and comes
+// only once Kafka acknowledged the raw record and the event (or the dead letter). Refusals produce
+// nothing: 401 for a bad or missing signature, CheckSum, MD5, a stale CurTime, an unknown app or a
+// body naming another app; 403 for a wrong or missing iLink path secret or a source address outside
+// the iLink allow-list; 413 for a body over the limit; 405 for a wrong method. A failure of ours that
+// the platform must retry (Kafka unreachable or slow) is 503 within AckTimeout — never 500, which
+// NetEase counts as delivered and does not retry.
+//
+// An authentic body that cannot be normalized (not a JSON object, an unknown type, a bad Base64
+// content, a field that must be a number or boolean and is not) is kept: its raw record, and a copy
+// on the dead-letter topic with the reason (header imarchive.reason), and the platform gets its
+// success answer — it is archived, and a retry would not help. A later normalizer can replay it from
+// the raw topic.
+//
+// # Deduplication
+//
+// The key of a delivery is its event_id (package event documents the rule per type); for a body that
+// cannot be normalized, the hash of its bytes. A delivery whose key was acknowledged within the dedupe
+// window (default 10 min, at most DedupeSize keys, oldest forgotten first) is answered with success and
+// produces nothing; a retry arriving while the first delivery is still being produced waits for it
+// (and takes over if it fails); a first delivery that failed (503) is not remembered, so its retry
+// gets through. Duplicates are counted in imarchive_ingest_duplicates_total. The memory is per
+// process: replicas do not share it, and ClickHouse folds what still repeats by event_id.
+//
+// The raw and event records of one delivery are produced together but not atomically: when one is
+// acknowledged and the other not (or Kafka acknowledges after our deadline), the platform gets 503,
+// retries, and the raw topic can hold that delivery twice. The events topic's repeats fold downstream.
+//
+// # Readings of the manuals
+//
+// Where a manual contradicts itself or is silent, the receiver accepts what the platform really
+// sends; these are the readings taken, and why.
+//
+//   - iLink handshake signature. §3.1's prose sorts token, timestamp and echostr lexicographically
+//     before concatenating and hashing (MD5); its Java and PHP samples hash token+timestamp+echostr
+//     unsorted. Platforms ship what their samples do, and a manual's prose is often copied from
+//     WeChat's; we cannot tell which one the platform runs, so both are accepted (each is an MD5 over
+//     the same three secret-bearing values, so accepting both does not weaken the check). Hex is
+//     compared case-insensitively in constant time. A match is answered with echostr verbatim
+//     (text/plain); anything else with an empty body (401).
+//   - iLink msg_type 4. §4.3 (user status) and §4.4 (topic message) share msg_type 4. They are told
+//     apart by their fields: a body with content or group_id is a topic message (kind message,
+//     Target.Group = the topic); otherwise, with time and type (1 online, 0 offline), a status change
+//     of from_uid (kind presence). A status body without time, or with another type, is dead-lettered:
+//     presence is ordered by time and cannot be guessed.
+//   - iLink §4.2's example sends msg_type 1 with a group_id, while its table says group messages are
+//     msg_type 3: any of msg_type 1–3 with a group_id is a message to that group (PlatformType keeps
+//     what was sent).
+//   - iLink §4.3's example key " time" (with a space) is a conversion artefact; keys are matched
+//     exactly first and then with surrounding white space removed, and attrs keep the key as sent.
+//   - Time as string or number. Every integer field (NetEase time, msgTimestamp, msgTime; iLink
+//     create_time, time; Maxim timestamp) is read from a JSON number or a string, and "123.0" is 123.
+//     iLink times are seconds; a value over 10^11 is taken to be milliseconds already.
+//   - iLink content is Base64: standard, padded or not; URL-safe and line breaks are accepted too.
+//     Body is the decoded text (invalid UTF-8 replaced by U+FFFD: file contents may be bytes) and
+//     attrs keep the original.
+//   - NetEase lists (inviteAccids, kickAccids, targetAccidList, accids, memberAccids, roleids) arrive
+//     as JSON arrays in some examples and as arrays inside strings in others, with numbers or strings
+//     as elements: all are decoded into Target.Accounts / Target.Roles as text; a plain string that is
+//     not an array is one element. roleIdPriority likewise, object or string, gives Target.Roles.
+//     auths, pushPayload and yidunRes are kept verbatim (attrs; yidunRes also in AntispamDetail).
+//   - NetEase antispam is "a String that can be converted to Boolean": "true"/"false", JSON booleans
+//     and 1/0 are read; anything else is dead-lettered rather than guessed.
+//   - NetEase 81/82 status. The copy manual does not list its values; they are read as QChat's
+//     message states: 0 update, 1 recall, 2 delete; any other (QChat lets apps define their own) is an
+//     update. PlatformSubtype keeps the code, so a better reading can be replayed.
+//   - NetEase 49's example carries msgIdServer "0": "0" identifies nothing, so MsgID stays empty and
+//     the event_id is the canonical body's.
+//   - NetEase AppKey header: sent "in some setups"; where present it must equal the path's appkey.
+//   - Maxim: no manual in the seeds describes the subscription payload; the fields are the console's
+//     (appId, msgId, from.uid, to.uid, type, ctype, content, ext, config). uids may be numbers (read
+//     exactly, never through a float). With no documented time field, OccurredAtMs is "timestamp" (or
+//     "time") when present and 0 otherwise, rather than the arrival time, so that a redelivery
+//     normalizes to the same event. GROUPCHAT's to.uid is a group (Target.Group); CHAT, REPLACE and
+//     APPEND name an account (Target.Account). The signature header is compared as plain text in
+//     constant time; its value is redacted on the raw topic ([redacted]), as is the iLink path secret.
 package ingest
