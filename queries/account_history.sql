@@ -1,0 +1,68 @@
+-- name: account_history
+-- summary: Everything one account did or had done to it, across every platform and application, oldest first: messages sent and received, changes to them, notifications, logins and logouts, server and membership events, quick comments.
+-- param: account String  the account (NetEase accid, iLink UID, Maxim user_id as decimal text)
+-- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
+-- param: to DateTime64(3, 'UTC')  end of the range, exclusive
+-- column: at DateTime64(3, 'UTC')  when it happened (send time of a message, platform time otherwise; received time where the platform gives none)
+-- column: source String  platform
+-- column: app String  platform application
+-- column: view String  where the full row is: messages, message_updates, notifications, presence_events, community_events, quick_comments
+-- column: kind String  message, message_update, notification, notification_update, presence, server, member, channel, role, permission, quick_comment
+-- column: op String  what happened (send, update, recall, login, kick, invite, add, …)
+-- column: role String  the account's part: sender, recipient, editor, author (of the message changed or commented on), self (presence), operator, subject (acted upon), commenter
+-- column: place String  conversation (channel:SERVER/CHANNEL, group:G, conv:A/B), server/channel, or device (presence)
+-- column: counterpart String  the other account(s) involved, where there are
+-- column: text String  message or notification text, the name of what was created or changed, or why the account went offline
+-- column: event_id String  deterministic event id, the key to the raw payload (query raw_payload)
+SELECT at, source, app, view, kind, op, role, place, counterpart, text, event_id
+FROM
+(
+    SELECT msg_time AS at, toString(source) AS source, toString(app) AS app, 'messages' AS view, 'message' AS kind, 'send' AS op,
+        if(sender = {account:String}, 'sender', 'recipient') AS role, conversation AS place,
+        if(sender = {account:String}, to_account, sender) AS counterpart, body AS text, event_id
+    FROM messages
+    WHERE (sender = {account:String} OR to_account = {account:String})
+      AND msg_time >= {from:DateTime64(3, 'UTC')} AND msg_time < {to:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at), toString(source), toString(app), 'message_updates',
+        'message_update', toString(op), if(actor = {account:String}, 'editor', 'author'),
+        if(channel_id != '', concat('channel:', server_id, '/', channel_id), concat('msg:', msg_id)),
+        if(actor = {account:String}, '', actor), body, event_id
+    FROM message_updates
+    WHERE (actor = {account:String}
+           OR (source, app, msg_id) IN (SELECT source, app, msg_id FROM messages_data WHERE sender = {account:String} AND msg_id != ''))
+      AND if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at) >= {from:DateTime64(3, 'UTC')}
+      AND if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at) < {to:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT occurred_at, toString(source), toString(app), 'notifications', toString(kind), toString(op),
+        if(sender = {account:String}, 'sender', 'recipient'),
+        concat('server:', server_id, if(channel_id != '', concat('/', channel_id), '')),
+        if(sender = {account:String}, to_account, sender), body, event_id
+    FROM notifications
+    WHERE (sender = {account:String} OR to_account = {account:String})
+      AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT occurred_at, toString(source), toString(app), 'presence_events', 'presence', toString(op), 'self',
+        trim(concat(toString(client_type), ' ', device_id)), '', if(stale, concat(toString(reason), ' (stale: did not change the state)'), toString(reason)),
+        event_id
+    FROM presence_events
+    WHERE account = {account:String}
+      AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT occurred_at, toString(source), toString(app), 'community_events', toString(kind), toString(op),
+        if(actor = {account:String}, 'operator', 'subject'),
+        concat('server:', server_id, if(channel_id != '', concat('/', channel_id), '')),
+        if(actor = {account:String}, arrayStringConcat(arrayFilter(a -> a != {account:String}, accounts), ','), actor), name, event_id
+    FROM community_events
+    WHERE (actor = {account:String} OR target_account = {account:String} OR has(accounts, {account:String}))
+      AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+    UNION ALL
+    SELECT occurred_at, toString(source), toString(app), 'quick_comments', 'quick_comment', toString(op),
+        if(actor = {account:String}, 'commenter', 'author'),
+        concat('channel:', server_id, '/', channel_id),
+        if(actor = {account:String}, msg_sender, actor), comment_type, event_id
+    FROM quick_comments
+    WHERE (actor = {account:String} OR msg_sender = {account:String})
+      AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+)
+ORDER BY at, event_id

@@ -1,0 +1,39 @@
+-- name: group_history
+-- summary: Messages of one group (iLink or Maxim group, or iLink topic) in a time range, oldest first, each message once, in its current version; message_edit_history has every change of one.
+-- param: app String  the platform application (iLink appkey, Maxim app_id)
+-- param: group_id String  the group (messages.group_id)
+-- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
+-- param: to DateTime64(3, 'UTC')  end of the range, exclusive
+-- column: msg_time DateTime64(3, 'UTC')  when the message was sent (when it was received, where the platform gives no time)
+-- column: sender String  sending account
+-- column: sender_nick String  sender nickname at send time
+-- column: msg_type LowCardinality(String)  the platform's message type
+-- column: body String  message text, as last edited
+-- column: status LowCardinality(String)  sent, updated, recalled or deleted (the latest change)
+-- column: original_body String  message text as sent
+-- column: antispam Bool  the platform flagged the current content
+-- column: group_id String  the group
+-- column: msg_id String  server-side message id
+-- column: source LowCardinality(String)  platform
+-- column: event_id String  deterministic event id, the key to the raw payload (query raw_payload)
+-- column: received_at DateTime64(3, 'UTC')  when imarchive received it
+SELECT
+    msg_time,
+    sender,
+    sender_nick,
+    msg_type,
+    body,
+    status,
+    original_body,
+    antispam,
+    group_id,
+    msg_id,
+    source,
+    event_id,
+    received_at
+FROM messages
+WHERE app = {app:String}
+  AND group_id = {group_id:String}
+  AND msg_time >= {from:DateTime64(3, 'UTC')}
+  AND msg_time < {to:DateTime64(3, 'UTC')}
+ORDER BY msg_time, event_id

@@ -1,0 +1,42 @@
+-- name: export_messages
+-- summary: The messages rows of an export selection (each message once, in its current version, with its text as sent), oldest first: the columns of the messages view.
+-- param: app String  platform application; empty for any
+-- param: account String  account the rows must be about; empty for any
+-- param: channel_id String  QChat channel; empty for any
+-- param: group_id String  iLink or Maxim group; empty for any
+-- param: server_id String  QChat server; empty for any
+-- param: from DateTime64(3, 'UTC')  start of the time range, inclusive
+-- param: to DateTime64(3, 'UTC')  end of the time range, exclusive
+-- column: event_id String  as in the messages view
+-- column: source LowCardinality(String)  as in the messages view
+-- column: app LowCardinality(String)  as in the messages view
+-- column: platform_type LowCardinality(String)  as in the messages view
+-- column: platform_subtype LowCardinality(String)  as in the messages view
+-- column: conversation String  as in the messages view
+-- column: msg_time DateTime64(3, 'UTC')  as in the messages view
+-- column: occurred_at DateTime64(3, 'UTC')  as in the messages view
+-- column: received_at DateTime64(3, 'UTC')  as in the messages view
+-- column: sender String  as in the messages view
+-- column: sender_nick String  as in the messages view
+-- column: sender_client_type LowCardinality(String)  as in the messages view
+-- column: sender_device_id String  as in the messages view
+-- column: sender_ip String  as in the messages view
+-- column: server_id String  as in the messages view
+-- column: channel_id String  as in the messages view
+-- column: group_id String  as in the messages view
+-- column: to_account String  as in the messages view
+-- column: msg_id String  as in the messages view
+-- column: client_msg_id String  as in the messages view
+-- column: msg_type LowCardinality(String)  as in the messages view
+-- column: body String  as in the messages view
+-- column: original_body String  as in the messages view
+-- column: status LowCardinality(String)  as in the messages view
+-- column: updated_at DateTime64(3, 'UTC')  as in the messages view
+-- column: update_count UInt64  as in the messages view
+-- column: antispam Bool  as in the messages view
+-- column: antispam_detail String  as in the messages view
+-- column: attrs Map(String, String)  as in the messages view
+SELECT event_id, source, app, platform_type, platform_subtype, conversation, msg_time, occurred_at, received_at, sender, sender_nick, sender_client_type, sender_device_id, sender_ip, server_id, channel_id, group_id, to_account, msg_id, client_msg_id, msg_type, body, original_body, status, updated_at, update_count, antispam, antispam_detail, attrs
+FROM messages
+WHERE event_id IN (SELECT event_id FROM export_selection(app = {app:String}, account = {account:String}, channel_id = {channel_id:String}, group_id = {group_id:String}, server_id = {server_id:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')}) WHERE table_name = 'messages_data')
+ORDER BY msg_time, event_id
