@@ -213,20 +213,20 @@ func DecodeMembers(raw json.RawMessage) ([]Member, error) {
 	}
 	out := make([]Member, 0, len(objs))
 	for i, obj := range objs {
-		var e struct {
-			UserID   connectors.FlexString `json:"user_id"`
-			JoinTime connectors.FlexInt    `json:"join_time"`
-		}
-		b, _ := json.Marshal(obj)
-		if err := json.Unmarshal(b, &e); err != nil {
+		var userID connectors.FlexString
+		var joinTime connectors.FlexInt
+		if err := field(obj, "user_id", &userID); err != nil {
 			return nil, fmt.Errorf("%w: member_list data[%d]: %w", ErrBadAnswer, i, err)
 		}
-		if !numeric(string(e.UserID)) {
-			return nil, fmt.Errorf("%w: member_list data[%d]: user_id %q is not a user id", ErrBadAnswer, i, e.UserID)
+		if err := field(obj, "join_time", &joinTime); err != nil {
+			return nil, fmt.Errorf("%w: member_list data[%d]: %w", ErrBadAnswer, i, err)
 		}
-		m := Member{UserID: string(e.UserID), Attrs: connectors.Attrs(obj)}
-		if e.JoinTime > 0 {
-			t := time.UnixMilli(int64(e.JoinTime)).UTC()
+		if !numeric(string(userID)) {
+			return nil, fmt.Errorf("%w: member_list data[%d]: user_id %q is not a user id", ErrBadAnswer, i, userID)
+		}
+		m := Member{UserID: string(userID), Attrs: connectors.Attrs(obj)}
+		if joinTime > 0 {
+			t := time.UnixMilli(int64(joinTime)).UTC()
 			m.JoinTime = &t
 		}
 		out = append(out, m)
@@ -268,19 +268,31 @@ func DecodeRoster(raw json.RawMessage) ([]Contact, error) {
 			out = append(out, Contact{UserID: string(id), Attrs: map[string]string{"user_id": string(id)}})
 			continue
 		}
-		var e struct {
-			UserID connectors.FlexString `json:"user_id"`
-			Name   connectors.FlexString `json:"name"`
-		}
-		if err := json.Unmarshal(it, &e); err != nil {
+		var userID, name connectors.FlexString
+		if err := field(obj, "user_id", &userID); err != nil {
 			return nil, fmt.Errorf("%w: rosters data[%d]: %w", ErrBadAnswer, i, err)
 		}
-		if !numeric(string(e.UserID)) {
-			return nil, fmt.Errorf("%w: rosters data[%d]: user_id %q is not a user id", ErrBadAnswer, i, e.UserID)
+		if err := field(obj, "name", &name); err != nil {
+			return nil, fmt.Errorf("%w: rosters data[%d]: %w", ErrBadAnswer, i, err)
 		}
-		out = append(out, Contact{UserID: string(e.UserID), Name: string(e.Name), Attrs: connectors.Attrs(obj)})
+		if !numeric(string(userID)) {
+			return nil, fmt.Errorf("%w: rosters data[%d]: user_id %q is not a user id", ErrBadAnswer, i, userID)
+		}
+		out = append(out, Contact{UserID: string(userID), Name: string(name), Attrs: connectors.Attrs(obj)})
 	}
 	return out, nil
+}
+
+// field decodes obj[name], when present, into v.
+func field(obj map[string]json.RawMessage, name string, v json.Unmarshaler) error {
+	raw, ok := obj[name]
+	if !ok {
+		return nil
+	}
+	if err := v.UnmarshalJSON(raw); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 func clip(s string) string {
