@@ -15,7 +15,10 @@ type Config struct {
 	BatchWait  time.Duration // longest a record waits for its batch to fill, default 1 s
 	RetryMin   time.Duration // first backoff after a failed insert, default 200 ms
 	RetryMax   time.Duration // longest backoff, default 30 s
-	Presence   PresenceConfig
+	// SessionTimeout is how long the group waits for a silent member (a consumer killed or cut off)
+	// before its partitions go to the others, default 45 s (Kafka's).
+	SessionTimeout time.Duration
+	Presence       PresenceConfig
 }
 
 // PresenceConfig configures the online-state processor.
@@ -33,13 +36,14 @@ type PresenceConfig struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Group:      "imarchive-clickhouse",
-		BatchRows:  5000,
-		BatchBytes: 16 << 20,
-		BatchWait:  time.Second,
-		RetryMin:   200 * time.Millisecond,
-		RetryMax:   30 * time.Second,
-		Presence:   PresenceConfig{Heartbeat: 30 * time.Minute, Grace: 5 * time.Minute, CacheAccounts: 1_000_000},
+		Group:          "imarchive-clickhouse",
+		BatchRows:      5000,
+		BatchBytes:     16 << 20,
+		BatchWait:      time.Second,
+		RetryMin:       200 * time.Millisecond,
+		RetryMax:       30 * time.Second,
+		SessionTimeout: 45 * time.Second,
+		Presence:       PresenceConfig{Heartbeat: 30 * time.Minute, Grace: 5 * time.Minute, CacheAccounts: 1_000_000},
 	}
 }
 
@@ -71,6 +75,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
 		errs = append(errs, fmt.Errorf("retry backoff %s..%s: want 0 < min <= max", c.RetryMin, c.RetryMax))
+	}
+	if c.SessionTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("session timeout %s: want at least 1s", c.SessionTimeout))
 	}
 	if c.Presence.Heartbeat <= 0 {
 		errs = append(errs, fmt.Errorf("presence heartbeat period %s: must be positive", c.Presence.Heartbeat))

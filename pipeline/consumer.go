@@ -71,6 +71,8 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 	}
 	opts := append(tc.ClientOptions(log),
 		kgo.ConsumerGroup(group),
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.HeartbeatInterval(min(3*time.Second, cfg.SessionTimeout/3)),
 		kgo.ConsumeTopics(topic),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),

@@ -47,6 +47,7 @@ Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), 
 	c.integer(&pcfg.BatchBytes, "batch-bytes", "IMARCHIVE_BATCH_BYTES", pcfg.BatchBytes, "most record bytes in one batch (and in one Kafka fetch)")
 	c.duration(&pcfg.BatchWait, "batch-wait", "IMARCHIVE_BATCH_WAIT", pcfg.BatchWait, "longest a record waits for its batch to fill")
 	c.duration(&pcfg.RetryMax, "retry-max", "IMARCHIVE_RETRY_MAX", pcfg.RetryMax, "longest backoff between retries of a failed insert")
+	c.duration(&pcfg.SessionTimeout, "session-timeout", "IMARCHIVE_SESSION_TIMEOUT", pcfg.SessionTimeout, "how long the group waits for a silent consumer (killed, cut off) before giving its partitions to the others (the broker bounds it: group.min/max.session.timeout.ms)")
 	c.duration(&pcfg.Presence.Heartbeat, "presence-heartbeat", "IMARCHIVE_PRESENCE_HEARTBEAT", pcfg.Presence.Heartbeat, "the platform's online renewal period (NetEase heartbeat, type 8)")
 	c.duration(&pcfg.Presence.Grace, "presence-grace", "IMARCHIVE_PRESENCE_GRACE", pcfg.Presence.Grace, "an online state without renewal for heartbeat + grace is reported expired")
 	c.integer(&pcfg.Presence.CacheAccounts, "presence-cache-accounts", "IMARCHIVE_PRESENCE_CACHE_ACCOUNTS", pcfg.Presence.CacheAccounts, "most account states cached in memory (the rest are read from ClickHouse)")

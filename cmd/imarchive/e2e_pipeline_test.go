@@ -1,0 +1,422 @@
+package main_test
+
+// Delivery failure tests: real processes (serve, consume), the real Kafka broker and ClickHouse
+// engine named by IMARCHIVE_TEST_*, and real failures: kill -9 of consume mid-batch, the ClickHouse
+// engine killed and started again during consumption, the Kafka broker restarted while callbacks
+// flow. Each ends with: the distinct events in ClickHouse are exactly the callbacks acknowledged
+// (answered 200), and no view an analyst queries shows a duplicate.
+//
+// The tests that stop a shared service need its control command, a prefix to which start, stop or
+// kill is appended (scripts/test.sh sets both, for the services it started):
+//
+//	IMARCHIVE_TEST_KAFKA_CTL   e.g. "env IMARCHIVE_KAFKA_PORT=19092 /path/to/scripts/kafka.sh"
+//	IMARCHIVE_TEST_CHDB_CTL    e.g. "env IMARCHIVE_CHDB_PORT=18123 /path/to/scripts/chdb.sh"
+//
+// They stop the service other tests use too: run them with go test -p 1 (scripts/test.sh does).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/ingest"
+)
+
+// ctl returns the control command prefix in env, or skips (fails under IMARCHIVE_TEST_REQUIRE=1).
+func ctl(t *testing.T, env string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v != "" {
+		return v
+	}
+	if os.Getenv("IMARCHIVE_TEST_REQUIRE") == "1" {
+		t.Fatalf("%s is not set, and IMARCHIVE_TEST_REQUIRE=1: run the tests with scripts/test.sh", env)
+	}
+	t.Skipf("%s not set: failure test skipped (scripts/test.sh sets it)", env)
+	return ""
+}
+
+// control runs "<prefix> <action>" from the repository root.
+func control(t *testing.T, prefix, action string) {
+	t.Helper()
+	start := time.Now()
+	cmd := exec.Command("bash", "-c", prefix+" "+action)
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", prefix, action, err, out)
+	}
+	t.Logf("%s %s: %s", prefix, action, time.Since(start).Round(time.Millisecond))
+}
+
+// kill9 kills a running subcommand with SIGKILL.
+func (s *stack) kill9(name string) {
+	s.t.Helper()
+	p := s.procs[name]
+	if err := p.Process.Kill(); err != nil {
+		s.t.Fatal(err)
+	}
+	p.Wait()
+	s.logs[name+"-killed-"+strconv.Itoa(p.Process.Pid)] = s.logs[name]
+}
+
+// env returns one of the stack's variables.
+func (s *stack) getenv(name string) string {
+	for i := len(s.env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(s.env[i], name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// conn opens the stack's ClickHouse database.
+func (s *stack) conn() driver.Conn {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := chconn.Open(ctx, s.getenv("IMARCHIVE_CLICKHOUSE_DSN"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// traffic is a platform sending NetEase callbacks to serve: messages (eventType 48) and presence
+// events (47: logins, logouts, drops, heartbeats, some late with an older time), each retried with a
+// fresh signature until it is answered 200, as the platform retries.
+type traffic struct {
+	s     *stack
+	run   string
+	mu    sync.Mutex
+	acked map[string]bool // event_id of every callback answered 200
+	sends atomic.Int64
+	fails atomic.Int64 // answers other than 200, and transport errors
+	next  atomic.Int64
+}
+
+func newTraffic(s *stack) *traffic {
+	return &traffic{s: s, run: strconv.FormatInt(time.Now().UnixNano(), 36), acked: map[string]bool{}}
+}
+
+func (tr *traffic) body(i int64) []byte {
+	base := time.Now().Add(-time.Minute).UnixMilli()
+	if i%4 == 0 {
+		types := []string{"1", "8", "2", "3", "1", "7"}
+		at := 1_700_000_000_000 + i*1000
+		if i%20 == 0 {
+			at -= 7000 // late: older than events already sent for the account
+		}
+		return fmt.Appendf(nil, `{"eventType":"47","type":"%s","accid":"acct%d","deviceId":"dev%d","clientType":"AOS","consid":"%s-%d","time":"%d"}`,
+			types[(i/4)%int64(len(types))], i%37, i%3, tr.run, i, at)
+	}
+	return fmt.Appendf(nil, `{"eventType":"48","fromAccount":"user%d","fromNick":"n","msgType":"TEXT","body":"message %d of %s","serverId":"s1","channelId":"c%d","msgIdServer":"%s-%d","msgIdClient":"cl-%d","msgTimestamp":"%d","time":%d}`,
+		i%11, i, tr.run, i%5, tr.run, i, i, base+i, base+i+3)
+}
+
+// deliver sends one callback until it is answered 200 or ctx ends.
+func (tr *traffic) deliver(ctx context.Context, client *http.Client, body []byte) {
+	ev, err := ingest.NormalizeNetease("app1", body, time.Now())
+	if err != nil {
+		tr.s.t.Errorf("test callback does not normalize: %v", err)
+		return
+	}
+	for wait := 100 * time.Millisecond; ctx.Err() == nil; wait = min(2*wait, 2*time.Second) {
+		tr.sends.Add(1)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+tr.s.listen+"/v1/netease/app1", bytes.NewReader(body))
+		req.Header = sign("s3cret", body)
+		resp, err := client.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				tr.mu.Lock()
+				tr.acked[ev.EventID] = true
+				tr.mu.Unlock()
+				return
+			}
+		}
+		tr.fails.Add(1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// send delivers callbacks with concurrency workers until n are acknowledged (n > 0) or, with n = 0,
+// until stop is closed; it returns when every callback started is acknowledged or ctx ends.
+func (tr *traffic) send(ctx context.Context, n int64, workers int, stop <-chan struct{}) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := tr.next.Add(1) - 1
+				if n > 0 && i >= n {
+					return
+				}
+				tr.deliver(ctx, client, tr.body(i))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (tr *traffic) ackedIDs() map[string]bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := make(map[string]bool, len(tr.acked))
+	for k := range tr.acked {
+		out[k] = true
+	}
+	return out
+}
+
+func count(t *testing.T, c driver.Conn, q string) uint64 {
+	t.Helper()
+	var n uint64
+	if err := c.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// verifyArchive waits for every acknowledged callback to be archived, then checks that the distinct
+// events in ClickHouse are exactly the acknowledged ones and that no view shows a duplicate.
+func verifyArchive(t *testing.T, s *stack, acked map[string]bool) {
+	t.Helper()
+	c := s.conn()
+	want := uint64(len(acked))
+	waitFor(t, fmt.Sprintf("%d acknowledged events in archive_events", want), 90*time.Second, func() bool {
+		return count(t, c, "SELECT count() FROM archive_events") >= want
+	})
+	waitFor(t, "every acknowledged event in the raw archive", 90*time.Second, func() bool {
+		return count(t, c, "SELECT uniqExact(event_id) FROM raw_callbacks") >= want
+	})
+	rows, err := c.Query(context.Background(), "SELECT event_id FROM archive_events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		got[id]++
+	}
+	rows.Close()
+	missing, extra, dups := 0, 0, 0
+	for id := range acked {
+		if got[id] == 0 {
+			missing++
+		}
+	}
+	for id, n := range got {
+		if !acked[id] {
+			extra++
+		}
+		if n > 1 {
+			dups++
+		}
+	}
+	if missing+extra+dups > 0 {
+		t.Errorf("archive_events: %d acknowledged events missing, %d events never acknowledged, %d event_ids more than once (of %d acknowledged)", missing, extra, dups, len(acked))
+	}
+	for _, q := range []string{
+		"SELECT toInt64(count()) - toInt64(uniqExact(event_id)) FROM messages",
+		"SELECT toInt64(count()) - toInt64(uniqExact(event_id)) FROM presence_events",
+		"SELECT toInt64(count()) - toInt64(uniqExact(source, app, account)) FROM presence_state",
+		"SELECT toInt64(count()) - toInt64(uniqExact(source, app, account, device_id, client_type)) FROM presence_devices",
+		"SELECT toInt64(count()) - toInt64(uniqExact(raw_partition, raw_offset)) FROM raw_callbacks",
+		"SELECT toInt64(countIf(event_id NOT IN (SELECT event_id FROM archive_events))) FROM raw_callbacks",
+	} {
+		var n int64
+		if err := c.QueryRow(context.Background(), q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if n != 0 {
+			t.Errorf("%s = %d, want 0", q, n)
+		}
+	}
+	// The online state of every account is its greatest event by the rule.
+	if n := count(t, c, `SELECT count() FROM presence_state AS s
+		INNER JOIN (SELECT source, app, account, argMax(event_id, tuple(occurred_at, online, event_id)) AS e FROM presence_events GROUP BY source, app, account) AS p
+		ON s.source = p.source AND s.app = p.app AND s.account = p.account WHERE s.state_event_id != p.e`); n != 0 {
+		t.Errorf("%d accounts whose state is not their greatest event", n)
+	}
+	t.Logf("%d acknowledged callbacks, %d events archived once each, %d raw receipts",
+		len(acked), len(got), count(t, c, "SELECT count() FROM raw_callbacks"))
+}
+
+// metric reads a counter or gauge from a /metrics page: the sum over the series whose text matches.
+func metric(t *testing.T, url, name, labels string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `\{[^}]*` + regexp.QuoteMeta(labels) + `[^}]*\} (\S+)$`)
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+func startPipeline(t *testing.T, s *stack, extraEnv ...string) {
+	t.Helper()
+	s.env = append(s.env, extraEnv...)
+	s.run("migrate")
+	s.start("serve")
+	s.start("consume")
+	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
+		resp, err := http.Get("http://" + s.listen + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// TestFailureConsumerKilledMidBatch: consume is killed with SIGKILL three times while it writes
+// batches of a steady stream, and restarted; every acknowledged callback ends up archived once.
+func TestFailureConsumerKilledMidBatch(t *testing.T) {
+	s := newStack(t)
+	// A killed member is given up after the session timeout: 6 s, the broker's minimum, not 45.
+	startPipeline(t, s, "IMARCHIVE_BATCH_ROWS=200", "IMARCHIVE_BATCH_WAIT=300ms", "IMARCHIVE_SESSION_TIMEOUT=6s")
+	c := s.conn()
+	tr := newTraffic(s)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const total = 2400
+	done := make(chan struct{})
+	go func() { tr.send(ctx, total, 12, nil); close(done) }()
+
+	written := func() uint64 { return count(t, c, "SELECT count() FROM archive_events") }
+	for kill := 1; kill <= 3; kill++ {
+		floor := written()
+		// Kill while rows are arriving: after the archive grew, with more to come.
+		waitFor(t, "the consumer to write", 60*time.Second, func() bool { return written() > floor })
+		time.Sleep(time.Duration(kill*130) * time.Millisecond)
+		s.kill9("consume")
+		t.Logf("kill -9 #%d of consume with %d of %d events archived", kill, written(), total)
+		s.start("consume")
+	}
+	<-done
+	if n := len(tr.ackedIDs()); n != total {
+		t.Fatalf("traffic did not finish: %d of %d acknowledged", n, total)
+	}
+	verifyArchive(t, s, tr.ackedIDs())
+	s.stop("serve")
+	s.stop("consume")
+}
+
+// TestFailureClickHouseDownDuringConsumption: the ClickHouse engine is killed while callbacks flow
+// and are consumed, stays down a few seconds (serve keeps acknowledging: it needs Kafka only; consume
+// retries its batch), and is started again; nothing acknowledged is lost or doubled.
+func TestFailureClickHouseDownDuringConsumption(t *testing.T) {
+	chctl := ctl(t, "IMARCHIVE_TEST_CHDB_CTL")
+	s := newStack(t)
+	startPipeline(t, s)
+	c := s.conn()
+	tr := newTraffic(s)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { tr.send(ctx, 0, 8, stop); close(done) }()
+	t.Cleanup(func() { exec.Command("bash", "-c", chctl+" start").Run() }) // never leave it down
+
+	waitFor(t, "events archived", 60*time.Second, func() bool { return count(t, c, "SELECT count() FROM archive_events") > 100 })
+	control(t, chctl, "kill")
+	before := len(tr.ackedIDs())
+	time.Sleep(4 * time.Second)
+	during := len(tr.ackedIDs()) - before
+	control(t, chctl, "start")
+	time.Sleep(2 * time.Second)
+	close(stop)
+	<-done
+	if during == 0 {
+		t.Error("no callback was acknowledged while ClickHouse was down: serve should need Kafka only")
+	}
+	ops := "http://" + s.getenv("IMARCHIVE_OPS_LISTEN") + "/metrics"
+	if r := metric(t, ops, "imarchive_pipeline_insert_retries_total", `consumer="events"`); r < 1 {
+		t.Errorf("consume reported %v retries: the outage was not seen", r)
+	}
+	t.Logf("%d callbacks acknowledged while ClickHouse was down", during)
+	verifyArchive(t, s, tr.ackedIDs())
+	s.stop("serve")
+	s.stop("consume")
+}
+
+// TestFailureKafkaRestartWhileCallbacksFlow: the Kafka broker is stopped and started while callbacks
+// flow; serve answers 503 meanwhile and the platform retries; consume reconnects; every callback
+// acknowledged before, during and after is archived once.
+func TestFailureKafkaRestartWhileCallbacksFlow(t *testing.T) {
+	kctl := ctl(t, "IMARCHIVE_TEST_KAFKA_CTL")
+	s := newStack(t)
+	startPipeline(t, s)
+	c := s.conn()
+	tr := newTraffic(s)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { tr.send(ctx, 0, 8, stop); close(done) }()
+	t.Cleanup(func() { exec.Command("bash", "-c", kctl+" start").Run() })
+
+	waitFor(t, "events archived", 60*time.Second, func() bool { return count(t, c, "SELECT count() FROM archive_events") > 100 })
+	failsBefore := tr.fails.Load()
+	control(t, kctl, "stop")
+	time.Sleep(2 * time.Second)
+	control(t, kctl, "start")
+	waitFor(t, "callbacks acknowledged again", 60*time.Second, func() bool {
+		n := len(tr.ackedIDs())
+		time.Sleep(time.Second)
+		return len(tr.ackedIDs()) > n
+	})
+	time.Sleep(2 * time.Second)
+	close(stop)
+	<-done
+	if ctx.Err() != nil {
+		t.Fatal("traffic did not finish within its deadline")
+	}
+	if tr.fails.Load() == failsBefore {
+		t.Error("no callback was refused while Kafka was down")
+	}
+	t.Logf("%d sends, %d refused or failed and retried", tr.sends.Load(), tr.fails.Load())
+	verifyArchive(t, s, tr.ackedIDs())
+	s.stop("serve")
+	s.stop("consume")
+}
