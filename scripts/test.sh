@@ -33,3 +33,16 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
+
+# Each fuzz target runs briefly (IMARCHIVE_FUZZTIME, default 5s; 0 skips), on a plain run only: its seed
+# corpus (testdata/fuzz and the examples it adds) already ran as tests above.
+fuzztime=${IMARCHIVE_FUZZTIME:-5s}
+if [ "$fuzztime" != 0 ] && [ $# -eq 0 ]; then
+	go test -list '^Fuzz' ./... | awk '/^Fuzz/ { names = names " " $1 } /^ok/ { if (names != "") print $2 names; names = "" }' |
+	while read -r pkg targets; do
+		for target in $targets; do
+			echo "test.sh: fuzzing $pkg $target for $fuzztime"
+			go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+		done
+	done
+fi
