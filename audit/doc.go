@@ -47,7 +47,8 @@
 // record, every stored version of it, re-hashed now in ClickHouse (body) and here (headers), equals
 // its chain row; no raw record in the chained span lacks a chain row; no offset has two different chain
 // rows. Breaks are named with their partition and offset: altered, reordered (the payload chained at
-// another offset is found here), removed (chain row without raw record), unchained (raw record without
+// another offset of the same window of offsets read together, 20000 by default, is found here;
+// moved farther, it is reported as altered), removed (chain row without raw record), unchained (raw record without
 // chain row), broken_link, bad_hash, forked, anchor. Raw records removed by a recorded retention pass
 // are counted as expired, not as breaks; records the raw archive or the chain have not reached yet
 // are counted as pending.

@@ -5,15 +5,15 @@
 -- column: head_hash String  its hash
 -- column: raw_last_offset Int64  last offset in raw_callbacks_data (-1 when none)
 SELECT
-    raw_partition,
-    max(chain_offset) AS head_offset,
-    argMax(chain_hash, chain_offset) AS head_hash,
-    max(raw_offset) AS raw_last_offset
+    part AS raw_partition,
+    max(chain_off) AS head_offset,
+    argMax(chain_hash, chain_off) AS head_hash,
+    max(raw_off) AS raw_last_offset
 FROM
 (
-    SELECT raw_partition, raw_offset AS chain_offset, hash AS chain_hash, toInt64(-1) AS raw_offset FROM raw_chain
+    SELECT c.raw_partition AS part, c.raw_offset AS chain_off, c.hash AS chain_hash, toInt64(-1) AS raw_off FROM raw_chain AS c
     UNION ALL
-    SELECT raw_partition, toInt64(-1), '', raw_offset FROM raw_callbacks_data
+    SELECT r.raw_partition, toInt64(-1), '', r.raw_offset FROM raw_callbacks_data AS r
 )
-GROUP BY raw_partition
-ORDER BY raw_partition
+GROUP BY part
+ORDER BY part
