@@ -27,12 +27,21 @@ if [ -z "${IMARCHIVE_TEST_CLICKHOUSE_DSN:-}" ]; then
 	export IMARCHIVE_TEST_CLICKHOUSE_DSN=http://127.0.0.1:${IMARCHIVE_CHDB_PORT:-18123}/default
 fi
 export IMARCHIVE_TEST_REQUIRE=1
+# The failure tests (cmd/imarchive/e2e_pipeline_test.go) kill and restart the services this script
+# started, through these control commands; go test -p 1 below keeps every other package's tests from
+# running while one is down. For services of your own, set both variables to your own commands.
+if [[ " ${started[*]} " == *" kafka "* ]]; then
+	export IMARCHIVE_TEST_KAFKA_CTL=${IMARCHIVE_TEST_KAFKA_CTL:-"env IMARCHIVE_TEST_DIR=$IMARCHIVE_TEST_DIR IMARCHIVE_KAFKA_PORT=${IMARCHIVE_KAFKA_PORT:-19092} $PWD/scripts/kafka.sh"}
+fi
+if [[ " ${started[*]} " == *" chdb "* ]]; then
+	export IMARCHIVE_TEST_CHDB_CTL=${IMARCHIVE_TEST_CHDB_CTL:-"env IMARCHIVE_TEST_DIR=$IMARCHIVE_TEST_DIR IMARCHIVE_CHDB_PORT=${IMARCHIVE_CHDB_PORT:-18123} $PWD/scripts/chdb.sh"}
+fi
 echo "test.sh: services ready in $(( $(date +%s) - t0 ))s (kafka $IMARCHIVE_TEST_KAFKA_BROKERS, clickhouse $IMARCHIVE_TEST_CLICKHOUSE_DSN)"
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
-go test -count=1 -timeout 20m "$@" ./...
+go test -p 1 -count=1 -timeout 20m "$@" ./...
 
 # Each fuzz target runs briefly (IMARCHIVE_FUZZTIME, default 5s; 0 skips), on a plain run only: its seed
 # corpus (testdata/fuzz and the examples it adds) already ran as tests above.
