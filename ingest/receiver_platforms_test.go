@@ -35,7 +35,7 @@ func (f *fixture) do(t *testing.T, method, path string, body []byte, h http.Head
 	return resp.StatusCode, string(b)
 }
 
-func readFile(t *testing.T, name string) []byte {
+func readFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {

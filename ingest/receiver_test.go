@@ -46,14 +46,14 @@ func (f *fixture) advance(d time.Duration) time.Time {
 }
 
 // newFixture runs a Receiver over an in-process kfake Kafka cluster.
-func newFixture(t *testing.T, cfgFn func(*ingest.Config)) *fixture {
+func newFixture(t testing.TB, cfgFn func(*ingest.Config)) *fixture {
 	t.Helper()
 	tc, cl := kfakeCluster(t)
 	return newFixtureWith(t, tc, cl, cfgFn)
 }
 
 // kfakeCluster starts an in-process Kafka cluster with the project's topics and a producer on it.
-func kfakeCluster(t *testing.T) (topics.Config, *kgo.Client) {
+func kfakeCluster(t testing.TB) (topics.Config, *kgo.Client) {
 	t.Helper()
 	tc := topics.DefaultConfig()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, tc.All()...))
@@ -70,7 +70,7 @@ func kfakeCluster(t *testing.T) (topics.Config, *kgo.Client) {
 	return tc, cl
 }
 
-func newFixtureWith(t *testing.T, tc topics.Config, prod ingest.Producer, cfgFn func(*ingest.Config)) *fixture {
+func newFixtureWith(t testing.TB, tc topics.Config, prod ingest.Producer, cfgFn func(*ingest.Config)) *fixture {
 	t.Helper()
 	cfg := ingest.DefaultConfig()
 	cfg.NeteaseApps = map[string]string{"app1": secret}
