@@ -158,6 +158,25 @@ func TestConsumerRedeliveryFoldsOnce(t *testing.T) {
 	first := h.start("events", cfg)
 	h.waitCount("messages", 200, 30*time.Second, "SELECT count() FROM messages")
 	h.waitCount("presence events", 2, 30*time.Second, "SELECT count() FROM presence_events")
+	first.waitWritten(t, float64(len(evs)+1), 30*time.Second)
+	for name, want := range map[string]float64{
+		"imarchive_pipeline_rows_written_total":          float64(len(evs) + 1),
+		"imarchive_pipeline_presence_events_total":       2,
+		"imarchive_pipeline_presence_stale_events_total": 1,
+		"imarchive_pipeline_consumer_lag_records":        0,
+		"imarchive_pipeline_dead_letters_total":          0,
+		"imarchive_pipeline_insert_retries_total":        0,
+		"imarchive_pipeline_commit_errors_total":         0,
+		"imarchive_pipeline_batch_rows":                  -1, // a histogram: at least one batch
+		"imarchive_pipeline_batch_bytes":                 -1,
+		"imarchive_pipeline_insert_latency_seconds":      -1,
+		"imarchive_pipeline_presence_state_loads_total":  -1,
+	} {
+		got, ok := first.metric(name)
+		if !ok || (want >= 0 && got != want) || (want < 0 && got < 1) {
+			t.Errorf("metric %s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
 	first.stop(t)
 
 	cfg.Group, cfg.BatchRows = "g-again", 37

@@ -194,6 +194,32 @@ func (r *running) written() float64 {
 	return 0
 }
 
+// metric sums the values of a counter, gauge or histogram count of the consumer's registry.
+func (r *running) metric(name string) (float64, bool) {
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		return 0, false
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		sum := 0.0
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				sum += m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				sum += m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+		return sum, true
+	}
+	return 0, false
+}
+
 // waitWritten waits until the consumer has written and committed want records.
 func (r *running) waitWritten(t *testing.T, want float64, timeout time.Duration) {
 	t.Helper()
