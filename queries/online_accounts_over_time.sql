@@ -13,15 +13,15 @@
 -- word on the account. Events at the same time are ordered as the rule orders them (online first,
 -- then event_id), so the later of them decides. At most 10000 buckets.
 WITH
-    toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND) AS first_bucket,
-    toInt64(toUnixTimestamp(first_bucket)) * 1000 AS first_ms,
+    toInt64(toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND))) AS first_s,
+    first_s * 1000 AS first_ms,
     toInt64({step_seconds:UInt32}) * 1000 AS step_ms,
     least(toInt64(ceil((toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')}) - first_ms) / step_ms)), 10000) AS buckets
 SELECT time, source, online_accounts
 FROM
 (
     SELECT
-        first_bucket + toIntervalSecond(k * {step_seconds:UInt32}) AS time,
+        toDateTime(first_s + k * {step_seconds:UInt32}, 'UTC') AS time,
         source,
         uniqExact(app, account) AS online_accounts
     FROM
@@ -48,7 +48,7 @@ FROM
     ARRAY JOIN range(first_k, last_k + 1) AS k
     GROUP BY time, source
     ORDER BY source, time WITH FILL
-        FROM toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND)
+        FROM toDateTime(first_s, 'UTC')
         TO toDateTime({to:DateTime64(3, 'UTC')}, 'UTC')
         STEP toIntervalSecond({step_seconds:UInt32})
 )

@@ -3,6 +3,8 @@
 // dashboards can check exact values. Every expected value in those tests follows from the events listed
 // here; read this file beside them.
 //
+// Beside the events: raw receipts (through pipeline.RawSink) and legal holds (plain INSERTs).
+//
 // Historical data sits on fixed times from T0 = 2026-03-02 00:00 UTC (a Monday); the online-now data
 // (app "nimnow") sits on times relative to the moment Load runs, since the presence_state view compares
 // renewal deadlines with now().
@@ -282,8 +284,18 @@ func Load(t testing.TB, conn driver.Conn) Seed {
 	if err := raw.Write(ctx, items, "querytest-seed-raw"); err != nil {
 		t.Fatalf("seed raw archive: %v", err)
 	}
+	if err := conn.Exec(ctx, holdsSQL); err != nil {
+		t.Fatalf("seed legal holds: %v", err)
+	}
 	return Seed{T0: T0, Now: now}
 }
 
 // EventID is the event_id of the seed event called name.
 func EventID(source, app, name string) string { return event.ID(source, app, "seed", name) }
+
+// Legal holds of the seed, written with plain INSERTs into the log (imarchive hold writes the same rows):
+// h-alice holds account alice of nim1 and is in force; h-c3 held channel C3 and was released.
+const holdsSQL = `INSERT INTO legal_holds (hold_id, action, app, scope, subject, actor, reason, at) VALUES
+    ('h-alice', 'add', 'nim1', 'account', 'alice', 'auditor1', 'case 42', '2026-03-02 06:00:00.000'),
+    ('h-c3', 'add', 'nim1', 'channel', 'C3', 'auditor1', 'case 7', '2026-03-02 06:10:00.000'),
+    ('h-c3', 'release', 'nim1', 'channel', 'C3', 'auditor2', 'case 7 closed', '2026-03-03 09:00:00.000')`

@@ -35,6 +35,7 @@ func TestLoad(t *testing.T) {
 		{"SELECT count() FROM community_events", 13},
 		{"SELECT count() FROM quick_comments", 5},
 		{"SELECT count() FROM raw_callbacks", 6},
+		{"SELECT count() FROM legal_holds_active", 1},
 	} {
 		var got uint64
 		if err := conn.QueryRow(ctx, c.sql).Scan(&got); err != nil {
