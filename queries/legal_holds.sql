@@ -13,18 +13,18 @@
 -- column: released_at Nullable(DateTime64(3, 'UTC'))  when (NULL while active)
 -- column: release_reason String  why it was released
 SELECT
-    hold_id,
-    toUInt8(countIf(action = 'release') = 0) AS active,
-    argMinIf(app, at, action = 'add') AS app,
-    toString(argMinIf(scope, at, action = 'add')) AS scope,
-    argMinIf(subject, at, action = 'add') AS subject,
-    argMinIf(actor, at, action = 'add') AS placed_by,
-    minIf(at, action = 'add') AS placed_at,
-    argMinIf(reason, at, action = 'add') AS reason,
-    argMinIf(actor, at, action = 'release') AS released_by,
-    if(countIf(action = 'release') > 0, minIf(at, action = 'release'), NULL) AS released_at,
-    argMinIf(reason, at, action = 'release') AS release_reason
-FROM legal_holds
-GROUP BY hold_id
-HAVING countIf(action = 'add') > 0 AND (active = 1 OR {include_released:UInt8} = 1)
+    h.hold_id AS hold_id,
+    toUInt8(countIf(h.action = 'release') = 0) AS active,
+    argMinIf(h.app, h.at, h.action = 'add') AS app,
+    toString(argMinIf(h.scope, h.at, h.action = 'add')) AS scope,
+    argMinIf(h.subject, h.at, h.action = 'add') AS subject,
+    argMinIf(h.actor, h.at, h.action = 'add') AS placed_by,
+    minIf(h.at, h.action = 'add') AS placed_at,
+    argMinIf(h.reason, h.at, h.action = 'add') AS reason,
+    argMinIf(h.actor, h.at, h.action = 'release') AS released_by,
+    if(countIf(h.action = 'release') > 0, minIf(h.at, h.action = 'release'), NULL) AS released_at,
+    argMinIf(h.reason, h.at, h.action = 'release') AS release_reason
+FROM legal_holds AS h
+GROUP BY h.hold_id
+HAVING countIf(h.action = 'add') > 0 AND (active = 1 OR {include_released:UInt8} = 1)
 ORDER BY placed_at DESC, hold_id
