@@ -336,7 +336,7 @@ func findVariable(d *dashboard, name string) *variable {
 
 // checkVariables: the platform variable lists the platforms; every query variable is made from its
 // queries/ file by the rule and only uses variables defined before it; every variable is used; the All
-// value is the one its users read as "all" (” in SQL, .* in PromQL).
+// value is the one its users read as "all" (the empty SQL string, or .* in PromQL).
 func checkVariables(t *testing.T, d dashboard) {
 	t.Helper()
 	used := map[string]bool{}

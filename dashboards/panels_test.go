@@ -32,7 +32,7 @@ var (
 )
 
 // expand turns a panel's SQL into what ClickHouse receives, in the order Grafana does it:
-//  1. the frontend's template service replaces ${name:sqlstring} with the quoted value ('it”s'), or,
+//  1. the frontend's template service replaces ${name:sqlstring} with the value quoted as a SQL string, or,
 //     for All, with the variable's custom all value, unformatted (Grafana does not format custom all
 //     values);
 //  2. the plugin's backend replaces its macros (grafana/clickhouse-datasource pkg/macros):

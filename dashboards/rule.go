@@ -32,7 +32,7 @@ var Macros = map[string]Macro{
 	"channel_id":   {"String", "${channel:sqlstring}"},
 }
 
-// AllValue is the custom "All" value of the variables: the SQL literal ” that the queries read as
+// AllValue is the custom "All" value of the variables: the empty SQL string literal, which the queries read as
 // "every one".
 const AllValue = "''"
 

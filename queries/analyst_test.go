@@ -42,7 +42,7 @@ func seeded(t *testing.T) driver.Conn {
 	return conn
 }
 
-// params builds a parameter map from "name=value" pairs; every filter not given is ” (all).
+// params builds a parameter map from "name=value" pairs; every filter not given is empty (all).
 func params(filters []string, kv ...string) map[string]string {
 	m := map[string]string{}
 	for _, f := range filters {
