@@ -40,6 +40,15 @@ echo "test.sh: services ready in $(( $(date +%s) - t0 ))s (kafka $IMARCHIVE_TEST
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+# The dashboards are generated (dashboards/src, the Grafana Foundation SDK) and committed: regenerate
+# them from the queries/ files and fail when the result differs from what is committed. npm's cache
+# (~/.npm) makes this a few seconds after the first run.
+command -v npm >/dev/null || { echo "test.sh: npm (Node.js 20) is needed to regenerate dashboards/json"; exit 1; }
+(cd dashboards && npm ci --no-audit --no-fund --prefer-offline --loglevel=error && npm run --silent generate >/dev/null)
+if ! git diff --exit-code --stat -- dashboards/json || [ -n "$(git status --porcelain -- dashboards/json)" ]; then
+	echo "test.sh: dashboards/json is not what dashboards/src generates from queries/: run (cd dashboards && npm ci && npm run generate) and commit the result"
+	exit 1
+fi
 go vet ./...
 go test -p 1 -count=1 -timeout 20m "$@" ./...
 
