@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"path/filepath"
 	"testing"
 	"time"
@@ -110,5 +111,22 @@ func TestNeteaseBadBodies(t *testing.T) {
 		if _, err := ingest.NormalizeNetease("a", []byte(body), receivedAt); err == nil {
 			t.Errorf("%q: want an error", body)
 		}
+	}
+}
+
+// TestNeteaseManualVariantsAreOneEvent: the manual prints the login copy twice, as the HTTP example
+// and as the detailed example, differing only in white space ("eventType": "47"). They are one
+// delivery, so one event: the same event_id and the same content.
+func TestNeteaseManualVariantsAreOneEvent(t *testing.T) {
+	a, err := ingest.NormalizeNetease("app1", readFile(t, "testdata/variants/netease_47_http_example.json"), receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ingest.NormalizeNetease("app1", readFile(t, "testdata/netease/47_1_login.json"), receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("the two printings differ:\n%+v\n%+v", a, b)
 	}
 }
