@@ -24,6 +24,9 @@
 // success answer — it is archived, and a retry would not help. A later normalizer can replay it from
 // the raw topic.
 //
+// The iLink allow-list (ILinkAllowIPs) is matched against the TCP peer address; X-Forwarded-For is not
+// trusted. Behind a reverse proxy, allow the proxy's address and filter the platform's at the proxy.
+//
 // # Deduplication
 //
 // The key of a delivery is its event_id (package event documents the rule per type); for a body that
