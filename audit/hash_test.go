@@ -119,3 +119,19 @@ func TestParseAnchor(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseAnchor(f *testing.F) {
+	for _, s := range []string{"0:0:" + audit.GenesisHash, "2:41:" + strings.Repeat("ab", 32), "", ":::", "-1:-1:" + audit.GenesisHash} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := audit.ParseAnchor(s)
+		if err != nil {
+			return
+		}
+		back, err := audit.ParseAnchor(a.String())
+		if err != nil || back != a {
+			t.Fatalf("%q: parsed %+v, which prints as %q and parses back as %+v, %v", s, a, a.String(), back, err)
+		}
+	})
+}

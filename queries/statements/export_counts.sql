@@ -9,9 +9,9 @@
 -- param: to DateTime64(3, 'UTC')  end of the time range, exclusive
 -- column: table_name String  storage table
 -- column: rows UInt64  events selected
--- column: first_at DateTime64(3, 'UTC')  earliest event time
--- column: last_at DateTime64(3, 'UTC')  latest event time
-SELECT table_name, count() AS rows, min(at) AS first_at, max(at) AS last_at
-FROM export_selection(app = {app:String}, account = {account:String}, channel_id = {channel_id:String}, group_id = {group_id:String}, server_id = {server_id:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')})
-GROUP BY table_name
+-- column: first_event_at DateTime64(3, 'UTC')  earliest event time
+-- column: last_event_at DateTime64(3, 'UTC')  latest event time
+SELECT sel.table_name AS table_name, count() AS rows, min(sel.first_at) AS first_event_at, max(sel.first_at) AS last_event_at
+FROM export_selection(app = {app:String}, account = {account:String}, channel_id = {channel_id:String}, group_id = {group_id:String}, server_id = {server_id:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')})  AS sel
+GROUP BY sel.table_name
 ORDER BY table_name

@@ -1,0 +1,296 @@
+package export
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/imarchive/imarchive/audit"
+	"github.com/imarchive/imarchive/pipeline"
+)
+
+// VerifyReport is what Verify found. OK is true when there is no problem.
+type VerifyReport struct {
+	Manifest       Manifest
+	ManifestSHA256 string
+	Files          int // data files checked
+	Rows           int // data rows read
+	Payloads       int // raw payloads re-hashed
+	Chained        int // raw payloads whose chain hash re-computed
+	Problems       []string
+}
+
+// OK says whether the export is complete and unaltered.
+func (r VerifyReport) OK() bool { return len(r.Problems) == 0 }
+
+// ErrNoManifest is returned when DIR has no readable manifest (not an export, or an unfinished one).
+var ErrNoManifest = errors.New("no export manifest")
+
+// Verify re-checks the export in dir without a database (see the package documentation). When
+// wantManifestSHA256 is given (the hash Export printed, kept apart from the export), the manifest
+// must have it: only then is a manifest rewritten together with the files found. An error means the
+// export could not be checked at all; what is wrong with it is in the report's Problems.
+func Verify(dir, wantManifestSHA256 string) (VerifyReport, error) {
+	var rep VerifyReport
+	mb, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		return rep, fmt.Errorf("%w in %s: %w", ErrNoManifest, dir, err)
+	}
+	msum := sha256.Sum256(mb)
+	rep.ManifestSHA256 = hex.EncodeToString(msum[:])
+	dec := json.NewDecoder(bytes.NewReader(mb))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep.Manifest); err != nil {
+		return rep, fmt.Errorf("%w: %s: %w", ErrNoManifest, ManifestName, err)
+	}
+	m := rep.Manifest
+	problem := func(format string, args ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...)) }
+	if want := strings.ToLower(strings.TrimSpace(wantManifestSHA256)); want != "" && want != rep.ManifestSHA256 {
+		problem("%s: SHA-256 is %s, the export was issued with %s: the manifest was replaced", ManifestName, rep.ManifestSHA256, want)
+	}
+	if m.FormatVersion != ManifestVersion {
+		problem("manifest format_version %d: this build reads %d", m.FormatVersion, ManifestVersion)
+		return rep, nil
+	}
+	if m.Format != FormatJSONL && m.Format != FormatCSV {
+		problem("manifest format %q: unknown", m.Format)
+		return rep, nil
+	}
+
+	// SHA256SUMS agrees with the manifest and the manifest's own hash.
+	sums, err := readSums(filepath.Join(dir, SumsName))
+	if err != nil {
+		problem("%s: %v", SumsName, err)
+	} else {
+		if sums[ManifestName] != rep.ManifestSHA256 {
+			problem("%s: %s is listed with %s, its SHA-256 is %s", SumsName, ManifestName, short(sums[ManifestName]), short(rep.ManifestSHA256))
+		}
+		for _, f := range m.Files {
+			if sums[f.Name] != f.SHA256 {
+				problem("%s: %s is listed with %s, the manifest says %s", SumsName, f.Name, short(sums[f.Name]), short(f.SHA256))
+			}
+		}
+		if len(sums) != len(m.Files)+1 {
+			problem("%s lists %d files, the manifest %d", SumsName, len(sums), len(m.Files)+1)
+		}
+	}
+
+	// Nothing in the directory the manifest does not list.
+	listed := map[string]bool{ManifestName: true, SumsName: true}
+	for _, f := range m.Files {
+		listed[f.Name] = true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return rep, err
+	}
+	for _, e := range entries {
+		if !listed[e.Name()] {
+			problem("%s: not listed in the manifest", e.Name())
+		}
+	}
+
+	exported := map[string]bool{}
+	rawEvents := map[string]bool{}
+	sawRaw := false
+	for _, f := range m.Files {
+		path := filepath.Join(dir, f.Name)
+		sum, n, err := fileSHA256(path)
+		if err != nil {
+			problem("%s: %v", f.Name, err)
+			continue
+		}
+		rep.Files++
+		if sum != f.SHA256 {
+			problem("%s: SHA-256 is %s, the manifest says %s: the file was changed", f.Name, short(sum), short(f.SHA256))
+		}
+		if n != f.Bytes {
+			problem("%s: %d bytes, the manifest says %d", f.Name, n, f.Bytes)
+		}
+		isRaw := f.View == rawView
+		sawRaw = sawRaw || isRaw
+		var payloads []Payload
+		rows, err := eachRow(path, m.Format, func(_ int, row map[string]string) error {
+			if isRaw {
+				p, err := payloadOf(row)
+				if err != nil {
+					return err
+				}
+				payloads = append(payloads, p)
+				rawEvents[p.EventID] = true
+				if row["chain_hash"] != "" {
+					if err := checkChain(row, p); err != nil {
+						return err
+					}
+					rep.Chained++
+				}
+				return nil
+			}
+			if row["event_id"] == "" {
+				return errors.New("a row without event_id")
+			}
+			exported[row["event_id"]] = true
+			return nil
+		})
+		rep.Rows += rows
+		if err != nil {
+			problem("%s: %v", f.Name, err)
+		}
+		if rows != f.Rows {
+			problem("%s: %d rows, the manifest says %d", f.Name, rows, f.Rows)
+		}
+		if isRaw {
+			rep.Payloads += len(payloads)
+			comparePayloads(payloads, m.RawPayloads, problem)
+		}
+	}
+	if !sawRaw {
+		problem("the manifest lists no %s file", fileName(rawView, m.Format))
+	}
+	without := map[string]bool{}
+	for _, id := range m.EventsWithoutRaw {
+		without[id] = true
+	}
+	var missing []string
+	for id := range exported {
+		if !rawEvents[id] && !without[id] {
+			missing = append(missing, id)
+		}
+	}
+	sort.Strings(missing)
+	for _, id := range missing {
+		problem("event %s: no raw payload in the export, and the manifest does not list it as having none", id)
+	}
+	var orphans []string
+	for id := range rawEvents {
+		if !exported[id] {
+			orphans = append(orphans, id)
+		}
+	}
+	sort.Strings(orphans)
+	for _, id := range orphans {
+		problem("raw payload of event %s, which no data file holds: its row was removed", id)
+	}
+	for id := range without {
+		if rawEvents[id] {
+			problem("event %s: listed as without a raw record, but its raw payload is exported", id)
+		}
+		if !exported[id] {
+			problem("event %s: listed as without a raw record, but it is not exported", id)
+		}
+	}
+	return rep, nil
+}
+
+// comparePayloads checks the raw file's payloads against the manifest's list, one to one.
+func comparePayloads(got, want []Payload, problem func(string, ...any)) {
+	key := func(p Payload) string { return fmt.Sprintf("%d/%d", p.Partition, p.Offset) }
+	byKey := map[string]Payload{}
+	for _, p := range want {
+		byKey[key(p)] = p
+	}
+	seen := map[string]bool{}
+	for _, p := range got {
+		k := key(p)
+		w, ok := byKey[k]
+		switch {
+		case !ok:
+			problem("raw payload %s (event %s): in the raw file, not in the manifest", k, p.EventID)
+		case seen[k]:
+			problem("raw payload %s: twice in the raw file", k)
+		case w.SHA256 != p.SHA256 || w.EventID != p.EventID || w.ChainHash != p.ChainHash || w.ReceivedAt != p.ReceivedAt:
+			problem("raw payload %s (event %s): SHA-256 %s in the file, %s in the manifest", k, p.EventID, short(p.SHA256), short(w.SHA256))
+		}
+		seen[k] = true
+	}
+	for _, p := range want {
+		if !seen[key(p)] {
+			problem("raw payload %s (event %s): in the manifest, missing from the raw file", key(p), p.EventID)
+		}
+	}
+}
+
+// checkChain re-computes a raw record's chain hash from its payload and headers.
+func checkChain(row map[string]string, p Payload) error {
+	received, err := time.Parse(paramTime, row["received_at"])
+	if err != nil {
+		return fmt.Errorf("raw record %d/%d: received_at: %w", p.Partition, p.Offset, err)
+	}
+	r := pipeline.RawRow{Source: row["source"], App: row["app"], ReceivedAtMs: received.UnixMilli(), EventID: row["event_id"],
+		RawKey: row["raw_key"], Path: row["path"], RemoteAddr: row["remote_addr"]}
+	if err := json.Unmarshal([]byte(row["http_headers"]), &r.HTTPHeaders); err != nil {
+		return fmt.Errorf("raw record %d/%d: http_headers: %w", p.Partition, p.Offset, err)
+	}
+	if err := json.Unmarshal([]byte(row["meta"]), &r.Meta); err != nil {
+		return fmt.Errorf("raw record %d/%d: meta: %w", p.Partition, p.Offset, err)
+	}
+	if h := audit.HeadersDigest(r); h != row["headers_sha256"] {
+		return fmt.Errorf("raw record %d/%d: its headers hash to %s, chained as %s", p.Partition, p.Offset, short(h), short(row["headers_sha256"]))
+	}
+	h, err := audit.Link(row["prev_hash"], p.Partition, p.Offset, p.SHA256, row["headers_sha256"])
+	if err != nil {
+		return fmt.Errorf("raw record %d/%d: %w", p.Partition, p.Offset, err)
+	}
+	if h != row["chain_hash"] {
+		return fmt.Errorf("raw record %d/%d: payload and headers give chain hash %s, the row says %s", p.Partition, p.Offset, short(h), short(row["chain_hash"]))
+	}
+	return nil
+}
+
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// readSums reads sha256sum's format: "<hex>  <name>" per line.
+func readSums(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	line := 0
+	for sc.Scan() {
+		line++
+		sum, name, ok := strings.Cut(sc.Text(), "  ")
+		if !ok || len(sum) != 64 || name == "" {
+			return out, fmt.Errorf("line %d: want \"SHA256  NAME\"", line)
+		}
+		if _, dup := out[name]; dup {
+			return out, fmt.Errorf("line %d: %s listed twice", line, name)
+		}
+		out[name] = sum
+	}
+	return out, sc.Err()
+}
+
+func short(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	if h == "" {
+		return "(none)"
+	}
+	return h
+}
