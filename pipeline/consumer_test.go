@@ -273,7 +273,8 @@ func TestPresenceExpiryAndDevices(t *testing.T) {
 
 // TestPresenceRuleOnClickHouse: random sequences of many accounts, delivered in random order with
 // duplicates, consumed by consumers that are stopped and replaced (state reloaded from ClickHouse)
-// between bursts: the state view and every verdict follow the rule.
+// between bursts, and in every other burst by two instances of the group at once: the state view and
+// every verdict follow the rule.
 func TestPresenceRuleOnClickHouse(t *testing.T) {
 	h := newHarness(t)
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -294,13 +295,41 @@ func TestPresenceRuleOnClickHouse(t *testing.T) {
 	cfg := h.config()
 	cfg.BatchRows = 13
 	sent := 0
+	distinct := map[string]bool{}
+	// a runs throughout, restarted now and then (its state reloaded from ClickHouse); b joins the
+	// group and leaves it again, so partitions, and the accounts on them, move from a to b and back:
+	// a must not decide with what it cached before b wrote to those accounts.
+	a := h.start("events", cfg)
+	var b *running
+	bWrote := false
 	for burst := 0; sent < len(stream); burst++ {
+		switch burst % 4 {
+		case 1:
+			b = h.start("events", cfg)
+			time.Sleep(2 * time.Second) // the rebalance gives b its share
+		case 2:
+			bWrote = bWrote || b.written() > 0
+			b.stop(t)
+			time.Sleep(2 * time.Second) // and a gets it back
+		case 3:
+			a.stop(t)
+			a = h.start("events", cfg)
+		}
 		n := min(len(stream)-sent, 30+rng.IntN(40))
 		h.produceEvents(stream[sent : sent+n]...)
+		for _, e := range stream[sent : sent+n] {
+			distinct[e.EventID] = true
+		}
 		sent += n
-		c := h.start("events", cfg)
-		c.waitWritten(t, float64(n), 30*time.Second)
-		c.stop(t)
+		h.waitCount("presence events archived", uint64(len(distinct)), 60*time.Second, "SELECT uniqExact(event_id) FROM presence_events_data")
+	}
+	if b != nil && b.cancel != nil {
+		bWrote = bWrote || b.written() > 0
+		b.stop(t)
+	}
+	a.stop(t)
+	if !bWrote {
+		t.Error("the second instance never consumed: the partitions did not move")
 	}
 	type key struct {
 		at     int64

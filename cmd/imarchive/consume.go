@@ -13,6 +13,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/topics"
@@ -34,14 +35,16 @@ Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), 
 		ops   string
 		rawOn bool
 		pcfg  = pipeline.DefaultConfig()
+		chain chainFlags
 	)
 	lf.register(c)
 	kf.register(c)
+	chain.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN, e.g. clickhouse://user:pass@host:9000/imarchive or http://host:8123/imarchive (required)")
 	c.str(&ops, "ops-listen", "IMARCHIVE_OPS_LISTEN", ":9091", "listen address of /healthz, /readyz and /metrics (empty: off)")
 	c.str(&pcfg.Group, "group", "IMARCHIVE_CONSUMER_GROUP", pcfg.Group, "Kafka consumer group of the events topic")
 	c.str(&pcfg.RawGroup, "raw-group", "IMARCHIVE_RAW_GROUP", "", "Kafka consumer group of the raw topic (default: the events group + \"-raw\")")
-	c.fs.BoolVar(&rawOn, "raw-archive", true, "also archive the raw topic into raw_callbacks (run it in one process per deployment, or more: they share the raw group)")
+	c.fs.BoolVar(&rawOn, "raw-archive", true, "also archive the raw topic into raw_callbacks (several consume processes share the raw group's partitions)")
 	c.env("raw-archive", "IMARCHIVE_RAW_ARCHIVE")
 	c.integer(&pcfg.BatchRows, "batch-rows", "IMARCHIVE_BATCH_ROWS", pcfg.BatchRows, "most records in one batch")
 	c.integer(&pcfg.BatchBytes, "batch-bytes", "IMARCHIVE_BATCH_BYTES", pcfg.BatchBytes, "most record bytes in one batch (and in one Kafka fetch)")
@@ -61,12 +64,12 @@ Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), 
 		}
 		tc := kf.config()
 		opts, oerr := chconn.Options(dsn)
-		if err := errors.Join(tc.Validate(), pcfg.Validate(), oerr); err != nil {
+		if err := errors.Join(tc.Validate(), pcfg.Validate(), oerr, chain.validate(pcfg)); err != nil {
 			return err
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		return consume(ctx, log, tc, pcfg, opts, ops, rawOn)
+		return consume(ctx, log, tc, pcfg, opts, ops, rawOn, chain)
 	}
 	return c
 }
@@ -79,7 +82,7 @@ type runner interface {
 	EnsureTopics(ctx context.Context)
 }
 
-func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string, rawOn bool) error {
+func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string, rawOn bool, chain chainFlags) error {
 	// No ping here: consume starts while ClickHouse is down and retries its first batch until it is up.
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -102,6 +105,14 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 		defer raw.Close()
 		runners = append(runners, raw)
 	}
+	if chain.on {
+		ch, err := audit.NewChainConsumer(chain.cfg, pcfg, tc, conn, log, reg)
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		runners = append(runners, ch)
+	}
 	ready := func(ctx context.Context) error {
 		return errors.Join(conn.Ping(ctx), events.Ping(ctx))
 	}
@@ -117,7 +128,7 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 	}
 	go events.EnsureTopics(ctx)
 	log.Info("consuming", "events_topic", tc.Events(), "group", pcfg.Group, "raw_topic", tc.Raw(), "raw_group", pcfg.RawGroupName(),
-		"raw_archive", rawOn, "clickhouse", opts.Addr, "database", opts.Auth.Database)
+		"raw_archive", rawOn, "raw_chain", chain.on, "chain_group", chain.cfg.GroupName(pcfg), "clickhouse", opts.Addr, "database", opts.Auth.Database)
 
 	// Both run until ctx ends; when one fails, the other is stopped too.
 	rctx, cancel := context.WithCancel(ctx)
