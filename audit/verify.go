@@ -83,10 +83,10 @@ func (r Range) Validate() error {
 
 // Break is one place where the archive does not match its chain.
 type Break struct {
-	Partition int32
-	Offset    int64
-	Kind      string
-	Detail    string
+	Partition int32  `json:"raw_partition"`
+	Offset    int64  `json:"raw_offset"`
+	Kind      string `json:"kind"`
+	Detail    string `json:"detail"`
 }
 
 func (b Break) String() string {
@@ -95,33 +95,35 @@ func (b Break) String() string {
 
 // Head is a partition's last chained record.
 type Head struct {
-	Partition int32
-	Offset    int64
-	Hash      string
+	Partition int32  `json:"raw_partition"`
+	Offset    int64  `json:"raw_offset"`
+	Hash      string `json:"hash"`
 }
 
 // PartitionReport is what Verify found in one partition.
 type PartitionReport struct {
-	Partition   int32
-	First, Last int64 // the offset span checked
-	Chained     int   // chain rows checked
-	Matched     int   // raw record versions that matched their chain row
-	Expired     int   // chained records removed by a recorded retention pass
-	Pending     int   // records the raw archive or the chain has not reached yet
-	Breaks      []Break
+	Partition int32   `json:"raw_partition"`
+	First     int64   `json:"first_offset"` // the offset span checked
+	Last      int64   `json:"last_offset"`
+	Chained   int     `json:"chained"` // chain rows checked
+	Matched   int     `json:"matched"` // raw record versions that matched their chain row
+	Expired   int     `json:"expired"` // chained records removed by a recorded retention pass
+	Pending   int     `json:"pending"` // records the raw archive or the chain has not reached yet
+	Breaks    []Break `json:"breaks"`
 }
 
 // Report is Verify's result. OK is true when there is no break.
 type Report struct {
-	From, To   time.Time
-	Partitions []PartitionReport
-	Breaks     []Break // every break, by partition and offset
-	Heads      []Head  // every partition's head now, for anchoring
+	From       time.Time         `json:"from"`
+	To         time.Time         `json:"to"`
+	Partitions []PartitionReport `json:"partitions"`
+	Breaks     []Break           `json:"breaks"` // every break, by partition and offset
+	Heads      []Head            `json:"heads"`  // every partition's head now, for anchoring
 	// RetentionCutoff: raw records received before it may have been deleted by retention pass
 	// RetentionRun (by RetentionActor); zero when no pass deleted from the raw archive.
-	RetentionCutoff time.Time
-	RetentionRun    string
-	RetentionActor  string
+	RetentionCutoff time.Time `json:"retention_cutoff"`
+	RetentionRun    string    `json:"retention_run"`
+	RetentionActor  string    `json:"retention_actor"`
 }
 
 // OK says whether the range verified without a break.

@@ -180,6 +180,20 @@ func TestExportSelections(t *testing.T) {
 					got = append(got, r["event_id"].(string))
 				}
 			}
+			// The same selection as CSV: the same rows per file, empty files with their header.
+			csvDir, csvRes, _ := run(t, conn, sel, export.FormatCSV)
+			for i, f := range csvRes.Manifest.Files {
+				if f.Rows != res.Manifest.Files[i].Rows {
+					t.Errorf("%s: %d rows as CSV, %d as JSON lines", f.Name, f.Rows, res.Manifest.Files[i].Rows)
+				}
+				b, _ := os.ReadFile(filepath.Join(csvDir, f.Name))
+				if !strings.HasPrefix(string(b), "event_id,") && !strings.HasPrefix(string(b), "raw_partition,") {
+					t.Errorf("%s starts with %.40q, want its header", f.Name, b)
+				}
+			}
+			if rep, err := export.Verify(csvDir, csvRes.ManifestSHA256); err != nil || !rep.OK() {
+				t.Errorf("verify CSV: %v %v", err, rep.Problems)
+			}
 			sort.Strings(got)
 			want := append([]string{}, tc.want...)
 			sort.Strings(want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -219,6 +220,17 @@ func writeTable(ctx context.Context, conn driver.Conn, cfg Config, view, stateme
 	if err != nil {
 		return File{}, fmt.Errorf("export %s: %w", view, err)
 	}
+	if n == 0 && cfg.Format == FormatCSV {
+		// An empty result carries no column names over HTTP: write the header from the statement's.
+		if err := emptyCSV(f, q); err != nil {
+			return File{}, fmt.Errorf("write %s: %w", name, err)
+		}
+		h.Reset()
+		pw.bytes = 0
+		if err := emptyCSV(io.MultiWriter(h, pw), q); err != nil {
+			return File{}, err
+		}
+	}
 	if err := f.Sync(); err != nil {
 		return File{}, fmt.Errorf("write %s: %w", name, err)
 	}
@@ -228,6 +240,28 @@ func writeTable(ctx context.Context, conn driver.Conn, cfg Config, view, stateme
 	out := File{Name: name, View: view, Rows: n, Bytes: pw.bytes, SHA256: hex.EncodeToString(h.Sum(nil))}
 	progress(cfg.Progress, "  %s: %d rows, %s, sha256 %s", name, n, size(out.Bytes), out.SHA256)
 	return out, nil
+}
+
+// emptyCSV writes only the header row (f is truncated first when it is a file).
+func emptyCSV(w io.Writer, q queries.Query) error {
+	if f, ok := w.(*os.File); ok {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+	}
+	names := make([]string, len(q.Columns))
+	for i, c := range q.Columns {
+		names[i] = c.Name
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(names); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // payloadOf reads a raw file row and checks its body against its own SHA-256.

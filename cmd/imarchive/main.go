@@ -32,6 +32,11 @@ func commands(stdout, stderr io.Writer) []*command {
 		devCommand(stdout, stderr),
 		ilinkCommand(stdout, stderr),
 		maximCommand(stdout, stderr),
+		benchCommand(stdout, stderr),
+		exportCommand(stdout, stderr),
+		auditCommand(stdout, stderr),
+		holdCommand(stdout, stderr),
+		retentionCommand(stdout, stderr),
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {

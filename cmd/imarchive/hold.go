@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/queries"
+	"github.com/imarchive/imarchive/retention"
+)
+
+func holdCommand(stdout, stderr io.Writer) *command {
+	c := newCommand("hold", "place, release and list legal holds: held accounts, channels, groups and servers are exempt from retention",
+		`  imarchive hold add --app A --scope account|channel|group|server --subject ID --by WHO --reason WHY
+  imarchive hold release --id HOLD --by WHO --reason WHY
+  imarchive hold list [--all] [--format table|csv|json]
+A hold keeps every archived event of the application about the subject (for an account: what it sent,
+received, edited, did and had done to it; for a channel, group or server: everything in it) and the
+raw records behind them, until released; imarchive retention apply never deletes them. Holds and
+releases are recorded with who and why, and never deleted (list --all shows released ones too).`)
+	var (
+		lf     logFlags
+		dsn    string
+		h      retention.Hold
+		id     string
+		all    bool
+		format string
+	)
+	lf.register(c)
+	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
+	c.str(&h.Actor, "by", "IMARCHIVE_ACTOR", "", "who places or releases the hold, recorded (required for add and release)")
+	c.fs.StringVar(&h.App, "app", "", "add: the platform application")
+	c.fs.StringVar(&h.Scope, "scope", "", "add: "+strings.Join(retention.Scopes, ", "))
+	c.fs.StringVar(&h.Subject, "subject", "", "add: the account, channel, group or server id")
+	c.fs.StringVar(&h.Reason, "reason", "", "add, release: why (the case, matter or instruction), recorded")
+	c.fs.StringVar(&id, "id", "", "release: the hold id (hold list shows them)")
+	c.fs.BoolVar(&all, "all", false, "list: released holds too")
+	c.fs.StringVar(&format, "format", "table", "list: table, csv or json")
+	c.run = func(args []string) error {
+		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			return errors.New("usage: imarchive hold add|release|list [flags]")
+		}
+		sub := args[0]
+		if err := c.parse(args[1:]); err != nil {
+			return err
+		}
+		if rest := c.fs.Args(); len(rest) > 0 {
+			return fmt.Errorf("unexpected arguments %q", rest)
+		}
+		switch sub {
+		case "add":
+			if err := h.Validate(); err != nil {
+				return err
+			}
+		case "release":
+			var errs []error
+			if id == "" {
+				errs = append(errs, errors.New("--id: required"))
+			}
+			if h.Actor == "" {
+				errs = append(errs, errors.New("--by: required (who releases the hold)"))
+			}
+			if h.Reason == "" {
+				errs = append(errs, errors.New("--reason: required (why it is released)"))
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+		case "list":
+		default:
+			return fmt.Errorf("unknown hold command %q: want add, release or list", sub)
+		}
+		if _, err := lf.logger(stderr); err != nil {
+			return err
+		}
+		ctx, stop := signalContext()
+		defer stop()
+		conn, err := chconn.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		switch sub {
+		case "add":
+			hid, err := retention.Place(ctx, conn, h, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "hold %s placed: %s %s in %s, by %s: %s\n", hid, h.Scope, h.Subject, h.App, h.Actor, h.Reason)
+			return nil
+		case "release":
+			if err := retention.Release(ctx, conn, id, h.Actor, h.Reason, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "hold %s released by %s: %s\n", id, h.Actor, h.Reason)
+			return nil
+		}
+		q, err := queries.Get("legal_holds")
+		if err != nil {
+			return err
+		}
+		include := "0"
+		if all {
+			include = "1"
+		}
+		_, err = queries.Run(ctx, conn, q, map[string]string{"include_released": include}, format, stdout)
+		return err
+	}
+	return c
+}
