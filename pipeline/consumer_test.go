@@ -306,11 +306,11 @@ func TestPresenceRuleOnClickHouse(t *testing.T) {
 		switch burst % 4 {
 		case 1:
 			b = h.start("events", cfg)
-			time.Sleep(2 * time.Second) // the rebalance gives b its share
+			h.waitGroup(cfg.Group, 2) // the rebalance gave b its share
 		case 2:
 			bWrote = bWrote || b.written() > 0
 			b.stop(t)
-			time.Sleep(2 * time.Second) // and a gets it back
+			h.waitGroup(cfg.Group, 1) // and a has it back
 		case 3:
 			a.stop(t)
 			a = h.start("events", cfg)

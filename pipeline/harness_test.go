@@ -12,6 +12,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -232,6 +233,42 @@ func (r *running) waitWritten(t *testing.T, want float64, timeout time.Duration)
 	}
 	if got := r.written(); got != want {
 		t.Fatalf("consumer wrote %v records, want %v", got, want)
+	}
+}
+
+// waitGroup waits until the consumer group is stable with members members, each assigned partitions.
+func (h *harness) waitGroup(group string, members int) {
+	h.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.tc.Brokers...))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		gs, err := adm.DescribeGroups(context.Background(), group)
+		if err == nil {
+			g := gs[group]
+			ok := g.State == "Stable" && len(g.Members) == members
+			for _, m := range g.Members {
+				c, isConsumer := m.Assigned.AsConsumer()
+				n := 0
+				if isConsumer {
+					for _, t := range c.Topics {
+						n += len(t.Partitions)
+					}
+				}
+				ok = ok && n > 0
+			}
+			if ok {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("group %s not stable with %d members each assigned partitions after 30 s", group, members)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
