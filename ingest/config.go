@@ -29,6 +29,33 @@ type Config struct {
 	// "app_id=secret,…").
 	MaximApps map[string]string
 
+	// NeteasePrevious, ILinkPrevious and MaximPrevious hold an app's previous secret while it is being
+	// rotated: an app listed twice in its variable ("app=new,app=old") has both accepted until the
+	// second entry is removed. The first listing is the current one (what loadgen signs with and
+	// imarchive ilink register registers). A callback verified with a previous secret is counted in
+	// imarchive_ingest_previous_secret_total, so the operator sees when the platform stopped using it.
+	NeteasePrevious map[string]string
+	ILinkPrevious   map[string]ILinkApp
+	MaximPrevious   map[string]string
+
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (IMARCHIVE_TRUSTED_PROXIES,
+	// addresses or CIDR prefixes). For a request from one of them, the client address is the
+	// right-most X-Forwarded-For entry that is not itself a trusted proxy; it is what the iLink
+	// allow-list is matched against and what the raw record and the logs keep. From any other peer,
+	// X-Forwarded-* is ignored and the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+
+	// RateLimit is the most authenticated callbacks per second one app may send (token bucket,
+	// RateBurst deep); over it the answer is 429 with Retry-After, nothing is produced, and the
+	// platform retries. 0 turns it off.
+	RateLimit float64
+	// RateBurst is the bucket's depth: how many callbacks above the rate an app may send at once.
+	RateBurst int
+	// MaxInFlight bounds the callbacks being read, verified and produced at once (and so the memory
+	// they hold, at most MaxInFlight × MaxBodyBytes); over it the answer is 503 with Retry-After.
+	// 0 means no bound.
+	MaxInFlight int
+
 	// Freshness is how far CurTime may be from our clock (default 5 min).
 	Freshness time.Duration
 	// MaxBodyBytes bounds a callback body (default 1 MiB).
@@ -52,6 +79,9 @@ func DefaultConfig() Config {
 		AckTimeout:   4 * time.Second,
 		DedupeWindow: 10 * time.Minute,
 		DedupeSize:   200_000,
+		RateLimit:    0,
+		RateBurst:    200,
+		MaxInFlight:  1024,
 	}
 }
 
@@ -79,6 +109,30 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("maxim app %q: empty app_id or secret", k))
 		}
 	}
+	for k, v := range c.NeteasePrevious {
+		if _, ok := c.NeteaseApps[k]; !ok || v == "" {
+			errs = append(errs, fmt.Errorf("netease app %q: a previous secret needs a current one", k))
+		}
+	}
+	for k, v := range c.ILinkPrevious {
+		if _, ok := c.ILinkApps[k]; !ok || v.Token == "" || v.Secret == "" || strings.Contains(v.Secret, "/") {
+			errs = append(errs, fmt.Errorf("ilink app %q: a previous token:secret needs a current one, and no '/' in the secret", k))
+		}
+	}
+	for k, v := range c.MaximPrevious {
+		if _, ok := c.MaximApps[k]; !ok || v == "" {
+			errs = append(errs, fmt.Errorf("maxim app %q: a previous secret needs a current one", k))
+		}
+	}
+	if c.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("rate limit %v: must not be negative (0 turns it off)", c.RateLimit))
+	}
+	if c.RateLimit > 0 && c.RateBurst < 1 {
+		errs = append(errs, fmt.Errorf("rate burst %d: must be at least 1 while a rate limit is set", c.RateBurst))
+	}
+	if c.MaxInFlight < 0 {
+		errs = append(errs, fmt.Errorf("max in-flight %d: must not be negative (0: no bound)", c.MaxInFlight))
+	}
 	if c.Freshness <= 0 {
 		errs = append(errs, fmt.Errorf("freshness window %s: must be positive", c.Freshness))
 	}
@@ -97,12 +151,21 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ParseApps parses "key=secret[,key=secret…]". White space around entries is ignored. Errors never
-// show a secret.
+// ParseApps parses "key=secret[,key=secret…]" and returns each app's current secret (its first
+// listing; see ParseAppsRotation). White space around entries is ignored. Errors never show a secret.
 func ParseApps(s string) (map[string]string, error) {
-	m := map[string]string{}
+	cur, _, err := ParseAppsRotation(s)
+	return cur, err
+}
+
+// ParseAppsRotation parses "key=secret[,key=secret…]" where a key may be listed twice during a
+// secret rotation: its first listing is the current secret, its second the previous one, both
+// accepted. A key listed a third time, or twice with the same secret, is an error. Errors never show
+// a secret.
+func ParseAppsRotation(s string) (current, previous map[string]string, err error) {
+	current, previous = map[string]string{}, map[string]string{}
 	if strings.TrimSpace(s) == "" {
-		return m, nil
+		return current, previous, nil
 	}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
@@ -112,33 +175,58 @@ func ParseApps(s string) (map[string]string, error) {
 		k, v, ok := strings.Cut(part, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("app entry %q: want key=secret", redactEntry(part))
+			return nil, nil, fmt.Errorf("app entry %q: want key=secret", redactEntry(part))
 		}
-		if _, dup := m[k]; dup {
-			return nil, fmt.Errorf("app %q listed twice", k)
+		cur, listed := current[k]
+		switch {
+		case !listed:
+			current[k] = v
+		case previous[k] != "":
+			return nil, nil, fmt.Errorf("app %q listed more than twice (at most a current and a previous secret)", k)
+		case cur == v:
+			return nil, nil, fmt.Errorf("app %q listed twice with the same secret", k)
+		default:
+			previous[k] = v
 		}
-		m[k] = v
 	}
-	return m, nil
+	return current, previous, nil
 }
 
-// ParseILinkApps parses "appkey=token:secret[,…]" (IMARCHIVE_ILINK_APPS). Errors never show a token
-// or secret.
+// ParseILinkApps parses "appkey=token:secret[,…]" (IMARCHIVE_ILINK_APPS) and returns each app's current
+// token and secret (see ParseILinkAppsRotation). Errors never show a token or secret.
 func ParseILinkApps(s string) (map[string]ILinkApp, error) {
-	kv, err := ParseApps(s)
+	cur, _, err := ParseILinkAppsRotation(s)
+	return cur, err
+}
+
+// ParseILinkAppsRotation parses "appkey=token:secret[,…]" where an appkey may be listed twice during a
+// rotation of its token, its path secret or both: the first listing is current, the second previous.
+// Errors never show a token or secret.
+func ParseILinkAppsRotation(s string) (current, previous map[string]ILinkApp, err error) {
+	cur, prev, err := ParseAppsRotation(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m := make(map[string]ILinkApp, len(kv))
-	for k, v := range kv {
+	split := func(k, v string) (ILinkApp, error) {
 		token, secret, ok := strings.Cut(v, ":")
 		token, secret = strings.TrimSpace(token), strings.TrimSpace(secret)
 		if !ok || token == "" || secret == "" {
-			return nil, fmt.Errorf("ilink app %q: want appkey=token:secret", k)
+			return ILinkApp{}, fmt.Errorf("ilink app %q: want appkey=token:secret", k)
 		}
-		m[k] = ILinkApp{Token: token, Secret: secret}
+		return ILinkApp{Token: token, Secret: secret}, nil
 	}
-	return m, nil
+	current, previous = make(map[string]ILinkApp, len(cur)), make(map[string]ILinkApp, len(prev))
+	for k, v := range cur {
+		if current[k], err = split(k, v); err != nil {
+			return nil, nil, err
+		}
+	}
+	for k, v := range prev {
+		if previous[k], err = split(k, v); err != nil {
+			return nil, nil, err
+		}
+	}
+	return current, previous, nil
 }
 
 // ParseAllowIPs parses a comma-separated list of IP addresses and CIDR prefixes.

@@ -104,6 +104,18 @@ func (d *dedupe) acquire(ctx context.Context, key string) (owner bool, dup strin
 	}
 }
 
+// seenRecently reports whether key was released as delivered within the window.
+func (d *dedupe) seenRecently(key string) bool {
+	if d.window <= 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.expire()
+	_, ok := d.seen[key]
+	return ok
+}
+
 // release ends the caller's ownership of key: delivered says whether Kafka acknowledged its records.
 // Only then is the key remembered.
 func (d *dedupe) release(key string, delivered bool) {

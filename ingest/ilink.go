@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -38,43 +36,50 @@ func VerifyILinkSignature(token, timestamp, echostr, signature string) bool {
 	return a || b
 }
 
-// ilinkAuth checks the path's appkey and secret (constant time) and the source address against the
-// allow-list. Every failure wraps ErrForbidden (403).
-func (r *Receiver) ilinkAuth(req *http.Request) (ILinkApp, error) {
+// ilinkAuth checks the path's appkey and secret (constant time; during a rotation the current and
+// the previous secret are both accepted) and the client address against the allow-list. It returns
+// the app's tokens (current first) for the handshake and the index of the secret that matched.
+// Every failure wraps ErrForbidden (403).
+func (r *Receiver) ilinkAuth(req *http.Request) ([]string, int, error) {
 	appKey := req.PathValue("appkey")
-	app, known := r.cfg.ILinkApps[appKey]
-	given := req.PathValue("secret")
-	if !known || subtle.ConstantTimeCompare([]byte(app.Secret), []byte(given)) != 1 {
-		return ILinkApp{}, fmt.Errorf("%w: unknown ilink app or wrong path secret", ErrForbidden)
+	apps := r.ilinkApps(appKey)
+	given := []byte(req.PathValue("secret"))
+	matched := -1
+	for i, app := range apps {
+		if subtle.ConstantTimeCompare([]byte(app.Secret), given) == 1 && matched < 0 {
+			matched = i
+		}
+	}
+	if matched < 0 {
+		return nil, -1, fmt.Errorf("%w: unknown ilink app or wrong path secret", ErrForbidden)
 	}
 	if len(r.cfg.ILinkAllowIPs) > 0 {
-		addr, err := remoteAddr(req)
-		if err != nil || !allowed(r.cfg.ILinkAllowIPs, addr) {
-			return ILinkApp{}, fmt.Errorf("%w: source address %s not in the iLink allow-list", ErrForbidden, req.RemoteAddr)
+		addr, ok := r.clientAddr(req)
+		if !ok || !allowed(r.cfg.ILinkAllowIPs, addr) {
+			return nil, -1, fmt.Errorf("%w: client address %s not in the iLink allow-list", ErrForbidden, r.clientAddrString(req))
 		}
 	}
-	return app, nil
+	if apps[matched].Secret == apps[0].Secret {
+		matched = 0 // a rotation of the token only: the path secret is the current one
+	}
+	tokens := make([]string, len(apps))
+	for i, a := range apps {
+		tokens[i] = a.Token
+	}
+	return tokens, matched, nil
 }
 
-func remoteAddr(req *http.Request) (netip.Addr, error) {
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		host = req.RemoteAddr
+// ilinkApps lists an app's current and, during a rotation, previous token and secret.
+func (r *Receiver) ilinkApps(appKey string) []ILinkApp {
+	app, ok := r.cfg.ILinkApps[appKey]
+	if !ok {
+		return nil
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, err
+	out := []ILinkApp{app}
+	if prev, ok := r.cfg.ILinkPrevious[appKey]; ok {
+		out = append(out, prev)
 	}
-	return a.Unmap(), nil
-}
-
-func allowed(list []netip.Prefix, a netip.Addr) bool {
-	for _, p := range list {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
 // ilinkHandshake serves GET /v1/ilink/{appkey}/{secret}: the URL verification of set_config (manual
@@ -82,21 +87,28 @@ func allowed(list []netip.Prefix, a netip.Addr) bool {
 // (401). Nothing is produced.
 func (r *Receiver) ilinkHandshake(w http.ResponseWriter, req *http.Request) {
 	const platform = event.SourceILink
-	app, err := r.ilinkAuth(req)
+	tokens, secretIdx, err := r.ilinkAuth(req)
 	if err != nil {
-		r.reject(w, platform, "", err)
+		r.reject(w, req, platform, "", err)
 		return
 	}
 	q := req.URL.Query()
 	echostr := q.Get("echostr")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if !VerifyILinkSignature(app.Token, q.Get("timestamp"), echostr, q.Get("signature")) {
+	matched := -1
+	for i, token := range tokens {
+		if VerifyILinkSignature(token, q.Get("timestamp"), echostr, q.Get("signature")) && matched < 0 {
+			matched = i
+		}
+	}
+	if matched < 0 {
 		r.metrics.callbacks.WithLabelValues(platform, "", outcomeHandshakeFail).Inc()
 		r.log.Warn("ilink URL verification with a bad signature", "app", req.PathValue("appkey"))
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	r.usedSecret(platform, req.PathValue("appkey"), max(matched, secretIdx))
 	r.metrics.callbacks.WithLabelValues(platform, "", outcomeHandshake).Inc()
 	r.log.Info("ilink URL verification answered", "app", req.PathValue("appkey"))
 	io.WriteString(w, echostr)
@@ -104,7 +116,7 @@ func (r *Receiver) ilinkHandshake(w http.ResponseWriter, req *http.Request) {
 
 // ilinkNoSecret serves /v1/ilink/{appkey} without the secret segment: 403.
 func (r *Receiver) ilinkNoSecret(w http.ResponseWriter, req *http.Request) {
-	r.reject(w, event.SourceILink, "", fmt.Errorf("%w: the callback path needs its secret, /v1/ilink/{appkey}/{secret}", ErrForbidden))
+	r.reject(w, req, event.SourceILink, "", fmt.Errorf("%w: the callback path needs its secret, /v1/ilink/{appkey}/{secret}", ErrForbidden))
 }
 
 // ilink serves POST /v1/ilink/{appkey}/{secret}: a pushed message or status (manual §4). iLink POSTs
@@ -113,13 +125,18 @@ func (r *Receiver) ilink(w http.ResponseWriter, req *http.Request) {
 	began := time.Now()
 	start := r.now()
 	const platform = event.SourceILink
-	if _, err := r.ilinkAuth(req); err != nil {
-		r.reject(w, platform, "", err)
+	_, secretIdx, err := r.ilinkAuth(req)
+	if err != nil {
+		r.reject(w, req, platform, "", err)
+		return
+	}
+	r.usedSecret(platform, req.PathValue("appkey"), secretIdx)
+	if !r.admit(w, platform, req.PathValue("appkey")) {
 		return
 	}
 	body, err := readBody(w, req, r.cfg.MaxBodyBytes)
 	if err != nil {
-		r.reject(w, platform, "", err)
+		r.reject(w, req, platform, "", err)
 		return
 	}
 	r.accept(w, delivery{

@@ -16,25 +16,31 @@ const (
 	outcomeTooLarge      = "rejected_too_large" // body over the limit: 413
 	outcomeMethod        = "rejected_method"    // wrong HTTP method: 405
 	outcomeBadRequest    = "rejected_bad_request"
-	outcomeHandshake     = "handshake_ok"     // iLink URL verification answered with echostr
-	outcomeHandshakeFail = "handshake_failed" // iLink URL verification with a bad signature: empty 401
+	outcomeRateLimited   = "rejected_rate_limited" // over the app's rate limit: 429
+	outcomeOverloaded    = "overloaded"            // too many callbacks in flight: 503 before reading
+	outcomeReplay        = "replay"                // a signature already delivered: success, nothing produced
+	outcomeHandshake     = "handshake_ok"          // iLink URL verification answered with echostr
+	outcomeHandshakeFail = "handshake_failed"      // iLink URL verification with a bad signature: empty 401
 )
 
 type metrics struct {
-	callbacks     *prometheus.CounterVec
-	duplicates    *prometheus.CounterVec
-	ackLatency    *prometheus.HistogramVec
-	produceErrors *prometheus.CounterVec
-	dedupeEntries prometheus.Gauge
-	dedupeEvicted prometheus.Counter
-	dedupeWaiting prometheus.Gauge
+	callbacks      *prometheus.CounterVec
+	duplicates     *prometheus.CounterVec
+	ackLatency     *prometheus.HistogramVec
+	produceErrors  *prometheus.CounterVec
+	dedupeEntries  prometheus.Gauge
+	dedupeEvicted  prometheus.Counter
+	dedupeWaiting  prometheus.Gauge
+	rateLimited    *prometheus.CounterVec
+	replays        *prometheus.CounterVec
+	previousSecret *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_callbacks_total",
-			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, kafka_unavailable, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_method, rejected_bad_request, handshake_ok, handshake_failed).",
+			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, kafka_unavailable, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_method, rejected_bad_request, rejected_rate_limited, overloaded, replay, handshake_ok, handshake_failed).",
 		}, []string{"platform", "type", "outcome"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_duplicates_total",
@@ -61,8 +67,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "imarchive_ingest_dedupe_waiting",
 			Help: "Retries waiting for the outcome of a first delivery still in flight.",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imarchive_ingest_rate_limited_total",
+			Help: "Authenticated callbacks answered 429 because their app was over IMARCHIVE_RATE_LIMIT, by platform and app.",
+		}, []string{"platform", "app"}),
+		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imarchive_ingest_replays_total",
+			Help: "Requests whose signature (NetEase CheckSum) was already delivered: answered as delivered, nothing produced.",
+		}, []string{"platform"}),
+		previousSecret: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imarchive_ingest_previous_secret_total",
+			Help: "Callbacks verified with an app's previous secret during a rotation, by platform and app: when it stays flat, remove the previous secret.",
+		}, []string{"platform", "app"}),
 	}
-	reg.MustRegister(m.callbacks, m.duplicates, m.ackLatency, m.produceErrors, m.dedupeEntries, m.dedupeEvicted, m.dedupeWaiting)
+	reg.MustRegister(m.callbacks, m.duplicates, m.ackLatency, m.produceErrors, m.dedupeEntries, m.dedupeEvicted, m.dedupeWaiting,
+		m.rateLimited, m.replays, m.previousSecret)
 	return m
 }
 

@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/imarchive/imarchive/event"
@@ -18,20 +19,37 @@ func (r *Receiver) netease(w http.ResponseWriter, req *http.Request) {
 	const platform = event.SourceNetease
 	body, err := readBody(w, req, r.cfg.MaxBodyBytes)
 	if err != nil {
-		r.reject(w, platform, "", err)
+		r.reject(w, req, platform, "", err)
 		return
 	}
 	secret, ok := r.cfg.NeteaseApps[appKey]
 	if !ok {
-		r.reject(w, platform, "", fmt.Errorf("%w %q", ErrUnknownApp, appKey))
+		r.reject(w, req, platform, "", fmt.Errorf("%w %q", ErrUnknownApp, appKey))
 		return
 	}
-	if err := VerifyNetease(appKey, secret, req.Header, body, start, r.cfg.Freshness); err != nil {
-		r.reject(w, platform, "", err)
+	secrets := []string{secret}
+	if prev, ok := r.cfg.NeteasePrevious[appKey]; ok {
+		secrets = append(secrets, prev)
+	}
+	matched, err := VerifyNeteaseSecrets(appKey, secrets, req.Header, body, start, r.cfg.Freshness)
+	if err != nil {
+		r.reject(w, req, platform, "", err)
+		return
+	}
+	r.usedSecret(platform, appKey, matched)
+	if !r.admit(w, platform, appKey) {
+		return
+	}
+	// A request whose CheckSum was already delivered is a replay (or a resend that was not re-signed):
+	// its records are in Kafka, so it gets the success answer and produces nothing.
+	replayKey := platform + "\x00" + appKey + "\x00" + strings.ToLower(strings.TrimSpace(req.Header.Get("CheckSum")))
+	if r.replays.seenRecently(replayKey) {
+		r.replayed(w, platform, appKey, fieldOf("eventType")(body), func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
 		return
 	}
 	r.accept(w, delivery{
-		platform: platform, app: appKey, req: req, body: body, start: start, began: began,
+		replayKey: replayKey,
+		platform:  platform, app: appKey, req: req, body: body, start: start, began: began,
 		normalize: NormalizeNetease,
 		typeLabel: fieldOf("eventType"),
 		answer:    func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) },

@@ -28,42 +28,57 @@ var (
 // of now. Hex is compared case-insensitively and in constant time. It returns nil or an error wrapping
 // ErrMissingHeader, ErrBodyMD5, ErrChecksum, ErrStale or ErrAppKeyMismatch.
 func VerifyNetease(appKey, secret string, h http.Header, body []byte, now time.Time, window time.Duration) error {
+	_, err := VerifyNeteaseSecrets(appKey, []string{secret}, h, body, now, window)
+	return err
+}
+
+// VerifyNeteaseSecrets is VerifyNetease with the secrets valid for the app during a rotation (current
+// first, then the previous one): the CheckSum may be made with any of them. It returns the index of
+// the secret that matched, and the same errors as VerifyNetease. Every secret is tried, so the time
+// taken does not say which one matched.
+func VerifyNeteaseSecrets(appKey string, secrets []string, h http.Header, body []byte, now time.Time, window time.Duration) (int, error) {
 	curTime, sentMD5, checkSum := h.Get("CurTime"), h.Get("MD5"), h.Get("CheckSum")
 	var missing []string
-	for name, v := range map[string]string{"CurTime": curTime, "MD5": sentMD5, "CheckSum": checkSum} {
-		if v == "" {
+	for _, name := range []string{"CurTime", "MD5", "CheckSum"} {
+		if h.Get(name) == "" {
 			missing = append(missing, name)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: %s", ErrMissingHeader, strings.Join(missing, ", "))
+		return -1, fmt.Errorf("%w: %s", ErrMissingHeader, strings.Join(missing, ", "))
 	}
 	if k := h.Get("AppKey"); k != "" && k != appKey {
-		return ErrAppKeyMismatch
+		return -1, ErrAppKeyMismatch
 	}
 	sum := md5.Sum(body)
 	bodyMD5 := hex.EncodeToString(sum[:])
 	if !hexEqual(bodyMD5, sentMD5) {
-		return ErrBodyMD5
+		return -1, ErrBodyMD5
 	}
 	// The platform computes CheckSum over the MD5 as it sent it; use the header value, lower-cased, as
 	// its documentation's examples are lower-case hex.
-	sh := sha1.New()
-	sh.Write([]byte(secret))
-	sh.Write([]byte(strings.ToLower(sentMD5)))
-	sh.Write([]byte(curTime))
-	if !hexEqual(hex.EncodeToString(sh.Sum(nil)), checkSum) {
-		return ErrChecksum
+	matched := -1
+	for i, secret := range secrets {
+		sh := sha1.New()
+		sh.Write([]byte(secret))
+		sh.Write([]byte(strings.ToLower(sentMD5)))
+		sh.Write([]byte(curTime))
+		if hexEqual(hex.EncodeToString(sh.Sum(nil)), checkSum) && matched < 0 {
+			matched = i
+		}
+	}
+	if matched < 0 {
+		return -1, ErrChecksum
 	}
 	ms, err := strconv.ParseInt(strings.TrimSpace(curTime), 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: CurTime %q is not a number", ErrStale, curTime)
+		return -1, fmt.Errorf("%w: CurTime %q is not a number", ErrStale, curTime)
 	}
 	skew := now.Sub(time.UnixMilli(ms))
 	if skew > window || skew < -window {
-		return fmt.Errorf("%w: CurTime is %s away from now (window ±%s)", ErrStale, skew.Round(time.Second), window)
+		return -1, fmt.Errorf("%w: CurTime is %s away from now (window ±%s)", ErrStale, skew.Round(time.Second), window)
 	}
-	return nil
+	return matched, nil
 }
 
 // NeteaseCheckSum computes the CheckSum header for a body, as the platform does; the load generator

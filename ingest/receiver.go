@@ -32,13 +32,18 @@ type Receiver struct {
 	metrics *metrics
 	now     func() time.Time
 	dedupe  *dedupe
+	// replays remembers the signatures (NetEase CheckSum) of delivered requests for twice the
+	// freshness window: a request replayed with the same signature produces nothing.
+	replays  *dedupe
+	limiter  *rateLimiter
+	inflight chan struct{} // a slot per callback being handled (MaxInFlight); nil: no bound
 }
 
 // Option configures a Receiver.
 type Option func(*Receiver)
 
-// WithClock replaces time.Now for the platform-facing clock: received_at, CurTime freshness and the
-// dedupe window (tests). Deadlines for Kafka's acknowledgement always use the real clock.
+// WithClock replaces time.Now for the platform-facing clock: received_at, CurTime freshness, the
+// dedupe and replay windows and the rate limiter's refill (tests). Deadlines for Kafka's acknowledgement always use the real clock.
 func WithClock(now func() time.Time) Option { return func(r *Receiver) { r.now = now } }
 
 // New builds a Receiver. It returns the configuration's validation error, if any.
@@ -50,23 +55,33 @@ func New(cfg Config, tc topics.Config, prod Producer, log *slog.Logger, reg prom
 	for _, o := range opts {
 		o(r)
 	}
-	r.dedupe = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, func() time.Time { return r.now() }, r.metrics.dedupeHooks())
+	clock := func() time.Time { return r.now() }
+	r.dedupe = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, clock, r.metrics.dedupeHooks())
+	replaySize := cfg.DedupeSize
+	if replaySize <= 0 {
+		replaySize = DefaultConfig().DedupeSize
+	}
+	r.replays = newDedupe(2*cfg.Freshness, replaySize, clock, dedupeHooks{})
+	r.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst, clock)
+	if cfg.MaxInFlight > 0 {
+		r.inflight = make(chan struct{}, cfg.MaxInFlight)
+	}
 	return r, nil
 }
 
 // Register adds the callback routes to mux. Each platform's routes exist whether or not apps of it are
 // configured; an unconfigured app is refused like an unknown one.
 func (r *Receiver) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/netease/{appkey}", r.netease)
+	mux.HandleFunc("POST /v1/netease/{appkey}", r.bounded(event.SourceNetease, r.netease))
 	mux.HandleFunc("/v1/netease/{appkey}", r.wrongMethod(event.SourceNetease, "POST"))
 
-	mux.HandleFunc("GET /v1/ilink/{appkey}/{secret}", r.ilinkHandshake)
-	mux.HandleFunc("POST /v1/ilink/{appkey}/{secret}", r.ilink)
+	mux.HandleFunc("GET /v1/ilink/{appkey}/{secret}", r.bounded(event.SourceILink, r.ilinkHandshake))
+	mux.HandleFunc("POST /v1/ilink/{appkey}/{secret}", r.bounded(event.SourceILink, r.ilink))
 	mux.HandleFunc("/v1/ilink/{appkey}/{secret}", r.wrongMethod(event.SourceILink, "GET, POST"))
 	mux.HandleFunc("/v1/ilink/{appkey}", r.ilinkNoSecret)
 	mux.HandleFunc("/v1/ilink/{appkey}/{$}", r.ilinkNoSecret)
 
-	mux.HandleFunc("POST /v1/maxim/{app_id}", r.maxim)
+	mux.HandleFunc("POST /v1/maxim/{app_id}", r.bounded(event.SourceMaxim, r.maxim))
 	mux.HandleFunc("/v1/maxim/{app_id}", r.wrongMethod(event.SourceMaxim, "POST"))
 }
 
@@ -81,12 +96,17 @@ type delivery struct {
 	normalize Normalizer
 	typeLabel func(body []byte) string // the platform type for metrics when normalization failed
 	answer    func(w http.ResponseWriter)
+	replayKey string // the request's signature, remembered once delivered ("" for platforms without one)
+	client    string // the client's address as a trusted proxy told it; "" when not through one
 }
 
 // accept normalizes, dedupes, produces and answers one authenticated callback. The platform gets its
 // success answer only once Kafka acknowledged the raw record and the event (or the dead letter); a
 // retry of a delivery already acknowledged gets it without producing anything.
 func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
+	if peer, ok := parseHostAddr(d.req.RemoteAddr); ok && allowed(r.cfg.TrustedProxies, peer) {
+		d.client = r.clientAddrString(d.req)
+	}
 	ev, nerr := d.normalize(d.app, d.body, d.start)
 	typ := ev.PlatformType
 	key := ev.EventID
@@ -105,6 +125,7 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 		return
 	}
 	if !owner {
+		r.rememberSignature(d)
 		r.metrics.duplicates.WithLabelValues(d.platform, dup).Inc()
 		r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeDuplicate).Inc()
 		r.log.Debug("duplicate callback: already delivered", "platform", d.platform, "app", d.app, "key", key, "state", dup)
@@ -138,9 +159,18 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 		return
 	}
 	delivered = true
+	r.rememberSignature(d)
 	r.metrics.ackLatency.WithLabelValues(d.platform).Observe(time.Since(d.began).Seconds())
 	r.metrics.callbacks.WithLabelValues(d.platform, typ, outcome).Inc()
 	d.answer(w)
+}
+
+// rememberSignature records that the request's signature was delivered, so a replay of it produces
+// nothing.
+func (r *Receiver) rememberSignature(d delivery) {
+	if d.replayKey != "" {
+		r.replays.release(d.replayKey, true)
+	}
 }
 
 // unavailable answers 503 (never 500: NetEase counts a 500 as delivered), so that the platform retries.
@@ -184,7 +214,7 @@ var (
 )
 
 // reject answers a request that is refused and produces nothing. The status is decided here only.
-func (r *Receiver) reject(w http.ResponseWriter, platform, typ string, err error) {
+func (r *Receiver) reject(w http.ResponseWriter, req *http.Request, platform, typ string, err error) {
 	status, outcome := http.StatusBadRequest, outcomeBadRequest
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
@@ -198,7 +228,7 @@ func (r *Receiver) reject(w http.ResponseWriter, platform, typ string, err error
 		status, outcome = http.StatusUnauthorized, outcomeAuth
 	}
 	r.metrics.callbacks.WithLabelValues(platform, typ, outcome).Inc()
-	r.log.Warn("callback rejected", "platform", platform, "status", status, "err", err)
+	r.log.Warn("callback rejected", "platform", platform, "status", status, "client", r.clientAddrString(req), "err", err)
 	http.Error(w, err.Error(), status)
 }
 
@@ -248,6 +278,9 @@ const (
 	HeaderReceivedAt = "imarchive.received_at_ms"
 	HeaderPath       = "imarchive.path"
 	HeaderRemoteAddr = "imarchive.remote_addr"
+	// HeaderClientAddr is the client's address as told by a trusted proxy (X-Forwarded-For), when the
+	// request came through one; imarchive.remote_addr is then the proxy's.
+	HeaderClientAddr = "imarchive.client_addr"
 	HeaderEventID    = "imarchive.event_id"
 	HTTPHeaderPrefix = "http."
 	// HeaderReason, on a dead-letter record: why the body could not be normalized.
@@ -276,6 +309,9 @@ func rawRecord(topic string, d delivery, key, eventID string) *kgo.Record {
 		{Key: HeaderReceivedAt, Value: []byte(strconv.FormatInt(d.start.UnixMilli(), 10))},
 		{Key: HeaderPath, Value: []byte(path)},
 		{Key: HeaderRemoteAddr, Value: []byte(d.req.RemoteAddr)},
+	}
+	if d.client != "" {
+		hs = append(hs, kgo.RecordHeader{Key: HeaderClientAddr, Value: []byte(d.client)})
 	}
 	if eventID != "" {
 		hs = append(hs, kgo.RecordHeader{Key: HeaderEventID, Value: []byte(eventID)})
