@@ -61,7 +61,7 @@ func TestSecretRotation(t *testing.T) {
 			produced := int64(0)
 			for _, signer := range []struct {
 				name, secret, token string
-				accepted           bool
+				accepted            bool
 			}{
 				{"signed with old", oldSecret, "oldtok", rc.acceptOld},
 				{"signed with new", newSecret, "newtok", rc.acceptNew},
