@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/topics"
@@ -46,6 +47,7 @@ type Consumer[T any] struct {
 	cfg       Config
 	topics    topics.Config
 	topic     string
+	group     string
 	cl        *kgo.Client
 	sink      Sink[T]
 	log       *slog.Logger
@@ -61,7 +63,7 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
 	log = log.With("consumer", name, "topic", topic, "group", group)
-	c := &Consumer[T]{name: name, cfg: cfg, topics: tc, topic: topic, sink: sink, log: log,
+	c := &Consumer[T]{name: name, cfg: cfg, topics: tc, topic: topic, group: group, sink: sink, log: log,
 		metrics: newMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"consumer": name}, reg))}
 	reset := func(context.Context, *kgo.Client, map[string][]int32) {
 		// Called between batches (rebalances are blocked while one is handled).
@@ -98,6 +100,9 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 // Run consumes until ctx is done. The batch in hand when ctx ends is not committed (it will be
 // re-delivered, and deduplicated); Run returns nil on a clean stop.
 func (c *Consumer[T]) Run(ctx context.Context) error {
+	lctx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go c.reportLag(lctx)
 	for {
 		recs, hw, err := c.poll(ctx)
 		if err != nil {
@@ -116,6 +121,35 @@ func (c *Consumer[T]) Run(ctx context.Context) error {
 				return nil
 			}
 			return err
+		}
+	}
+}
+
+// lagEvery is how often the group's lag is read from Kafka.
+const lagEvery = 15 * time.Second
+
+// reportLag sets the lag gauge from Kafka every lagEvery: the partition's end offset minus the group's
+// committed offset. It is what shows a consumer falling behind while its batch is being retried (the
+// gauge is also updated after every commit).
+func (c *Consumer[T]) reportLag(ctx context.Context) {
+	adm := kadm.NewClient(c.cl)
+	for {
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		lags, err := adm.Lag(lctx, c.group)
+		cancel()
+		if err == nil {
+			if g, ok := lags[c.group]; ok && g.Error() == nil {
+				for _, l := range g.Lag[c.topic] {
+					if l.Err == nil && l.Lag >= 0 {
+						c.metrics.lag.WithLabelValues(c.topic, strconv.Itoa(int(l.Partition))).Set(float64(l.Lag))
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(lagEvery):
 		}
 	}
 }

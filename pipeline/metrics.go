@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "imarchive_pipeline_commit_errors_total", Help: "Offset commits that failed after a successful write (the records are re-delivered and deduplicated).",
 		}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "imarchive_pipeline_consumer_lag_records", Help: "Records in the partition after the last committed batch (high watermark minus next offset), per partition.",
+			Name: "imarchive_pipeline_consumer_lag_records", Help: "Records of the partition not yet written and committed by the group (end offset minus committed offset), per partition; read from Kafka every 15 s and after every commit.",
 		}, []string{"topic", "partition"}),
 	}
 	reg.MustRegister(m.rowsWritten, m.batchRows, m.batchBytes, m.retries, m.deadLetters, m.commitErrors, m.lag)

@@ -362,6 +362,11 @@ func TestFailureClickHouseDownDuringConsumption(t *testing.T) {
 	control(t, chctl, "kill")
 	before := len(tr.ackedIDs())
 	time.Sleep(4 * time.Second)
+	// While the batch is retried, the lag the consumer reports (read from Kafka) grows.
+	ops := "http://" + s.getenv("IMARCHIVE_OPS_LISTEN") + "/metrics"
+	waitFor(t, "consume to report its lag during the outage", 40*time.Second, func() bool {
+		return metric(t, ops, "imarchive_pipeline_consumer_lag_records", `consumer="events"`) > 0
+	})
 	during := len(tr.ackedIDs()) - before
 	control(t, chctl, "start")
 	time.Sleep(2 * time.Second)
@@ -370,7 +375,6 @@ func TestFailureClickHouseDownDuringConsumption(t *testing.T) {
 	if during == 0 {
 		t.Error("no callback was acknowledged while ClickHouse was down: serve should need Kafka only")
 	}
-	ops := "http://" + s.getenv("IMARCHIVE_OPS_LISTEN") + "/metrics"
 	if r := metric(t, ops, "imarchive_pipeline_insert_retries_total", `consumer="events"`); r < 1 {
 		t.Errorf("consume reported %v retries: the outage was not seen", r)
 	}
