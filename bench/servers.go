@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/topics"
+)
+
+// The NetEase app the load generator signs for and the receiver verifies.
+const (
+	benchApp    = "benchapp"
+	benchSecret = "bench-app-secret-0123456789"
+)
+
+// httpTarget is an HTTP server on a free port of 127.0.0.1.
+type httpTarget struct {
+	URL   string
+	srv   *http.Server
+	close []func() error // after the server stopped
+}
+
+// startHTTP serves h with serve's HTTP hygiene settings (cmd/imarchive/serve.go).
+func startHTTP(h http.Handler, log *slog.Logger) (*httpTarget, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      24 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go srv.Serve(ln)
+	return &httpTarget{URL: "http://" + ln.Addr().String(), srv: srv}, nil
+}
+
+// Close stops the server (in-flight requests finish), then what it served.
+func (t *httpTarget) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	errs := []error{t.srv.Shutdown(ctx)}
+	for _, c := range t.close {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// bareHandler is the HTTP ceiling: it reads the body and answers 200, nothing else.
+func bareHandler(w http.ResponseWriter, r *http.Request) {
+	if _, err := io.ReadAll(r.Body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// producerOptions are serve's Kafka producer options (cmd/imarchive/serve.go): the shared client
+// options, acks=all with franz-go's default idempotent producer, no linger.
+func producerOptions(tc topics.Config, log *slog.Logger) []kgo.Opt {
+	return append(tc.ClientOptions(log),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+	)
+}
+
+// startIngest serves the real receivers: workers of them, each with its own Kafka producer client and
+// dedupe window (as that many serve replicas would be), behind one listener that hands requests to
+// them in turn.
+func startIngest(tc topics.Config, workers int, log *slog.Logger) (*httpTarget, error) {
+	icfg := ingest.DefaultConfig()
+	icfg.NeteaseApps = map[string]string{benchApp: benchSecret}
+	var (
+		muxes   []*http.ServeMux
+		clients []*kgo.Client
+	)
+	closeAll := func() {
+		for _, cl := range clients {
+			cl.Close()
+		}
+	}
+	for range workers {
+		cl, err := kgo.NewClient(producerOptions(tc, log)...)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("kafka client: %w", err)
+		}
+		clients = append(clients, cl)
+		rcv, err := ingest.New(icfg, tc, cl, log, prometheus.NewRegistry())
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		rcv.Register(mux)
+		muxes = append(muxes, mux)
+	}
+	var next atomic.Uint64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		muxes[(next.Add(1)-1)%uint64(len(muxes))].ServeHTTP(w, r)
+	})
+	t, err := startHTTP(h, log)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	for _, cl := range clients {
+		t.close = append(t.close, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := cl.Flush(ctx)
+			cl.Close()
+			return err
+		})
+	}
+	return t, nil
+}
