@@ -441,7 +441,9 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatalf("%d of %d callbacks acknowledged", len(acked), n)
 	}
 	verifyArchive(t, s, acked)
-	stored := func() uint64 { return count(t, c, "SELECT count() FROM messages_data") + count(t, c, "SELECT count() FROM presence_events_data") }
+	stored := func() uint64 {
+		return count(t, c, "SELECT count() FROM messages_data") + count(t, c, "SELECT count() FROM presence_events_data")
+	}
 	before := stored()
 
 	// Every receipt on the raw topic is replayed (a retried callback may have been received twice).
