@@ -23,6 +23,8 @@ type Config struct {
 	// Partitions and ReplicationFactor are used only when a topic is created.
 	Partitions        int32 // default 6
 	ReplicationFactor int16 // default 1; -1 means the broker's default
+	// Security is TLS and SASL to the brokers (IMARCHIVE_KAFKA_TLS*, IMARCHIVE_KAFKA_SASL_*).
+	Security Security
 }
 
 // DefaultConfig returns the defaults.
@@ -44,6 +46,7 @@ func (c Config) Validate() error {
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("kafka partitions: %d, want at least 1", c.Partitions))
 	}
+	errs = append(errs, c.Security.validate())
 	return errors.Join(errs...)
 }
 
@@ -59,14 +62,14 @@ func (c Config) DeadLetter() string { return c.Prefix + "deadletter" }
 // All lists every topic the project uses.
 func (c Config) All() []string { return []string{c.Raw(), c.Events(), c.DeadLetter()} }
 
-// ClientOptions are the options every client of the project starts from.
+// ClientOptions are the options every client of the project starts from, TLS and SASL included.
 func (c Config) ClientOptions(log *slog.Logger) []kgo.Opt {
-	return []kgo.Opt{
+	return append([]kgo.Opt{
 		kgo.SeedBrokers(c.Brokers...),
 		kgo.WithLogger(kslog.New(log.With("component", "kafka"))),
 		kgo.DialTimeout(5 * time.Second),
 		kgo.RetryTimeout(30 * time.Second),
-	}
+	}, c.Security.options()...)
 }
 
 // Ensure creates every missing topic. Topics that exist are left as they are.
