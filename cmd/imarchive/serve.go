@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,16 +22,27 @@ import (
 	"github.com/imarchive/imarchive/topics"
 )
 
-// kafkaFlags are shared by serve and consume.
+// kafkaFlags are shared by every command that talks to Kafka (serve, consume, replay).
 type kafkaFlags struct {
 	brokers, prefix string
 	partitions      int
+	sec             topics.Security
 }
 
 func (k *kafkaFlags) register(c *command) {
 	c.str(&k.brokers, "kafka-brokers", "IMARCHIVE_KAFKA_BROKERS", "", "Kafka bootstrap brokers, comma-separated host:port (required)")
 	c.str(&k.prefix, "topic-prefix", "IMARCHIVE_TOPIC_PREFIX", "imarchive.", "prefix of the topics <prefix>raw, <prefix>events, <prefix>deadletter (created if missing)")
 	c.integer(&k.partitions, "topic-partitions", "IMARCHIVE_TOPIC_PARTITIONS", 6, "partitions of a topic when it is created")
+	c.fs.BoolVar(&k.sec.TLS, "kafka-tls", false, "connect to the brokers with TLS (implied by any --kafka-tls-* file)")
+	c.env("kafka-tls", "IMARCHIVE_KAFKA_TLS")
+	c.str(&k.sec.TLSCAFile, "kafka-tls-ca-file", "IMARCHIVE_KAFKA_TLS_CA_FILE", "", "PEM file of the CAs that sign the brokers' certificates (default: the system's roots)")
+	c.str(&k.sec.TLSCertFile, "kafka-tls-cert-file", "IMARCHIVE_KAFKA_TLS_CERT_FILE", "", "PEM client certificate, for brokers that require mutual TLS")
+	c.str(&k.sec.TLSKeyFile, "kafka-tls-key-file", "IMARCHIVE_KAFKA_TLS_KEY_FILE", "", "PEM key of the client certificate")
+	c.str(&k.sec.TLSServerName, "kafka-tls-server-name", "IMARCHIVE_KAFKA_TLS_SERVER_NAME", "", "name to verify in the brokers' certificates (default: each broker's host)")
+	c.str(&k.sec.SASLMechanism, "kafka-sasl-mechanism", "IMARCHIVE_KAFKA_SASL_MECHANISM", "", "SASL mechanism: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (PLAIN only with TLS); empty: no SASL")
+	c.str(&k.sec.SASLUser, "kafka-sasl-user", "IMARCHIVE_KAFKA_SASL_USER", "", "SASL user")
+	c.str(&k.sec.SASLPassword, "kafka-sasl-password", "IMARCHIVE_KAFKA_SASL_PASSWORD", "", "SASL password (or --kafka-sasl-password-file)")
+	c.str(&k.sec.SASLPasswordFile, "kafka-sasl-password-file", "IMARCHIVE_KAFKA_SASL_PASSWORD_FILE", "", "file holding the SASL password, read at each login (e.g. a Docker secret)")
 }
 
 func (k *kafkaFlags) config() topics.Config {
@@ -36,6 +50,7 @@ func (k *kafkaFlags) config() topics.Config {
 	tc.Brokers = splitList(k.brokers)
 	tc.Prefix = k.prefix
 	tc.Partitions = int32(k.partitions)
+	tc.Security = k.sec
 	return tc
 }
 
@@ -73,10 +88,16 @@ func serveCommand(stderr io.Writer) *command {
   GET  /metrics                      Prometheus metrics
 A callback is answered only after Kafka acknowledged its records (acks=all): NetEase and Maxim 200
 with an empty body, iLink {"code":0}. Forged or stale requests get 401 (a wrong iLink secret or source
-address 403) and produce nothing; a body over the limit 413; a wrong method 405. A retry of a delivery
-within the dedupe window produces nothing more. An authentic body that cannot be normalized is kept on
-the raw and dead-letter topics and answered as delivered. When Kafka does not acknowledge in time the
-answer is 503 (never 500), so the platform retries. serve needs Kafka only, not ClickHouse.`)
+address 403) and produce nothing; a body over the limit 413; a wrong method 405; an app over its rate
+limit 429 with Retry-After. A retry of a delivery within the dedupe window, or a replay of a request
+already delivered, produces nothing more. An authentic body that cannot be normalized is kept on the
+raw and dead-letter topics and answered as delivered. When Kafka does not acknowledge in time, or too
+many callbacks are in flight, the answer is 503 (never 500), so the platform retries; nothing is
+spooled locally. serve needs Kafka only, not ClickHouse.
+Secret rotation: list an app twice in its variable, the new secret first (appkey=new,appkey=old):
+both are accepted until the old entry is removed; imarchive_ingest_previous_secret_total counts the
+callbacks still signed with the old one. TLS: --tls-cert-file and --tls-key-file (re-read when they
+change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded-For is believed.`)
 	var (
 		lf          logFlags
 		kf          kafkaFlags
@@ -89,14 +110,23 @@ answer is 503 (never 500), so the platform retries. serve needs Kafka only, not 
 		maxBody     int
 		shutdownMax time.Duration
 		hcfg        = defaultHTTPConfig()
+		trusted     string
+		tlsFiles    tlsFiles
 	)
 	lf.register(c)
 	kf.register(c)
 	c.str(&listen, "listen", "IMARCHIVE_LISTEN", ":8080", "HTTP listen address")
-	c.str(&apps, "netease-apps", "IMARCHIVE_NETEASE_APPS", "", "NetEase apps as appkey=secret[,appkey=secret…]")
-	c.str(&ilinkApps, "ilink-apps", "IMARCHIVE_ILINK_APPS", "", "ET-iLink apps as appkey=token:secret[,…]: token as registered with set_config, secret the last segment of the callback path")
+	c.str(&apps, "netease-apps", "IMARCHIVE_NETEASE_APPS", "", "NetEase apps as appkey=secret[,appkey=secret…]; an app listed twice (new secret first) accepts both during a rotation")
+	c.str(&ilinkApps, "ilink-apps", "IMARCHIVE_ILINK_APPS", "", "ET-iLink apps as appkey=token:secret[,…]: token as registered with set_config, secret the last segment of the callback path; an app listed twice (new first) accepts both during a rotation")
 	c.str(&ilinkAllow, "ilink-allow-ips", "IMARCHIVE_ILINK_ALLOW_IPS", "", "if set, the only source addresses (IPs or CIDR prefixes, comma-separated) iLink callbacks are accepted from")
-	c.str(&maximApps, "maxim-apps", "IMARCHIVE_MAXIM_APPS", "", "Maxim apps as app_id=secret[,…]: secret as set for the console's message subscription")
+	c.str(&maximApps, "maxim-apps", "IMARCHIVE_MAXIM_APPS", "", "Maxim apps as app_id=secret[,…]: secret as set for the console's message subscription; an app listed twice (new first) accepts both during a rotation")
+	c.str(&trusted, "trusted-proxies", "IMARCHIVE_TRUSTED_PROXIES", "", "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for the iLink allow-list, the raw record and the logs; from any other peer X-Forwarded-* is ignored")
+	c.fs.Float64Var(&icfg.RateLimit, "rate-limit", icfg.RateLimit, "most authenticated callbacks per second per app; over it 429 with Retry-After (0: no limit)")
+	c.env("rate-limit", "IMARCHIVE_RATE_LIMIT")
+	c.integer(&icfg.RateBurst, "rate-burst", "IMARCHIVE_RATE_BURST", icfg.RateBurst, "callbacks an app may send at once above its rate")
+	c.integer(&icfg.MaxInFlight, "max-in-flight", "IMARCHIVE_MAX_IN_FLIGHT", icfg.MaxInFlight, "most callbacks handled at once; over it 503 with Retry-After (memory is at most this × max-body-bytes; 0: no bound)")
+	c.str(&tlsFiles.cert, "tls-cert-file", "IMARCHIVE_TLS_CERT_FILE", "", "PEM certificate (chain) to serve HTTPS with; empty: plain HTTP (behind a TLS-terminating proxy)")
+	c.str(&tlsFiles.key, "tls-key-file", "IMARCHIVE_TLS_KEY_FILE", "", "PEM private key of --tls-cert-file")
 	c.duration(&icfg.Freshness, "freshness", "IMARCHIVE_FRESHNESS", icfg.Freshness, "how far a request's CurTime may be from our clock")
 	c.integer(&maxBody, "max-body-bytes", "IMARCHIVE_MAX_BODY_BYTES", int(icfg.MaxBodyBytes), "largest callback body accepted (413 above)")
 	c.duration(&icfg.AckTimeout, "ack-timeout", "IMARCHIVE_ACK_TIMEOUT", icfg.AckTimeout, "longest wait for Kafka's acknowledgement before answering 503")
@@ -117,30 +147,33 @@ answer is 503 (never 500), so the platform retries. serve needs Kafka only, not 
 		}
 		icfg.MaxBodyBytes = int64(maxBody)
 		var perrs []error
-		if icfg.NeteaseApps, err = ingest.ParseApps(apps); err != nil {
+		if icfg.NeteaseApps, icfg.NeteasePrevious, err = ingest.ParseAppsRotation(apps); err != nil {
 			perrs = append(perrs, fmt.Errorf("netease apps: %w", err))
 		}
-		if icfg.ILinkApps, err = ingest.ParseILinkApps(ilinkApps); err != nil {
+		if icfg.ILinkApps, icfg.ILinkPrevious, err = ingest.ParseILinkAppsRotation(ilinkApps); err != nil {
 			perrs = append(perrs, fmt.Errorf("ilink apps: %w", err))
 		}
 		if icfg.ILinkAllowIPs, err = ingest.ParseAllowIPs(ilinkAllow); err != nil {
 			perrs = append(perrs, fmt.Errorf("ilink allow-list: %w", err))
 		}
-		if icfg.MaximApps, err = ingest.ParseApps(maximApps); err != nil {
+		if icfg.MaximApps, icfg.MaximPrevious, err = ingest.ParseAppsRotation(maximApps); err != nil {
 			perrs = append(perrs, fmt.Errorf("maxim apps: %w", err))
 		}
+		if icfg.TrustedProxies, err = ingest.ParseAllowIPs(trusted); err != nil {
+			perrs = append(perrs, fmt.Errorf("trusted proxies: %w", err))
+		}
 		tc := kf.config()
-		if err := errors.Join(append(perrs, tc.Validate(), icfg.Validate(), hcfg.validate())...); err != nil {
+		if err := errors.Join(append(perrs, tc.Validate(), icfg.Validate(), hcfg.validate(), tlsFiles.validate())...); err != nil {
 			return err
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		return serve(ctx, log, listen, tc, icfg, hcfg, shutdownMax)
+		return serve(ctx, log, listen, tc, icfg, hcfg, shutdownMax, tlsFiles)
 	}
 	return c
 }
 
-func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Config, icfg ingest.Config, hcfg httpConfig, shutdownMax time.Duration) error {
+func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Config, icfg ingest.Config, hcfg httpConfig, shutdownMax time.Duration, tf tlsFiles) error {
 	cl, err := kgo.NewClient(append(tc.ClientOptions(log),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // with the default idempotent producer
 		kgo.ProducerLinger(0),
@@ -172,9 +205,22 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", listen, err)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "raw_topic", tc.Raw(), "events_topic", tc.Events(), "deadletter_topic", tc.DeadLetter(),
+	if tf.on() {
+		cr, err := newCertReloader(tf, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cr.get}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "tls", tf.on(), "raw_topic", tc.Raw(), "events_topic", tc.Events(), "deadletter_topic", tc.DeadLetter(),
 		"netease_apps", len(icfg.NeteaseApps), "ilink_apps", len(icfg.ILinkApps), "maxim_apps", len(icfg.MaximApps),
-		"ilink_allow_ips", len(icfg.ILinkAllowIPs), "dedupe_window", icfg.DedupeWindow, "dedupe_size", icfg.DedupeSize)
+		"apps_in_rotation", len(icfg.NeteasePrevious)+len(icfg.ILinkPrevious)+len(icfg.MaximPrevious),
+		"ilink_allow_ips", len(icfg.ILinkAllowIPs), "trusted_proxies", len(icfg.TrustedProxies),
+		"rate_limit", icfg.RateLimit, "max_in_flight", icfg.MaxInFlight,
+		"dedupe_window", icfg.DedupeWindow, "dedupe_size", icfg.DedupeSize,
+		"kafka_tls", tc.Security.TLS || tc.Security.TLSCAFile != "", "kafka_sasl", tc.Security.SASLMechanism)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -215,4 +261,79 @@ func (h httpConfig) validate() error {
 		errs = append(errs, fmt.Errorf("http max header bytes %d: want at least 4096", h.maxHeader))
 	}
 	return errors.Join(errs...)
+}
+
+// tlsFiles are serve's HTTPS certificate and key.
+type tlsFiles struct{ cert, key string }
+
+func (t tlsFiles) on() bool { return t.cert != "" || t.key != "" }
+
+func (t tlsFiles) validate() error {
+	if !t.on() {
+		return nil
+	}
+	if t.cert == "" || t.key == "" {
+		return errors.New("tls: --tls-cert-file and --tls-key-file go together (IMARCHIVE_TLS_CERT_FILE, IMARCHIVE_TLS_KEY_FILE)")
+	}
+	if _, err := tls.LoadX509KeyPair(t.cert, t.key); err != nil {
+		return fmt.Errorf("tls certificate: %w", err)
+	}
+	return nil
+}
+
+// certReloader serves the certificate in the files, loading it again when either file changes (a
+// renewed certificate is picked up without a restart; a broken renewal keeps the last good one).
+type certReloader struct {
+	files tlsFiles
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	modTime time.Time
+	checked time.Time
+}
+
+func newCertReloader(f tlsFiles, log *slog.Logger) (*certReloader, error) {
+	cr := &certReloader{files: f, log: log}
+	if err := cr.load(); err != nil {
+		return nil, err
+	}
+	return cr, nil
+}
+
+func (cr *certReloader) stamp() time.Time {
+	var latest time.Time
+	for _, name := range []string{cr.files.cert, cr.files.key} {
+		if st, err := os.Stat(name); err == nil && st.ModTime().After(latest) {
+			latest = st.ModTime()
+		}
+	}
+	return latest
+}
+
+func (cr *certReloader) load() error {
+	stamp := cr.stamp()
+	cert, err := tls.LoadX509KeyPair(cr.files.cert, cr.files.key)
+	if err != nil {
+		return fmt.Errorf("tls certificate: %w", err)
+	}
+	cr.cert, cr.modTime = &cert, stamp
+	return nil
+}
+
+func (cr *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if now := time.Now(); now.Sub(cr.checked) >= time.Second {
+		cr.checked = now
+		if stamp := cr.stamp(); !stamp.Equal(cr.modTime) {
+			if err := cr.load(); err != nil {
+				cr.modTime = stamp // do not retry the broken files at every handshake
+				cr.log.Error("tls certificate changed on disk but does not load; serving the previous one", "err", err)
+			} else {
+				cr.log.Info("tls certificate reloaded", "cert_file", cr.files.cert)
+			}
+		}
+	}
+	return cr.cert, nil
 }

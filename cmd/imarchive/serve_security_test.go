@@ -1,0 +1,193 @@
+package main_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testCA signs server certificates for 127.0.0.1.
+type testCA struct {
+	key  *ecdsa.PrivateKey
+	cert *x509.Certificate
+	pool *x509.CertPool
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imarchive test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{key: key, cert: cert, pool: pool}
+}
+
+// writeServerCert writes a certificate for 127.0.0.1 with the given serial, and its key.
+func (ca *testCA) writeServerCert(t *testing.T, certFile, keyFile string, serial int64) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "imarchive serve"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	// Key first, then the certificate: a reader between the two writes sees a mismatched pair and
+	// keeps the previous one.
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeTLSRotationAndProxy: the real binary serves HTTPS with --tls-cert-file/--tls-key-file and
+// picks up a renewed certificate without a restart; a NetEase app listed twice in
+// IMARCHIVE_NETEASE_APPS accepts callbacks signed with either secret and no other; behind a trusted
+// proxy the iLink allow-list is matched against the client the proxy names in X-Forwarded-For.
+func TestServeTLSRotationAndProxy(t *testing.T) {
+	s := newStack(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "serve.pem"), filepath.Join(dir, "serve.key")
+	ca := newTestCA(t)
+	ca.writeServerCert(t, certFile, keyFile, 100)
+	s.env = append(s.env,
+		"IMARCHIVE_TLS_CERT_FILE="+certFile,
+		"IMARCHIVE_TLS_KEY_FILE="+keyFile,
+		"IMARCHIVE_NETEASE_APPS=app1=new-s3cret,app2=other,app1=s3cret",
+		"IMARCHIVE_ILINK_APPS=il=tok:path-s3cret",
+		"IMARCHIVE_ILINK_ALLOW_IPS=203.0.113.0/24",
+		"IMARCHIVE_TRUSTED_PROXIES=127.0.0.1",
+	)
+	s.start("serve")
+	defer s.stop("serve")
+
+	client := func() *http.Client {
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: ca.pool}, DisableKeepAlives: true,
+		}}
+	}
+	base := "https://" + s.listen
+	var serial int64
+	do := func(method, path string, body []byte, h http.Header) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		resp, err := client().Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		serial = resp.TLS.PeerCertificates[0].SerialNumber.Int64()
+		return resp.StatusCode
+	}
+	waitFor(t, "serve /readyz over HTTPS", 60*time.Second, func() bool {
+		resp, err := client().Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(id string) []byte { return bytes.Replace(seed, []byte(`"1541869"`), []byte(`"`+id+`"`), 1) }
+	for _, c := range []struct {
+		secret string
+		want   int
+	}{{"new-s3cret", 200}, {"s3cret", 200}, {"other", 401}, {"guess", 401}} {
+		b := body("tls-" + c.secret)
+		if got := do("POST", "/v1/netease/app1", b, sign(c.secret, b)); got != c.want {
+			t.Errorf("signed with %q: status %d, want %d", c.secret, got, c.want)
+		}
+	}
+	if serial != 100 {
+		t.Fatalf("served certificate serial %d, want 100", serial)
+	}
+
+	// Plain HTTP on the HTTPS port gets nothing through.
+	if resp, err := http.Post("http://"+s.listen+"/v1/netease/app1", "application/json", bytes.NewReader(seed)); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP accepted on the HTTPS port")
+		}
+	}
+
+	status := []byte(`{"from_uid":"414","to_uid":"1","msg_type":4,"time":1457408202,"type":1}`)
+	for _, c := range []struct {
+		xff  string
+		want int
+	}{{"203.0.113.5", 200}, {"198.51.100.7", 403}, {"203.0.113.5, 198.51.100.7", 403}} {
+		if got := do("POST", "/v1/ilink/il/path-s3cret", status, http.Header{"X-Forwarded-For": {c.xff}}); got != c.want {
+			t.Errorf("iLink via the proxy for %q: status %d, want %d", c.xff, got, c.want)
+		}
+	}
+
+	// A renewed certificate is served to new connections without a restart.
+	time.Sleep(1100 * time.Millisecond) // file times of the renewal must differ from the first
+	ca.writeServerCert(t, certFile, keyFile, 101)
+	waitFor(t, "the renewed certificate", 10*time.Second, func() bool {
+		do("GET", "/healthz", nil, nil)
+		return serial == 101
+	})
+	if !strings.Contains(s.logs["serve"].String(), "tls certificate reloaded") {
+		t.Error("serve did not log the reload")
+	}
+}
+
+// TestServeHelpListsSecuritySettings: every hardening setting is a flag with its IMARCHIVE_*
+// variable in serve's --help (and the Kafka ones in consume's).
+func TestServeHelpListsSecuritySettings(t *testing.T) {
+	for cmd, want := range map[string][]string{
+		"serve": {"IMARCHIVE_TLS_CERT_FILE", "IMARCHIVE_TLS_KEY_FILE", "IMARCHIVE_TRUSTED_PROXIES", "IMARCHIVE_RATE_LIMIT",
+			"IMARCHIVE_RATE_BURST", "IMARCHIVE_MAX_IN_FLIGHT", "IMARCHIVE_KAFKA_TLS_CA_FILE", "IMARCHIVE_KAFKA_SASL_MECHANISM",
+			"IMARCHIVE_KAFKA_SASL_PASSWORD_FILE", "listed twice"},
+		"consume": {"IMARCHIVE_KAFKA_TLS", "IMARCHIVE_KAFKA_TLS_CERT_FILE", "IMARCHIVE_KAFKA_SASL_USER"},
+	} {
+		out, err := exec.Command(binary(t), cmd, "--help").Output()
+		if err != nil {
+			t.Fatalf("imarchive %s --help: %v", cmd, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("imarchive %s --help does not mention %s", cmd, w)
+			}
+		}
+	}
+}
