@@ -152,6 +152,24 @@ func TestRetentionKeepsHeldRows(t *testing.T) {
 	if got := strings_(t, conn, "SELECT concat(table_name, '=', toString(seconds)) FROM schema_retention FINAL"); len(got) != len(retention.Tables) || got[0] != "community_events_data=2592000" {
 		t.Errorf("schema_retention: %v", got)
 	}
+	// The named query shows the pass: messages_data had 11 messages, 5 held (alice's two, c2's one, g1's two); the raw archive 33 records, 22 held (21 events, M1 twice).
+	rq, err := queries.Get("retention_runs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runsOut strings.Builder
+	if _, err := queries.Run(ctx, conn, rq, map[string]string{"since": "2000-01-01 00:00:00.000"}, "csv", &runsOut); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := now.Add(-30 * 24 * time.Hour).Format(queries.TimeLayout)
+	for _, want := range []string{
+		res.RunID + ",messages_data,30," + cutoff + ",11,5,6,false,ops,",
+		res.RunID + ",raw_callbacks_data,30," + cutoff + ",33,22,11,false,ops,",
+	} {
+		if !strings.Contains(runsOut.String(), want) {
+			t.Errorf("retention_runs does not show %q:\n%s", want, runsOut.String())
+		}
+	}
 	// The chain still verifies: the raw records removed by the recorded pass are expired, not missing.
 	rep, err := audit.Verify(ctx, conn, audit.Range{From: archivetest.T0.Add(-24 * time.Hour), To: archivetest.T0.Add(24 * time.Hour)}, nil)
 	if err != nil {
