@@ -31,7 +31,7 @@ releases are recorded with who and why, and never deleted (list --all shows rele
 	)
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
-	c.str(&h.Actor, "by", "IMARCHIVE_ACTOR", "", "who places or releases the hold, recorded (required for add and release)")
+	c.str(&h.Actor, "by", "IMARCHIVE_ACTOR", "", "who places or releases the hold, recorded; add and release need it")
 	c.fs.StringVar(&h.App, "app", "", "add: the platform application")
 	c.fs.StringVar(&h.Scope, "scope", "", "add: "+strings.Join(retention.Scopes, ", "))
 	c.fs.StringVar(&h.Subject, "subject", "", "add: the account, channel, group or server id")
