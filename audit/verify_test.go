@@ -13,6 +13,7 @@ import (
 
 	"github.com/imarchive/imarchive/archivetest"
 	"github.com/imarchive/imarchive/audit"
+	"github.com/imarchive/imarchive/queries"
 )
 
 func exec(t *testing.T, conn driver.Conn, sql string, args ...any) {
@@ -214,4 +215,29 @@ func TestVerifyRetentionAndAnchors(t *testing.T) {
 		t.Fatalf("with the anchors taken before: breaks %v, want [%s]", got, want)
 	}
 	// Partition 0 and 2 were not touched: their anchors still hold.
+}
+
+// TestVerifyReadsByIndex: the raw archive is sorted by time, verify reads it by position; the plan
+// must use the position index (schema 0065), or a large archive is scanned whole for every window.
+func TestVerifyReadsByIndex(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	archivetest.Seed(t, conn)
+	q := queries.MustStatement("audit_raw_rows")
+	ctx := clickhouse.Context(context.Background(), clickhouse.WithParameters(clickhouse.Parameters{"partition": "1", "first": "0", "last": "3"}))
+	rows, err := conn.Query(ctx, "EXPLAIN indexes = 1 "+q.SQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if !strings.Contains(plan.String(), "idx_raw_position") {
+		t.Errorf("audit_raw_rows does not use idx_raw_position:\n%s", plan.String())
+	}
 }
