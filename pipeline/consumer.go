@@ -231,6 +231,7 @@ func (c *Consumer[T]) handle(ctx context.Context, recs []*kgo.Record, hw map[int
 	}
 	if len(rows) > 0 {
 		token := batchToken(recs)
+		c.log.Debug("writing batch", "rows", len(rows), "bytes", size, "token", token)
 		if err := c.retry(ctx, "write batch", func() error { return c.sink.Write(ctx, rows, token) }); err != nil {
 			return err
 		}
@@ -248,6 +249,7 @@ func (c *Consumer[T]) handle(ctx context.Context, recs []*kgo.Record, hw map[int
 		return nil
 	}
 	c.metrics.rowsWritten.Add(float64(len(rows)))
+	c.log.Debug("batch committed", "records", len(recs), "rows", len(rows), "dead_letters", len(dead))
 	next := map[int32]int64{}
 	for _, r := range recs {
 		next[r.Partition] = max(next[r.Partition], r.Offset+1)

@@ -309,12 +309,69 @@ func startPipeline(t *testing.T, s *stack, extraEnv ...string) {
 	})
 }
 
-// TestFailureConsumerKilledMidBatch: consume is killed with SIGKILL three times while it writes
-// batches of a steady stream, and restarted; every acknowledged callback ends up archived once.
+// lockedLog is a process's output, readable while the process writes it.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// startWatched starts consume with debug logging and a readable log.
+func (s *stack) startWatched(name string, env ...string) (*exec.Cmd, *lockedLog) {
+	s.t.Helper()
+	cmd := exec.Command(binary(s.t), name)
+	cmd.Env = append(append([]string{}, s.env...), env...)
+	log := &lockedLog{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, log
+}
+
+// batchInFlight reports whether the events consumer's last batch line in log is "writing batch"
+// with no "batch committed" after it.
+func batchInFlight(log string) bool {
+	state := false
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "consumer=events") {
+			continue
+		}
+		switch {
+		case strings.Contains(line, `msg="writing batch"`):
+			state = true
+		case strings.Contains(line, `msg="batch committed"`):
+			state = false
+		}
+	}
+	return state
+}
+
+// TestFailureConsumerKilledMidBatch: consume is killed with SIGKILL three times while it writes a
+// batch of a steady stream (right after it logs "writing batch", before "batch committed") and
+// restarted; every acknowledged callback ends up archived once.
 func TestFailureConsumerKilledMidBatch(t *testing.T) {
 	s := newStack(t)
 	// A killed member is given up after the session timeout: 6 s, the broker's minimum, not 45.
 	startPipeline(t, s, "IMARCHIVE_BATCH_ROWS=200", "IMARCHIVE_BATCH_WAIT=300ms", "IMARCHIVE_SESSION_TIMEOUT=6s")
+	s.stop("consume") // replaced by watched instances
 	c := s.conn()
 	tr := newTraffic(s)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -324,15 +381,25 @@ func TestFailureConsumerKilledMidBatch(t *testing.T) {
 	go func() { tr.send(ctx, total, 12, nil); close(done) }()
 
 	written := func() uint64 { return count(t, c, "SELECT count() FROM archive_events") }
+	midBatch := 0
 	for kill := 1; kill <= 3; kill++ {
-		floor := written()
-		// Kill while rows are arriving: after the archive grew, with more to come.
-		waitFor(t, "the consumer to write", 60*time.Second, func() bool { return written() > floor })
-		time.Sleep(time.Duration(kill*130) * time.Millisecond)
-		s.kill9("consume")
-		t.Logf("kill -9 #%d of consume with %d of %d events archived", kill, written(), total)
-		s.start("consume")
+		cmd, log := s.startWatched("consume", "IMARCHIVE_LOG_LEVEL=debug")
+		// Let this instance commit a batch or two, then kill it at once when the next is in flight.
+		waitFor(t, "the consumer to commit and start writing the next batch", 60*time.Second, func() bool {
+			l := log.String()
+			return strings.Count(l, `msg="batch committed" consumer=events`) >= kill && batchInFlight(l)
+		})
+		cmd.Process.Kill()
+		cmd.Wait()
+		if batchInFlight(log.String()) {
+			midBatch++
+		}
+		t.Logf("kill -9 #%d of consume (batch in flight: %v) with %d of %d events archived", kill, batchInFlight(log.String()), written(), total)
 	}
+	if midBatch == 0 {
+		t.Error("no kill landed while a batch was being written")
+	}
+	s.start("consume")
 	<-done
 	if n := len(tr.ackedIDs()); n != total {
 		t.Fatalf("traffic did not finish: %d of %d acknowledged", n, total)
