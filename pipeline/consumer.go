@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,8 +52,7 @@ type Consumer[T any] struct {
 	sink      Sink[T]
 	log       *slog.Logger
 	metrics   *metrics
-	mu        sync.Mutex // held while a batch is handled and in the rebalance callbacks
-	resetNext bool
+	resetNext atomic.Bool // partitions moved: the sink forgets its state before the next batch
 }
 
 // NewConsumer builds a consumer group member of group on topic, writing to sink. name ("events",
@@ -65,12 +64,9 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 	log = log.With("consumer", name, "topic", topic, "group", group)
 	c := &Consumer[T]{name: name, cfg: cfg, topics: tc, topic: topic, group: group, sink: sink, log: log,
 		metrics: newMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"consumer": name}, reg))}
-	reset := func(context.Context, *kgo.Client, map[string][]int32) {
-		// Called between batches (rebalances are blocked while one is handled).
-		c.mu.Lock()
-		c.resetNext = true
-		c.mu.Unlock()
-	}
+	// Rebalances are blocked while a batch is handled, so a partition moves between batches; the
+	// callbacks only flag it (they never wait on the consumer).
+	reset := func(context.Context, *kgo.Client, map[string][]int32) { c.resetNext.Store(true) }
 	opts := append(tc.ClientOptions(log),
 		kgo.ConsumerGroup(group),
 		kgo.SessionTimeout(cfg.SessionTimeout),
@@ -202,11 +198,8 @@ func (c *Consumer[T]) poll(ctx context.Context) ([]*kgo.Record, map[int32]int64,
 // handle decodes, dead-letters what can never be written, writes the rest until ClickHouse
 // acknowledges, then commits.
 func (c *Consumer[T]) handle(ctx context.Context, recs []*kgo.Record, hw map[int32]int64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.resetNext {
+	if c.resetNext.Swap(false) {
 		c.sink.Reset()
-		c.resetNext = false
 	}
 	rows := make([]Item[T], 0, len(recs))
 	var dead []*kgo.Record
