@@ -32,6 +32,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		devCommand(stdout, stderr),
 		ilinkCommand(stdout, stderr),
 		maximCommand(stdout, stderr),
+		accessCommand(stdout, stderr),
 		benchCommand(stdout, stderr),
 		exportCommand(stdout, stderr),
 		auditCommand(stdout, stderr),
