@@ -318,28 +318,36 @@ func (b *run) cleanup() error {
 	return errors.Join(errs...)
 }
 
-// drive runs the load generator against target, after a warm-up of the same kind when warm, and
-// fails when any callback was not accepted.
-func (b *run) drive(ctx context.Context, target string, rate float64, d time.Duration, warm bool) (*loadgen.Report, error) {
-	if warm && b.cfg.Warmup > 0 {
-		rep, err := b.load(ctx, b.loadJob(target, rate, b.cfg.Warmup))
-		if err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-		if err := checkLoad(rep); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-	}
-	rep, err := b.load(ctx, b.loadJob(target, rate, d))
-	if err != nil {
-		return nil, err
-	}
-	return rep, checkLoad(rep)
+// driven is a load generator run's outcome.
+type driven struct {
+	rep *loadgen.Report
+	cpu cpuUse
 }
 
-func loadRow(area, name, unit string, rep *loadgen.Report) Row {
-	l := rep.Latency
-	return Row{Area: area, Name: name, Value: rep.Achieved, Unit: unit, P50: l.P50, P99: l.P99, P999: l.P999}
+// drive runs the load generator against target, after a warm-up of the same kind when warm, and
+// fails when any callback was not accepted.
+func (b *run) drive(ctx context.Context, target string, rate float64, d time.Duration, warm bool) (driven, error) {
+	if warm && b.cfg.Warmup > 0 {
+		rep, _, err := b.load(ctx, b.loadJob(target, rate, b.cfg.Warmup))
+		if err != nil {
+			return driven{}, fmt.Errorf("warm-up: %w", err)
+		}
+		if err := checkLoad(rep); err != nil {
+			return driven{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	start := markCPU()
+	rep, child, err := b.load(ctx, b.loadJob(target, rate, d))
+	if err != nil {
+		return driven{}, err
+	}
+	return driven{rep: rep, cpu: markCPU().since(start, child)}, checkLoad(rep)
+}
+
+func (d driven) row(area, name, unit, server string) Row {
+	l := d.rep.Latency
+	return Row{Area: area, Name: name, Value: d.rep.Achieved, Unit: unit, P50: l.P50, P99: l.P99, P999: l.P999,
+		Note: d.cpu.note(server, d.rep.Total.Sent)}
 }
 
 func failed(area, name string, err error) Row {
@@ -377,12 +385,11 @@ func (b *run) ingestPhase(ctx context.Context) error {
 		*bareRow = failed(areaIngest, nameBare, err)
 		return err
 	}
-	rep, err := b.drive(ctx, bare.URL, 0, d, true)
-	errs := []error{err, bare.Close()}
-	if err := errors.Join(errs...); err != nil {
+	dr, err := b.drive(ctx, bare.URL, 0, d, true)
+	if err := errors.Join(err, bare.Close()); err != nil {
 		*bareRow = failed(areaIngest, nameBare, err)
 	} else {
-		*bareRow = loadRow(areaIngest, nameBare, "req/s", rep)
+		*bareRow = dr.row(areaIngest, nameBare, "req/s", "server")
 	}
 
 	b.ingest = b.add(failed(areaIngest, nameIngest, errors.New("not run")))
@@ -393,19 +400,19 @@ func (b *run) ingestPhase(ctx context.Context) error {
 		return err
 	}
 	stopProfile := b.profile()
-	rep, err = b.drive(ctx, srv.URL, 0, d, true)
+	dr, err = b.drive(ctx, srv.URL, 0, d, true)
 	perr := stopProfile()
 	if err := errors.Join(err, srv.Close(), perr); err != nil {
 		*b.ingest = failed(areaIngest, nameIngest, err)
 		return err
 	}
-	*b.ingest = loadRow(areaIngest, nameIngest, "callbacks/s", rep)
-	b.peak = rep.Achieved
-	b.ingest.Note = fmt.Sprintf("1 receiver, %d partitions, %d requests in flight", b.cfg.Partitions, b.cfg.Concurrency)
+	*b.ingest = dr.row(areaIngest, nameIngest, "callbacks/s", "serve")
+	b.peak = dr.rep.Achieved
+	b.ingest.Note = fmt.Sprintf("1 receiver, %d partitions, %d in flight; %s; %s", b.cfg.Partitions, b.cfg.Concurrency, srv.ackNote(), b.ingest.Note)
 
 	// The raw ceiling: the same records again, from as many goroutines as the generator has requests
 	// in flight, each waiting for its pair's acknowledgement as a handler does.
-	pairs, err := readBack(ctx, b.main, min(4096, int(rep.Total.Accepted)))
+	pairs, err := readBack(ctx, b.main, min(4096, dr.rep.Total.Accepted))
 	if err != nil {
 		*rawRow = failed(areaIngest, nameRaw, err)
 		return err
@@ -423,7 +430,7 @@ func (b *run) ingestPhase(ctx context.Context) error {
 		return err
 	}
 	*rawRow = s.row(areaIngest, nameRaw, "callbacks/s")
-	rawRow.Note = "a callback = its raw and event record, one ProduceSync"
+	rawRow.Note = "a callback = its raw and event record, one ProduceSync; " + rawRow.Note
 	b.rawCeiling = rawRow.Value
 
 	bareV := math.NaN()

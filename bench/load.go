@@ -100,27 +100,30 @@ func parseStamped(line []byte) (time.Time, loadgen.AcceptedRecord, error) {
 }
 
 // load runs a load generator job: in a child process when cfg.Self is set (so that the generator's
-// CPU and garbage collection are not the server's), else in this process.
-func (b *run) load(ctx context.Context, job childJob) (*loadgen.Report, error) {
+// CPU and garbage collection are not the server's), else in this process. It returns the child's CPU
+// time (0 in this process).
+func (b *run) load(ctx context.Context, job childJob) (*loadgen.Report, time.Duration, error) {
 	if len(b.cfg.Self) == 0 {
-		return runLoadgen(ctx, job)
+		rep, err := runLoadgen(ctx, job)
+		return rep, 0, err
 	}
 	spec, err := json.Marshal(job)
 	if err != nil {
-		return nil, fmt.Errorf("encode load job: %w", err)
+		return nil, 0, fmt.Errorf("encode load job: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, b.cfg.Self[0], b.cfg.Self[1:]...)
 	cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("load generator process: %w: %s", err, bytes.TrimSpace(errOut.Bytes()))
+		return nil, 0, fmt.Errorf("load generator process: %w: %s", err, bytes.TrimSpace(errOut.Bytes()))
 	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	var rep loadgen.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		return nil, fmt.Errorf("load generator report: %w (stderr: %s)", err, bytes.TrimSpace(errOut.Bytes()))
+		return nil, cpu, fmt.Errorf("load generator report: %w (stderr: %s)", err, bytes.TrimSpace(errOut.Bytes()))
 	}
-	return &rep, nil
+	return &rep, cpu, nil
 }
 
 // loadJob is a NetEase message job against target: as fast as Concurrency allows (rate 0) or at rate.

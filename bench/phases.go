@@ -97,7 +97,7 @@ func (b *run) peerPhase(ctx context.Context) error {
 		} else {
 			*noIdm = s.row(areaProducer, nameFranzNoIdm, "callbacks/s")
 			noIdm.Compare = ratio(noIdm.Value, b.rawCeiling) + " franz-go idempotent"
-			noIdm.Note = "kafka-go's durability: a retried batch may be written twice"
+			noIdm.Note = "kafka-go's durability: a retried batch may be written twice; " + noIdm.Note
 		}
 	}
 	kp := kafkaGoProducer(b.produceTopics)
@@ -112,7 +112,7 @@ func (b *run) peerPhase(ctx context.Context) error {
 	if noIdm.Err == "" {
 		kgo.Compare += ", " + ratio(kgo.Value, noIdm.Value) + " franz-go not idempotent"
 	}
-	kgo.Note = "no idempotent producer; snappy, murmur2 keys as franz-go"
+	kgo.Note = "no idempotent producer; snappy, murmur2 keys as franz-go; " + kgo.Note
 	return nil
 }
 
@@ -132,12 +132,13 @@ func (b *run) halfPhase(ctx context.Context) error {
 		*row = failed(areaIngest, nameHalf, err)
 		return err
 	}
-	rep, err := b.drive(ctx, srv.URL, rate, b.cfg.Duration, false)
+	dr, err := b.drive(ctx, srv.URL, rate, b.cfg.Duration, false)
 	if err := errors.Join(err, srv.Close()); err != nil {
 		*row = failed(areaIngest, nameHalf, err)
 		return err
 	}
-	*row = loadRow(areaIngest, fmt.Sprintf("%s (offered %.0f/s)", nameHalf, rate), "callbacks/s", rep)
+	*row = dr.row(areaIngest, fmt.Sprintf("%s (offered %.0f/s)", nameHalf, rate), "callbacks/s", "serve")
+	row.Note = srv.ackNote() + "; " + row.Note
 	row.Compare = fmt.Sprintf("aim p99 < 50 ms: %s; platforms' limit 5 s", verdict(row.P99 < 50))
 	return nil
 }
@@ -266,7 +267,7 @@ func (b *run) e2e(ctx context.Context, row *Row) error {
 	lctx, stopLoad := context.WithCancel(ctx)
 	visErr := make(chan error, 1)
 	go func() { visErr <- vis.run(lctx, 30*time.Second) }()
-	rep, lerr := b.load(ctx, job)
+	rep, _, lerr := b.load(ctx, job)
 	stopLoad()
 	verr := <-visErr
 	if err := errors.Join(lerr, srv.Close(), verr); err != nil {
@@ -323,7 +324,7 @@ func (b *run) scalingPhase(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		rep, err := b.drive(ctx, srv.URL, 0, b.cfg.ScaleDuration, true)
+		dr, err := b.drive(ctx, srv.URL, 0, b.cfg.ScaleDuration, true)
 		if err := errors.Join(err, srv.Close()); err != nil {
 			*row = failed(areaScaling, name, err)
 			errs = append(errs, err)
@@ -332,7 +333,7 @@ func (b *run) scalingPhase(ctx context.Context) error {
 			}
 			continue
 		}
-		*row = loadRow(areaScaling, name, "callbacks/s", rep)
+		*row = dr.row(areaScaling, name, "callbacks/s", "serve")
 		switch {
 		case i == 0:
 			base = row.Value

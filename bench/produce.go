@@ -19,8 +19,9 @@ import (
 // pair is what ingest produces for one callback: the raw record and the event record.
 type pair struct{ raw, ev *kgo.Record }
 
-// readBack reads up to n records of the raw and the events topic (as ingest produced them) and pairs
-// them in order: the same bytes, keys and headers, for the producers to send again.
+// readBack reads n records of the raw and of the events topic, as ingest produced them, for the
+// producers to send again with the same bytes, keys and headers. They are paired by position, not by
+// callback: for producing, only their sizes and keys matter.
 func readBack(ctx context.Context, tc topics.Config, n int) ([]pair, error) {
 	cl, err := kgo.NewClient(append(tc.ClientOptions(discard),
 		kgo.ConsumeTopics(tc.Raw(), tc.Events()),
@@ -63,6 +64,7 @@ type sample struct {
 	lat     []float64
 	errs    int
 	firstE  error
+	cpu     cpuUse
 }
 
 func (s sample) rate() float64 { return float64(s.ops) / s.elapsed.Seconds() }
@@ -76,7 +78,8 @@ func closedLoop(ctx context.Context, conc int, d time.Duration, op func(ctx cont
 		next atomic.Int64
 		wg   sync.WaitGroup
 	)
-	start := time.Now()
+	mark := markCPU()
+	start := mark.at
 	deadline := start.Add(d)
 	for range conc {
 		wg.Add(1)
@@ -107,7 +110,8 @@ func closedLoop(ctx context.Context, conc int, d time.Duration, op func(ctx cont
 		}()
 	}
 	wg.Wait()
-	all.elapsed = time.Since(start)
+	all.cpu = markCPU().since(mark, 0)
+	all.elapsed = all.cpu.wall
 	all.ops = len(all.lat)
 	return all
 }
@@ -124,7 +128,8 @@ func quantile(sorted []float64, p float64) float64 {
 func (s sample) row(area, name, unit string) Row {
 	l := slices.Clone(s.lat)
 	slices.Sort(l)
-	r := Row{Area: area, Name: name, Value: s.rate(), Unit: unit, P50: quantile(l, .5), P99: quantile(l, .99), P999: quantile(l, .999)}
+	r := Row{Area: area, Name: name, Value: s.rate(), Unit: unit, P50: quantile(l, .5), P99: quantile(l, .99), P999: quantile(l, .999),
+		Note: s.cpu.note("producer", s.ops)}
 	if s.errs > 0 {
 		r.Err = fmt.Sprintf("%d of %d operations failed, first: %v", s.errs, s.errs+s.ops, s.firstE)
 	}

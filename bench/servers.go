@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +31,8 @@ const (
 type httpTarget struct {
 	URL   string
 	srv   *http.Server
-	close []func() error // after the server stopped
+	close []func() error          // after the server stopped
+	regs  []*prometheus.Registry // the receivers' metrics
 }
 
 // startHTTP serves h with serve's HTTP hygiene settings (cmd/imarchive/serve.go).
@@ -88,6 +92,7 @@ func startIngest(tc topics.Config, workers int, log *slog.Logger) (*httpTarget, 
 	var (
 		muxes   []*http.ServeMux
 		clients []*kgo.Client
+		regs    []*prometheus.Registry
 	)
 	closeAll := func() {
 		for _, cl := range clients {
@@ -101,7 +106,9 @@ func startIngest(tc topics.Config, workers int, log *slog.Logger) (*httpTarget, 
 			return nil, fmt.Errorf("kafka client: %w", err)
 		}
 		clients = append(clients, cl)
-		rcv, err := ingest.New(icfg, tc, cl, log, prometheus.NewRegistry())
+		reg := prometheus.NewRegistry()
+		regs = append(regs, reg)
+		rcv, err := ingest.New(icfg, tc, cl, log, reg)
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -119,6 +126,7 @@ func startIngest(tc topics.Config, workers int, log *slog.Logger) (*httpTarget, 
 		closeAll()
 		return nil, err
 	}
+	t.regs = regs
 	for _, cl := range clients {
 		t.close = append(t.close, func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -129,4 +137,51 @@ func startIngest(tc topics.Config, workers int, log *slog.Logger) (*httpTarget, 
 		})
 	}
 	return t, nil
+}
+
+// ackLatency reads the receivers' acknowledgement latency histogram (arrival to Kafka's ack, as the
+// server sees it) and returns the upper bounds, in ms, of the buckets holding the median and the 99th
+// percentile, and the count.
+func (t *httpTarget) ackLatency() (p50, p99 float64, n uint64) {
+	bounds := map[float64]uint64{}
+	for _, reg := range t.regs {
+		mfs, err := reg.Gather()
+		if err != nil {
+			continue
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "imarchive_ingest_ack_latency_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				h := m.GetHistogram()
+				n += h.GetSampleCount()
+				for _, b := range h.GetBucket() {
+					bounds[b.GetUpperBound()] += b.GetCumulativeCount()
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return math.NaN(), math.NaN(), 0
+	}
+	les := slices.Sorted(maps.Keys(bounds))
+	at := func(q float64) float64 {
+		for _, le := range les {
+			if float64(bounds[le]) >= q*float64(n) {
+				return le * 1000
+			}
+		}
+		return math.Inf(1)
+	}
+	return at(.5), at(.99), n
+}
+
+// ackNote says what the server's histogram saw, for a row's notes.
+func (t *httpTarget) ackNote() string {
+	p50, p99, n := t.ackLatency()
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("server-side ack p50 ≤ %s ms, p99 ≤ %s ms (histogram buckets, warm-up included)", ms(p50), ms(p99))
 }
