@@ -31,7 +31,7 @@ const (
 type httpTarget struct {
 	URL   string
 	srv   *http.Server
-	close []func() error          // after the server stopped
+	close []func() error         // after the server stopped
 	regs  []*prometheus.Registry // the receivers' metrics
 }
 
