@@ -83,6 +83,9 @@ type Callback struct {
 	TimeMs  int64
 	Late    bool
 	Account string
+	// EventID is the event_id imarchive computes for the body (its normalizers, run here), so an
+	// accepted callback can be found in ClickHouse; empty if the body does not normalize.
+	EventID string
 
 	sign func(h http.Header, now time.Time) // sets the platform's authentication headers, fresh for each send
 }
@@ -171,18 +174,24 @@ func (g *generator) next(now time.Time) (*Callback, error) {
 			return nil, fmt.Errorf("mix has %s but no Maxim app is configured", kind)
 		}
 	}
+	var cb *Callback
+	normalize := ingest.NormalizeNetease
 	switch kind {
 	case NeteaseMessage:
-		return g.neteaseMessage(now), nil
+		cb = g.neteaseMessage(now)
 	case NeteasePresence:
-		return g.neteasePresence(now), nil
+		cb = g.neteasePresence(now)
 	case ILinkMessage, ILinkGroup:
-		return g.ilinkMessage(now, kind == ILinkGroup), nil
+		cb, normalize = g.ilinkMessage(now, kind == ILinkGroup), ingest.NormalizeILink
 	case ILinkStatus:
-		return g.ilinkStatus(now), nil
+		cb, normalize = g.ilinkStatus(now), ingest.NormalizeILink
 	default:
-		return g.maximMessage(now, kind == MaximGroup), nil
+		cb, normalize = g.maximMessage(now, kind == MaximGroup), ingest.NormalizeMaxim
 	}
+	if ev, err := normalize(cb.App, cb.Body, now); err == nil {
+		cb.EventID = ev.EventID
+	}
+	return cb, nil
 }
 
 func mustJSON(v any) []byte {

@@ -41,6 +41,11 @@ type Config struct {
 	MaximApps   map[string]string
 	Seed        uint64        // 0 = random
 	Timeout     time.Duration // per request (default 10 s)
+	// FailedRetries is how many times a send that failed (5xx, 429 or no answer) is sent again, as
+	// the platforms retry, after a backoff doubling from RetryBackoff (default 200 ms) up to 2 s
+	// (0: never; a failed send is only counted).
+	FailedRetries int
+	RetryBackoff  time.Duration
 
 	Progress      io.Writer     // a progress line every ProgressEvery (nil = none)
 	ProgressEvery time.Duration // default 1 s
@@ -95,6 +100,9 @@ func (c *Config) defaults() {
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
 	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 200 * time.Millisecond
+	}
 	if len(c.Mix) == 0 {
 		// Only the platforms that have apps.
 		mix, _ := ParseMix(DefaultMix)
@@ -120,7 +128,7 @@ type Counts struct {
 	Accepted int `json:"accepted"`
 	Rejected int `json:"rejected"` // 4xx: refused by the receiver
 	Failed   int `json:"failed"`   // 5xx or no answer: the platform would retry
-	Retries  int `json:"retries"`  // of Sent, how many were platform-style re-sends
+	Retries  int `json:"retries"`  // of Sent, how many were platform-style re-sends (of accepted or failed sends)
 	Late     int `json:"late"`     // of Sent, presence events sent with an older time
 }
 
@@ -162,11 +170,14 @@ type AcceptedRecord struct {
 	Late     bool   `json:"late,omitempty"`
 	Retry    bool   `json:"retry,omitempty"`
 	Status   int    `json:"status"`
+	// EventID is the event_id imarchive computes for the body (see Callback.EventID).
+	EventID string `json:"event_id,omitempty"`
 }
 
 type job struct {
-	cb    *Callback
-	retry bool
+	cb      *Callback
+	retry   bool
+	attempt int // sends of this callback that failed before this one (FailedRetries)
 }
 
 type runner struct {
@@ -242,7 +253,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if !ok {
 					return
 				}
-				accepted := r.send(j)
+				accepted, failed := r.send(j)
+				if failed && j.attempt < cfg.FailedRetries {
+					// The platform retries a failed send: same body, signed again, after a backoff.
+					pending.Add(1)
+					backoff := min(cfg.RetryBackoff<<j.attempt, 2*time.Second)
+					go func(j job) {
+						time.Sleep(backoff)
+						retries <- job{cb: j.cb, retry: true, attempt: j.attempt + 1}
+					}(j)
+				}
 				if j.retry {
 					pending.Done()
 					continue
@@ -303,13 +323,14 @@ dispatch:
 	return rep, genErr
 }
 
-// send makes one request and records its outcome; it reports whether it was accepted.
-func (r *runner) send(j job) bool {
+// send makes one request and records its outcome; it reports whether it was accepted, and whether it
+// failed in a way a platform retries (no answer, 5xx, 429).
+func (r *runner) send(j job) (accepted, failed bool) {
 	cb := j.cb
 	req, err := http.NewRequest(http.MethodPost, r.cfg.Target+cb.Path, bytes.NewReader(cb.Body))
 	if err != nil {
 		r.record(cb, j.retry, 0, 0, err)
-		return false
+		return false, false
 	}
 	req.Header = cb.Headers(time.Now())
 	t0 := time.Now()
@@ -317,12 +338,12 @@ func (r *runner) send(j job) bool {
 	lat := time.Since(t0)
 	if err != nil {
 		r.record(cb, j.retry, 0, lat, err)
-		return false
+		return false, true
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	r.record(cb, j.retry, resp.StatusCode, lat, nil)
-	return resp.StatusCode/100 == 2
+	return resp.StatusCode/100 == 2, resp.StatusCode/100 == 5 || resp.StatusCode == http.StatusTooManyRequests
 }
 
 func (r *runner) record(cb *Callback, retry bool, status int, lat time.Duration, err error) {
@@ -363,7 +384,7 @@ func (r *runner) record(cb *Callback, retry bool, status int, lat time.Duration,
 	r.mu.Unlock()
 	if err == nil && status/100 == 2 && r.logEnc != nil {
 		r.logMu.Lock()
-		r.logEnc.Encode(AcceptedRecord{Kind: cb.Kind, Platform: cb.Platform, App: cb.App, ID: cb.ID, Account: cb.Account, TimeMs: cb.TimeMs, Late: cb.Late, Retry: retry, Status: status})
+		r.logEnc.Encode(AcceptedRecord{Kind: cb.Kind, Platform: cb.Platform, App: cb.App, ID: cb.ID, Account: cb.Account, TimeMs: cb.TimeMs, Late: cb.Late, Retry: retry, Status: status, EventID: cb.EventID})
 		r.logMu.Unlock()
 	}
 }

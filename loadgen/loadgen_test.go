@@ -205,3 +205,102 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// flakyServer answers 503 to the first send of every body and 200 to the next: a receiver whose
+// Kafka was away a moment.
+type flakyServer struct {
+	mu    sync.Mutex
+	tries map[string]int
+}
+
+func (f *flakyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.tries[r.URL.Path+string(body)]++
+	n := f.tries[r.URL.Path+string(body)]
+	f.mu.Unlock()
+	if n == 1 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// TestRunRetriesFailedSendsAndLogsEventIDs: with FailedRetries, a send answered 503 is sent again as a
+// platform would, so every callback ends up accepted; the accepted log carries the event_id imarchive
+// computes for each body, the same for a callback and its retries, distinct between callbacks.
+func TestRunRetriesFailedSendsAndLogsEventIDs(t *testing.T) {
+	fs := &flakyServer{tries: map[string]int{}}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	var log bytes.Buffer
+	cfg := baseConfig(srv.URL)
+	cfg.Count, cfg.Duplicates, cfg.FailedRetries, cfg.RetryBackoff = 120, 0, 3, 10*time.Millisecond
+	cfg.AcceptedLog = &log
+	rep, err := loadgen.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.Failed != 120 || rep.Total.Accepted != 120 || rep.Total.Retries != 120 {
+		t.Fatalf("failed %d, accepted %d, retries %d; want 120 each (one 503, then a retry accepted)", rep.Total.Failed, rep.Total.Accepted, rep.Total.Retries)
+	}
+	ids := map[string]string{}
+	sc := bufio.NewScanner(&log)
+	for sc.Scan() {
+		var rec loadgen.AcceptedRecord
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.EventID == "" {
+			t.Fatalf("no event_id in %+v", rec)
+		}
+		if prev, ok := ids[rec.EventID]; ok && prev != rec.ID {
+			t.Errorf("callbacks %s and %s share event_id %s", prev, rec.ID, rec.EventID)
+		}
+		ids[rec.EventID] = rec.ID
+	}
+	if len(ids) != 120 {
+		t.Errorf("%d distinct event_ids for 120 callbacks", len(ids))
+	}
+}
+
+// TestEventIDIsIngests: the accepted log's event_id is the one ingest's normalizer computes for the
+// body that was sent.
+func TestEventIDIsIngests(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]string{} // event_id computed here from what arrived
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+		norm := map[string]ingest.Normalizer{"netease": ingest.NormalizeNetease, "ilink": ingest.NormalizeILink, "maxim": ingest.NormalizeMaxim}[parts[1]]
+		ev, err := norm(parts[2], body, time.Now())
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got[ev.EventID] = r.URL.Path
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	var log bytes.Buffer
+	cfg := baseConfig(srv.URL)
+	cfg.Count, cfg.Duplicates = 150, 0
+	cfg.AcceptedLog = &log
+	if _, err := loadgen.Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	sc := bufio.NewScanner(&log)
+	for sc.Scan() {
+		var rec loadgen.AcceptedRecord
+		json.Unmarshal(sc.Bytes(), &rec)
+		if _, ok := got[rec.EventID]; !ok {
+			t.Errorf("%s %s: event_id %s is not what ingest computes for the body sent", rec.Kind, rec.ID, rec.EventID)
+		}
+		n++
+	}
+	if n != 150 {
+		t.Errorf("%d accepted", n)
+	}
+}

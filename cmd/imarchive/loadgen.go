@@ -34,11 +34,12 @@ summary (sent, accepted, rejected, failed, latency percentiles) to stdout. It st
 	c.str(&mix, "mix", "IMARCHIVE_LOADGEN_MIX", "", "kind=weight,… (default: "+loadgen.DefaultMix+", limited to platforms with apps)")
 	c.fs.Float64Var(&cfg.Duplicates, "duplicates", 0.05, "share of accepted callbacks sent again as a platform retry, re-signed (0-1)")
 	c.fs.Float64Var(&cfg.OutOfOrder, "out-of-order", 0.1, "share of presence events sent late with an older time (0-1)")
+	c.fs.IntVar(&cfg.FailedRetries, "failed-retries", 0, "send a callback that failed (5xx, 429, no answer) again up to this many times, as the platforms retry")
 	c.fs.IntVar(&seed, "seed", 0, "random seed (0: random); the same seed makes the same traffic")
 	c.str(&netease, "netease-apps", "IMARCHIVE_NETEASE_APPS", "", "NetEase apps as appkey=secret[,…]")
 	c.str(&ilink, "ilink-apps", "IMARCHIVE_ILINK_APPS", "", "iLink apps as appkey=token:secret[,…]")
 	c.str(&maxim, "maxim-apps", "IMARCHIVE_MAXIM_APPS", "", "Maxim apps as app_id=secret[,…]")
-	c.fs.StringVar(&acceptedLog, "accepted-log", "", "write one JSON line per accepted callback to this file (kind, platform, app, id, …)")
+	c.fs.StringVar(&acceptedLog, "accepted-log", "", "write one JSON line per accepted callback to this file (kind, platform, app, id, event_id, …)")
 	c.fs.StringVar(&jsonF, "report-json", "", "write the report as JSON to this file")
 	c.run = func(args []string) error {
 		if err := c.parse(args); err != nil {
