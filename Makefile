@@ -1,4 +1,4 @@
-.PHONY: test build static stack
+.PHONY: test build static stack bench
 VERSION ?= dev
 
 # The test command: real Kafka broker + ClickHouse engine, started and stopped by the script.
@@ -15,3 +15,9 @@ static:
 # The main job on a machine without Docker: Kafka, ClickHouse engine, migrate, serve, consume.
 stack:
 	bash scripts/stack.sh
+
+# Speed beside the ceilings and a peer, in one run, one table (BENCHMARKS.md); about three minutes.
+# Starts its own Kafka broker and ClickHouse engine unless BENCH_ARGS names them; e.g.
+# make bench BENCH_ARGS="--format markdown --profile-dir /tmp/prof"
+bench: build
+	bin/imarchive bench $(BENCH_ARGS)

@@ -62,6 +62,7 @@ type run struct {
 
 	pairs         []pair        // records ingest produced, read back
 	produceTopics topics.Config // where the producers send them
+	primeTopics   topics.Config // where the priming run sends
 	rawCeiling    float64       // the raw franz-go producer, callbacks/s
 	groups        int           // consumer groups started
 }
@@ -95,6 +96,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		name string
 		fn   func(context.Context) error
 	}{
+		{"priming the broker and the receiver", b.primePhase},
 		{"ingest and its ceilings", b.ingestPhase},
 		{"producer peer", b.peerPhase},
 		{"ingest at half of peak", b.halfPhase},
@@ -200,6 +202,9 @@ func (b *run) setup(ctx context.Context) error {
 		return err
 	}
 	if b.produceTopics, err = b.topicSet(ctx, "produce", b.cfg.Partitions); err != nil {
+		return err
+	}
+	if b.primeTopics, err = b.topicSet(ctx, "prime", b.cfg.Partitions); err != nil {
 		return err
 	}
 	for _, s := range scaleSteps(b.cfg.Scale) {
@@ -374,6 +379,19 @@ const (
 	nameIngest = "imarchive ingest: NetEase 48, verified, normalized, deduped, acks=all"
 	nameRaw    = "raw franz-go producer, the same records, no HTTP (ceiling)"
 )
+
+// primePhase runs ingest at full speed for Prime and drops the figures.
+func (b *run) primePhase(ctx context.Context) error {
+	if b.cfg.Prime <= 0 {
+		return nil
+	}
+	srv, err := startIngest(b.primeTopics, 1, b.log)
+	if err != nil {
+		return err
+	}
+	_, err = b.drive(ctx, srv.URL, 0, b.cfg.Prime, false)
+	return errors.Join(err, srv.Close())
+}
 
 // ingestPhase measures the bare handler, the real receiver at full speed, and the raw producer with
 // the records the receiver produced.

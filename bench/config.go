@@ -24,6 +24,9 @@ type Config struct {
 	KafkaPort  int
 	CHDBPort   int
 
+	// Prime is a first ingest run at full speed, whose figures are dropped: a broker that has just
+	// started (a JVM) compiles its hot code in its first seconds.
+	Prime time.Duration
 	// Duration of each measured run, after Warmup (a run of the same kind whose figures are dropped).
 	Duration time.Duration
 	Warmup   time.Duration
@@ -65,6 +68,7 @@ func DefaultConfig() Config {
 	return Config{
 		KafkaPort:     19192,
 		CHDBPort:      18223,
+		Prime:         8 * time.Second,
 		Duration:      6 * time.Second,
 		Warmup:        time.Second,
 		ScaleDuration: 4 * time.Second,
@@ -84,8 +88,8 @@ func (c Config) Validate() error {
 	if c.Duration <= 0 || c.ScaleDuration <= 0 {
 		errs = append(errs, fmt.Errorf("durations %s and %s: must be positive", c.Duration, c.ScaleDuration))
 	}
-	if c.Warmup < 0 {
-		errs = append(errs, fmt.Errorf("warmup %s: must not be negative", c.Warmup))
+	if c.Warmup < 0 || c.Prime < 0 {
+		errs = append(errs, fmt.Errorf("warm-up %s and priming %s: must not be negative", c.Warmup, c.Prime))
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency %d: want at least 1", c.Concurrency))

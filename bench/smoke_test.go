@@ -25,7 +25,7 @@ func TestSmoke(t *testing.T) {
 	cfg := bench.DefaultConfig()
 	cfg.KafkaBrokers = testenv.KafkaBrokers(t)
 	cfg.ClickHouseDSN = testenv.ClickHouseDSN(t)
-	cfg.Duration, cfg.Warmup, cfg.ScaleDuration = 700*time.Millisecond, 100*time.Millisecond, 300*time.Millisecond
+	cfg.Prime, cfg.Duration, cfg.Warmup, cfg.ScaleDuration = 300*time.Millisecond, 700*time.Millisecond, 100*time.Millisecond, 300*time.Millisecond
 	cfg.Concurrency, cfg.Partitions, cfg.Scale = 8, 2, []int{1, 2}
 	cfg.ConsumeRows = 2000
 	cfg.E2ERate = 100

@@ -40,6 +40,7 @@ average is printed beside the table. Exits 1 when a part could not be measured.`
 	c.str(&cfg.ServiceDir, "service-dir", "IMARCHIVE_BENCH_SERVICE_DIR", "", "data directory of the services the bench starts (empty: SOURCE/.testenv/bench)")
 	c.integer(&cfg.KafkaPort, "kafka-port", "IMARCHIVE_BENCH_KAFKA_PORT", cfg.KafkaPort, "port of the Kafka broker the bench starts (the controller takes the next one)")
 	c.integer(&cfg.CHDBPort, "chdb-port", "IMARCHIVE_BENCH_CHDB_PORT", cfg.CHDBPort, "port of the ClickHouse engine the bench starts")
+	c.duration(&cfg.Prime, "prime", "IMARCHIVE_BENCH_PRIME", cfg.Prime, "a first ingest run whose figures are dropped (a JVM broker compiles its hot code in its first seconds)")
 	c.duration(&cfg.Duration, "duration", "IMARCHIVE_BENCH_DURATION", cfg.Duration, "length of each measured run")
 	c.duration(&cfg.Warmup, "warmup", "IMARCHIVE_BENCH_WARMUP", cfg.Warmup, "warm-up before each full-speed run (its figures are dropped)")
 	c.duration(&cfg.ScaleDuration, "scale-duration", "IMARCHIVE_BENCH_SCALE_DURATION", cfg.ScaleDuration, "length of each scaling run")
