@@ -1,4 +1,4 @@
-.PHONY: test build static stack bench
+.PHONY: test build static stack chaos bench
 VERSION ?= dev
 
 # The test command: real Kafka broker + ClickHouse engine, started and stopped by the script.
@@ -21,3 +21,8 @@ stack:
 # make bench BENCH_ARGS="--format markdown --profile-dir /tmp/prof"
 bench: build
 	bin/imarchive bench $(BENCH_ARGS)
+
+# The chaos run on services of its own, killed and restarted at random (scripts/chaos.sh):
+#   make chaos ARGS="--duration 5m --seed 42"
+chaos:
+	bash scripts/chaos.sh $(ARGS)

@@ -33,6 +33,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		ilinkCommand(stdout, stderr),
 		maximCommand(stdout, stderr),
 		accessCommand(stdout, stderr),
+		chaosCommand(stdout, stderr),
 		benchCommand(stdout, stderr),
 		exportCommand(stdout, stderr),
 		auditCommand(stdout, stderr),
