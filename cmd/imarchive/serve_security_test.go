@@ -192,3 +192,52 @@ func TestServeHelpListsSecuritySettings(t *testing.T) {
 		}
 	}
 }
+
+// TestServeCutsSlowAndOversizedRequests: a client that sends its headers too slowly, or stops in the
+// middle of its body, has its connection closed by serve after the read timeouts (so a slow client
+// holds no slot for long), and a body over IMARCHIVE_MAX_BODY_BYTES is answered 413 without being read.
+func TestServeCutsSlowAndOversizedRequests(t *testing.T) {
+	s := newStack(t)
+	s.env = append(s.env, "IMARCHIVE_HTTP_READ_HEADER_TIMEOUT=1s", "IMARCHIVE_HTTP_READ_TIMEOUT=2s", "IMARCHIVE_MAX_BODY_BYTES=1024")
+	s.start("serve")
+	defer s.stop("serve")
+	waitFor(t, "serve /healthz", 30*time.Second, func() bool {
+		resp, err := http.Get("http://" + s.listen + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	// closedWithin sends what, stalls, and reports how long until serve hangs up.
+	closedWithin := func(what string) time.Duration {
+		t.Helper()
+		c, err := net.Dial("tcp", s.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		if _, err := io.WriteString(c, what); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		io.Copy(io.Discard, c) // until serve closes the connection (or answers and closes)
+		return time.Since(start)
+	}
+	if d := closedWithin("POST /v1/netease/app1 HTTP/1.1\r\nHost: x\r\nCurTi"); d > 5*time.Second {
+		t.Errorf("a client stalled in its headers kept its connection %s (read-header timeout 1s)", d)
+	}
+	if d := closedWithin("POST /v1/netease/app1 HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"eventType\":"); d > 6*time.Second {
+		t.Errorf("a client stalled in its body kept its connection %s (read timeout 2s)", d)
+	}
+	big := bytes.Repeat([]byte("x"), 4096)
+	resp, err := http.Post("http://"+s.listen+"/v1/netease/app1", "application/json", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 4 KiB body with a 1 KiB limit: status %d, want 413", resp.StatusCode)
+	}
+}
