@@ -195,12 +195,14 @@ func (b *run) consumeRun(ctx context.Context, tc topics.Config, n int64, raw boo
 	if raw {
 		want["raw"] = float64(n)
 	}
+	mark := markCPU()
 	t, err := c.catchUp(ctx, want, limit)
+	cpu := markCPU().since(mark, 0)
 	if err := errors.Join(err, c.stop()); err != nil {
 		return err
 	}
-	note := fmt.Sprintf("%.0f rows; %.0f rows/s counted from the start, which includes joining the group (first commit after %s)",
-		t.rows, t.overallPerSec, t.first.Round(time.Millisecond))
+	note := fmt.Sprintf("%.0f rows; %.0f rows/s counted from the start, which includes joining the group (first commit after %s); %s",
+		t.rows, t.overallPerSec, t.first.Round(time.Millisecond), cpu.note("consumer", int(t.rows)))
 	if !raw {
 		*row = noLatency(Row{Area: areaConsumer, Name: nameEvents, Value: t.steadyPerSec, Unit: "events/s",
 			Compare: b.versusIngest(t.steadyPerSec), Note: note})
