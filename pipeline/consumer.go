@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -208,7 +209,7 @@ func (c *Consumer[T]) handle(ctx context.Context, recs []*kgo.Record, hw map[int
 		size += len(r.Key) + len(r.Value)
 		row, err := c.sink.Decode(r)
 		if err != nil {
-			dead = append(dead, deadLetter(c.topics.DeadLetter(), r, "consume", err))
+			dead = append(dead, deadLetter(c.topics.DeadLetter(), r, StageConsume, err))
 			c.log.Warn("record cannot be written; dead-lettered", "partition", r.Partition, "offset", r.Offset, "err", err)
 			continue
 		}
@@ -308,13 +309,20 @@ func backoff(lo, hi time.Duration, attempt int) time.Duration {
 	return d
 }
 
-// Dead-letter record headers, beside the original record's headers.
+// Dead-letter record headers. Reason and stage are ingest's (one convention on the dead-letter
+// topic); the others say where the record was read.
 const (
-	HeaderDLReason    = "imarchive.dl.reason"
-	HeaderDLStage     = "imarchive.dl.stage"
+	HeaderDLReason    = ingest.HeaderReason // why the record cannot be written or normalized
+	HeaderDLStage     = ingest.HeaderStage  // StageConsume or StageReplay
 	HeaderDLTopic     = "imarchive.dl.topic"
 	HeaderDLPartition = "imarchive.dl.partition"
 	HeaderDLOffset    = "imarchive.dl.offset"
+)
+
+// Dead-letter stages of the pipeline.
+const (
+	StageConsume = "pipeline.consume"
+	StageReplay  = "pipeline.replay"
 )
 
 func deadLetter(topic string, r *kgo.Record, stage string, reason error) *kgo.Record {

@@ -89,7 +89,7 @@ func TestConsumerWritesEveryKind(t *testing.T) {
 	reasons := map[string]bool{}
 	for _, r := range dead {
 		reasons[header(r, pipeline.HeaderDLReason)] = true
-		if header(r, pipeline.HeaderDLStage) != "consume" || header(r, pipeline.HeaderDLTopic) != h.tc.Events() {
+		if header(r, pipeline.HeaderDLStage) != pipeline.StageConsume || header(r, pipeline.HeaderDLTopic) != h.tc.Events() {
 			t.Errorf("dead letter headers %v", r.Headers)
 		}
 	}

@@ -30,7 +30,7 @@
 //
 // A record that can never be written (Check: not a canonical event, no event_id, a kind with no
 // table, a time out of ClickHouse's range, a presence event the rule cannot place) goes to the
-// dead-letter topic with the reason (headers imarchive.dl.*), and consumption goes on. Dead letters
+// dead-letter topic with the reason (headers imarchive.reason, imarchive.stage = pipeline.consume, and imarchive.dl.topic/partition/offset), and consumption goes on. Dead letters
 // are produced before the batch's rows are written: a crash in between may dead-letter a record twice,
 // never lose it.
 //

@@ -246,7 +246,7 @@ func TestReplayRebuildsFromRaw(t *testing.T) {
 	}
 	dead := h.readDeadLetters(2)
 	for _, d := range dead {
-		if header(d, pipeline.HeaderDLStage) != "replay" || header(d, pipeline.HeaderDLReason) == "" {
+		if header(d, pipeline.HeaderDLStage) != pipeline.StageReplay || header(d, pipeline.HeaderDLReason) == "" {
 			t.Errorf("dead letter headers %v", d.Headers)
 		}
 	}

@@ -50,7 +50,7 @@ var ErrNoNormalizer = errors.New("no normalizer for this source")
 // Replay rebuilds the events topic from the raw topic: every raw record up to the end offsets of the
 // moment it starts is normalized again with the current normalizers and produced to the events topic
 // (acks=all), keyed as ingest keys it; a record that cannot be normalized goes to the dead-letter topic
-// with the reason (stage "replay"). The consumers then rebuild the tables.
+// with the reason (stage pipeline.replay). The consumers then rebuild the tables.
 //
 // Idempotent: an event's id is deterministic, so a replayed event that is already archived folds into
 // its rows (the newest write wins: a normalizer fix takes effect), and a presence event keeps its first
@@ -147,7 +147,7 @@ func Replay(ctx context.Context, tc topics.Config, cfg ReplayConfig, log *slog.L
 			st.Records++
 			if rec, err := replayRecord(tc, cfg.Normalizers, r); err != nil {
 				dead++
-				recs = append(recs, deadLetter(tc.DeadLetter(), r, "replay", err))
+				recs = append(recs, deadLetter(tc.DeadLetter(), r, StageReplay, err))
 			} else {
 				events++
 				recs = append(recs, rec)
