@@ -24,8 +24,37 @@
 // success answer — it is archived, and a retry would not help. A later normalizer can replay it from
 // the raw topic.
 //
-// The iLink allow-list (ILinkAllowIPs) is matched against the TCP peer address; X-Forwarded-For is not
-// trusted. Behind a reverse proxy, allow the proxy's address and filter the platform's at the proxy.
+// The iLink allow-list (ILinkAllowIPs) is matched against the client's address: the TCP peer, or,
+// when the peer is one of TrustedProxies, the right-most X-Forwarded-For entry that is not itself a
+// trusted proxy (entries further left are whatever the client wrote and are never believed). From
+// any other peer X-Forwarded-* is ignored. The raw record keeps the peer (imarchive.remote_addr) and,
+// through a trusted proxy, the client (imarchive.client_addr). X-Forwarded-Proto and -Host are not
+// used: nothing here builds URLs.
+//
+// # Limits
+//
+// Memory is bounded whatever arrives: a body is read up to MaxBodyBytes (413 beyond); at most
+// MaxInFlight callbacks are handled at once (503 with Retry-After beyond, before the body is read);
+// the dedupe and replay caches hold at most DedupeSize keys each; the rate limiter keeps one bucket
+// per configured app. An app over RateLimit callbacks a second (after a burst of RateBurst) gets 429
+// with Retry-After and nothing is produced; the limit applies after verification, so forged requests
+// do not spend an app's budget. serve's HTTP server bounds slow clients (read-header and read
+// timeouts) and header size.
+//
+// # Secrets, rotation and replays
+//
+// Each app has a current secret and, during a rotation, a previous one (an app listed twice in its
+// variable: ParseAppsRotation); a callback verified with either is accepted, every candidate is
+// compared in constant time, and one verified with the previous secret is counted in
+// imarchive_ingest_previous_secret_total. Secrets are never logged or produced: the iLink path
+// secret and the Maxim signature are redacted on the raw topic, errors name apps, not secrets.
+//
+// A NetEase request replayed byte for byte — the same CheckSum — is answered as delivered and
+// produces nothing when its signature was delivered within twice the freshness window; outside the
+// window its CurTime is stale (401). The signature is remembered only once Kafka acknowledged the
+// delivery, so a resend of a request that failed gets through. Maxim signatures are static and iLink
+// pushes carry none: a replay of those is a duplicate, folded by the dedupe window and, past it, by
+// event_id in ClickHouse.
 //
 // # Deduplication
 //
