@@ -16,6 +16,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/imarchive/imarchive/ingest"
 )
 
 // The HTTP handlers fuzzed end to end: a real Receiver on an HTTP server over an in-process kfake
@@ -238,5 +240,45 @@ func FuzzMaximHandler(f *testing.F) {
 			want = either
 		}
 		h.check(t, before, status, want, 200, 401, 413)
+	})
+}
+
+// FuzzParseAppsRotation: the rotation syntax of the app variables. Whatever the input, a parsed list
+// has at most a current and a previous secret per app, never the same one twice, every previous one
+// has a current one, and an error never shows a secret (the same list with every secret replaced by a
+// marker gives an error without the marker).
+func FuzzParseAppsRotation(f *testing.F) {
+	f.Add("a=new,a=old")
+	f.Add("a=x, b=y ,a=z,b=w")
+	f.Add("a=1,a=2,a=3")
+	f.Add("a=s,a=s")
+	f.Add("=x,a=")
+	f.Fuzz(func(t *testing.T, s string) {
+		cur, prev, err := ingest.ParseAppsRotation(s)
+		if err == nil {
+			for k, p := range prev {
+				if c, ok := cur[k]; !ok || c == p || p == "" {
+					t.Fatalf("%q: app %q current %q previous %q", s, k, c, p)
+				}
+			}
+			for k, c := range cur {
+				if k == "" || c == "" || strings.ContainsAny(k, ",=") {
+					t.Fatalf("%q: parsed %q=%q", s, k, c)
+				}
+			}
+		}
+		const marker = "☃SECRET☃"
+		if strings.Contains(s, marker) {
+			return
+		}
+		parts := strings.Split(s, ",")
+		for i, p := range parts {
+			if k, v, ok := strings.Cut(p, "="); ok && strings.TrimSpace(v) != "" {
+				parts[i] = k + "=" + marker
+			}
+		}
+		if _, _, err := ingest.ParseAppsRotation(strings.Join(parts, ",")); err != nil && strings.Contains(err.Error(), marker) {
+			t.Fatalf("error %q shows a secret", err)
+		}
 	})
 }
