@@ -118,6 +118,22 @@ func startConsumers(ctx context.Context, tc topics.Config, conn driver.Conn, gro
 
 func (c *consumers) written(consumer string) float64 { return counter(c.reg, rowsWritten, consumer) }
 
+const insertLatency = "imarchive_pipeline_insert_latency_seconds"
+
+// inserts snapshots the consumers' insert latency histogram.
+func (c *consumers) inserts() histogram {
+	return readHistogram([]*prometheus.Registry{c.reg}, insertLatency)
+}
+
+// insertNote says how long ClickHouse took to acknowledge the inserts of h.
+func insertNote(h histogram) string {
+	if h.n == 0 {
+		return "no insert"
+	}
+	p50, p99 := h.quantiles()
+	return fmt.Sprintf("%d inserts (one per table and batch), p50 ≤ %s ms, p99 ≤ %s ms (histogram buckets)", h.n, ms(p50), ms(p99))
+}
+
 // stop ends the consumers after their batch in hand and returns what they failed with.
 func (c *consumers) stop() error {
 	c.cancel()

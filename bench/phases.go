@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -201,8 +202,8 @@ func (b *run) consumeRun(ctx context.Context, tc topics.Config, n int64, raw boo
 	if err := errors.Join(err, c.stop()); err != nil {
 		return err
 	}
-	note := fmt.Sprintf("%.0f rows; %.0f rows/s counted from the start, which includes joining the group (first commit after %s); %s",
-		t.rows, t.overallPerSec, t.first.Round(time.Millisecond), cpu.note("consumer", int(t.rows)))
+	note := fmt.Sprintf("%.0f rows; %.0f rows/s counted from the start, which includes joining the group (first commit after %s); %s; %s",
+		t.rows, t.overallPerSec, t.first.Round(time.Millisecond), insertNote(c.inserts()), cpu.note("consumer", int(t.rows)))
 	if !raw {
 		*row = noLatency(Row{Area: areaConsumer, Name: nameEvents, Value: t.steadyPerSec, Unit: "events/s",
 			Compare: b.versusIngest(t.steadyPerSec), Note: note})
@@ -246,6 +247,7 @@ func (b *run) e2e(ctx context.Context, row *Row) error {
 	if _, err := c.catchUp(ctx, map[string]float64{"events": float64(nEv), "raw": float64(nRaw)}, 2*time.Minute); err != nil {
 		return fmt.Errorf("catch up before the end-to-end run: %w", err)
 	}
+	before := c.inserts()
 	rate := b.cfg.E2ERate
 	if rate == 0 {
 		rate = math.Max(1, math.Round(b.peak/2))
@@ -283,8 +285,8 @@ func (b *run) e2e(ctx context.Context, row *Row) error {
 	res := vis.result()
 	*row = Row{Area: areaConsumer, Name: name, Value: rep.Achieved, Unit: "callbacks/s",
 		P50: quantile(res.lat, .5), P99: quantile(res.lat, .99), P999: quantile(res.lat, .999),
-		Note: fmt.Sprintf("%d of %d acknowledged seen; query every %s (adds up to that), query p50 %s ms; ack p99 %s ms meanwhile",
-			res.seen, res.acked, b.cfg.E2EPoll, ms(quantile(res.pollMs, .5)), ms(rep.Latency.P99))}
+		Note: fmt.Sprintf("%d of %d acknowledged seen; query every %s (adds up to that), query p50 %s ms; ack p99 %s ms meanwhile; consumers' batches wait ≤ %s; %s",
+			res.seen, res.acked, b.cfg.E2EPoll, ms(quantile(res.pollMs, .5)), ms(rep.Latency.P99), pipeline.DefaultConfig().BatchWait, insertNote(c.inserts().since(before)))}
 	if res.seen != res.acked || res.acked != rep.Total.Accepted {
 		row.Err = fmt.Sprintf("%d accepted, %d logged, %d seen", rep.Total.Accepted, res.acked, res.seen)
 	}

@@ -139,49 +139,70 @@ func startIngest(tc topics.Config, workers int, log *slog.Logger) (*httpTarget, 
 	return t, nil
 }
 
-// ackLatency reads the receivers' acknowledgement latency histogram (arrival to Kafka's ack, as the
-// server sees it) and returns the upper bounds, in ms, of the buckets holding the median and the 99th
-// percentile, and the count.
-func (t *httpTarget) ackLatency() (p50, p99 float64, n uint64) {
-	bounds := map[float64]uint64{}
-	for _, reg := range t.regs {
+// histogram is a snapshot of a Prometheus histogram summed over its label sets: cumulative counts by
+// upper bound.
+type histogram struct {
+	bounds map[float64]uint64
+	n      uint64
+}
+
+// readHistogram reads the histogram name from the registries.
+func readHistogram(regs []*prometheus.Registry, name string) histogram {
+	h := histogram{bounds: map[float64]uint64{}}
+	for _, reg := range regs {
 		mfs, err := reg.Gather()
 		if err != nil {
 			continue
 		}
 		for _, mf := range mfs {
-			if mf.GetName() != "imarchive_ingest_ack_latency_seconds" {
+			if mf.GetName() != name {
 				continue
 			}
 			for _, m := range mf.GetMetric() {
-				h := m.GetHistogram()
-				n += h.GetSampleCount()
-				for _, b := range h.GetBucket() {
-					bounds[b.GetUpperBound()] += b.GetCumulativeCount()
+				ph := m.GetHistogram()
+				h.n += ph.GetSampleCount()
+				for _, b := range ph.GetBucket() {
+					h.bounds[b.GetUpperBound()] += b.GetCumulativeCount()
 				}
 			}
 		}
 	}
-	if n == 0 {
-		return math.NaN(), math.NaN(), 0
+	return h
+}
+
+// since is what was observed after the earlier snapshot.
+func (h histogram) since(earlier histogram) histogram {
+	d := histogram{bounds: map[float64]uint64{}, n: h.n - earlier.n}
+	for le, c := range h.bounds {
+		d.bounds[le] = c - earlier.bounds[le]
 	}
-	les := slices.Sorted(maps.Keys(bounds))
+	return d
+}
+
+// quantiles returns the upper bounds, in ms, of the buckets holding the median and the 99th
+// percentile (NaN when nothing was observed).
+func (h histogram) quantiles() (p50, p99 float64) {
+	if h.n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	les := slices.Sorted(maps.Keys(h.bounds))
 	at := func(q float64) float64 {
 		for _, le := range les {
-			if float64(bounds[le]) >= q*float64(n) {
+			if float64(h.bounds[le]) >= q*float64(h.n) {
 				return le * 1000
 			}
 		}
 		return math.Inf(1)
 	}
-	return at(.5), at(.99), n
+	return at(.5), at(.99)
 }
 
 // ackNote says what the server's histogram saw, for a row's notes.
 func (t *httpTarget) ackNote() string {
-	p50, p99, n := t.ackLatency()
-	if n == 0 {
+	h := readHistogram(t.regs, "imarchive_ingest_ack_latency_seconds")
+	if h.n == 0 {
 		return ""
 	}
+	p50, p99 := h.quantiles()
 	return fmt.Sprintf("server-side ack p50 ≤ %s ms, p99 ≤ %s ms (histogram buckets, warm-up included)", ms(p50), ms(p99))
 }
