@@ -16,7 +16,7 @@ static:
 stack:
 	bash scripts/stack.sh
 
-# Speed beside the ceilings and a peer, in one run, one table (BENCHMARKS.md); about three minutes.
+# Speed beside the ceilings and a peer, in one run, one table (BENCHMARKS.md); about two minutes.
 # Starts its own Kafka broker and ClickHouse engine unless BENCH_ARGS names them; e.g.
 # make bench BENCH_ARGS="--format markdown --profile-dir /tmp/prof"
 bench: build

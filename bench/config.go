@@ -63,7 +63,7 @@ type Config struct {
 	Progress io.Writer    // one line per phase; nil: none
 }
 
-// DefaultConfig returns the defaults: about two and a half minutes on a 2-core machine.
+// DefaultConfig returns the defaults: a run of about two minutes on a 2-core machine.
 func DefaultConfig() Config {
 	return Config{
 		KafkaPort:     19192,

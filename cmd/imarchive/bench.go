@@ -23,7 +23,7 @@ and a raw franz-go producer of the same records; the same records through segmen
 the pipeline consumers into ClickHouse and end-to-end latency at a fixed load; ingest with 1, 2, 4
 partitions and ingest workers; and, from the source tree, go test -bench -benchmem of the hot path
 and the dedupe window's memory. Progress goes to stderr, the table to stdout. The default run takes
-about three minutes on 2 cores. Speed depends on the machine and on what else runs on it: the load
+about two minutes on 2 cores. Speed depends on the machine and on what else runs on it: the load
 average is printed beside the table. Exits 1 when a part could not be measured.`)
 	var (
 		cfg     = bench.DefaultConfig()
