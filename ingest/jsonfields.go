@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // fields is a platform payload's top-level object, each value kept as the raw JSON it arrived as.
@@ -19,18 +19,12 @@ var ErrNotObject = errors.New("body is not a JSON object")
 
 func parseFields(body []byte) (fields, error) {
 	var f fields
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&f); err != nil {
+	// Unmarshal refuses trailing data after the object as well; values stay raw JSON (no float64s).
+	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotObject, err)
 	}
 	if f == nil {
 		return nil, ErrNotObject
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%w: trailing data after the object", ErrNotObject)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: trailing data after the object: %w", ErrNotObject, err)
 	}
 	return f, nil
 }
@@ -73,12 +67,34 @@ func jsonText(raw json.RawMessage) string {
 		return ""
 	}
 	if raw[0] == '"' {
+		if s, ok := plainString(raw); ok {
+			return s
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err == nil {
 			return s
 		}
 	}
 	return string(raw)
+}
+
+// plainString returns a JSON string's text without decoding when it needs none: no escape, no quote
+// inside, no control byte, valid UTF-8. That is most fields, and it is what json.Unmarshal would give
+// (FuzzPlainStringMatchesUnmarshal holds the two together).
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, b := range inner {
+		if b == '\\' || b == '"' || b < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // int64 returns a string-or-number field as an integer; ok is false when it is missing or empty. A
