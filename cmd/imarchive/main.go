@@ -83,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func topUsage(w io.Writer, cmds []*command) {
 	fmt.Fprintf(w, "imarchive: an event-sourced archive of IM platform callbacks (NetEase Yunxin QChat, ET-iLink, Maxim)\n\nUsage: imarchive COMMAND [flags]\n\nCommands:\n")
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'imarchive COMMAND --help' for a command's flags and environment variables.\n")
 }
