@@ -22,7 +22,7 @@ type Config struct {
 	Prefix  string   // IMARCHIVE_TOPIC_PREFIX, default "imarchive."
 	// Partitions and ReplicationFactor are used only when a topic is created.
 	Partitions        int32 // default 6
-	ReplicationFactor int16 // default 1; -1 means the broker's default
+	ReplicationFactor int16 // default -1: the broker's default.replication.factor
 	// Security is TLS and SASL to the brokers (IMARCHIVE_KAFKA_TLS*, IMARCHIVE_KAFKA_SASL_*).
 	Security Security
 }
@@ -42,6 +42,9 @@ func (c Config) Validate() error {
 		if strings.TrimSpace(b) == "" {
 			errs = append(errs, errors.New("kafka brokers: empty entry"))
 		}
+	}
+	if c.ReplicationFactor == 0 || c.ReplicationFactor < -1 {
+		errs = append(errs, fmt.Errorf("kafka replication factor %d: want -1 (the broker's default) or at least 1", c.ReplicationFactor))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("kafka partitions: %d, want at least 1", c.Partitions))

@@ -26,6 +26,7 @@ import (
 type kafkaFlags struct {
 	brokers, prefix string
 	partitions      int
+	replication     int
 	sec             topics.Security
 }
 
@@ -33,6 +34,7 @@ func (k *kafkaFlags) register(c *command) {
 	c.str(&k.brokers, "kafka-brokers", "IMARCHIVE_KAFKA_BROKERS", "", "Kafka bootstrap brokers, comma-separated host:port (required)")
 	c.str(&k.prefix, "topic-prefix", "IMARCHIVE_TOPIC_PREFIX", "imarchive.", "prefix of the topics <prefix>raw, <prefix>events, <prefix>deadletter (created if missing)")
 	c.integer(&k.partitions, "topic-partitions", "IMARCHIVE_TOPIC_PARTITIONS", 6, "partitions of a topic when it is created")
+	c.integer(&k.replication, "topic-replication", "IMARCHIVE_TOPIC_REPLICATION", -1, "replication factor of a topic when it is created; -1: the broker's default (production: 3, with min.insync.replicas=2)")
 	c.fs.BoolVar(&k.sec.TLS, "kafka-tls", false, "connect to the brokers with TLS (implied by any --kafka-tls-* file)")
 	c.env("kafka-tls", "IMARCHIVE_KAFKA_TLS")
 	c.str(&k.sec.TLSCAFile, "kafka-tls-ca-file", "IMARCHIVE_KAFKA_TLS_CA_FILE", "", "PEM file of the CAs that sign the brokers' certificates (default: the system's roots)")
@@ -50,6 +52,7 @@ func (k *kafkaFlags) config() topics.Config {
 	tc.Brokers = splitList(k.brokers)
 	tc.Prefix = k.prefix
 	tc.Partitions = int32(k.partitions)
+	tc.ReplicationFactor = int16(k.replication)
 	tc.Security = k.sec
 	return tc
 }
