@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/connectors"
 	"github.com/imarchive/imarchive/loadgen"
 	"github.com/imarchive/imarchive/schema"
 	"github.com/imarchive/imarchive/topics"
@@ -166,7 +167,7 @@ func (b *run) setup(ctx context.Context) error {
 		b.rep.Machine.Kafka = "Apache Kafka " + envOr("IMARCHIVE_KAFKA_VERSION", "4.1.1") + " (scripts/kafka.sh, one KRaft node, same machine) at " + brokers[0]
 	}
 	dsn := b.cfg.ClickHouseDSN
-	b.rep.Machine.ClickHouse = "given: " + redactDSN(dsn)
+	b.rep.Machine.ClickHouse = "given: " + connectors.MaskURL(dsn)
 	if dsn == "" {
 		s, err := b.service("chdb", b.cfg.CHDBPort)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -21,18 +20,6 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// redactDSN hides a DSN's password.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "***")
-	}
-	return u.String()
 }
 
 // profile starts a CPU profile into ProfileDir (when set); the returned function stops it and writes

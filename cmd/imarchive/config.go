@@ -5,11 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/imarchive/imarchive/connectors"
 )
 
 func configCommand(stdout io.Writer) *command {
@@ -86,19 +87,14 @@ func printConfig(w io.Writer, c *command) []error {
 
 var secretName = regexp.MustCompile(`(?i)(apps|secret|password|token|key)`)
 
-// mask hides secrets: in key=secret lists everything after '=', in DSNs the password.
+// mask hides secrets: in key=secret lists everything after '='; in DSNs what connectors.MaskURL hides
+// (the password and every query value; an unparsable DSN whole).
 func mask(name, v string) string {
 	if v == "" {
 		return v
 	}
 	if strings.Contains(name, "dsn") {
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				u.User = url.UserPassword(u.User.Username(), "***")
-				return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
-			}
-		}
-		return v
+		return connectors.MaskURL(v)
 	}
 	if !secretName.MatchString(name) {
 		return v

@@ -110,3 +110,16 @@ func TestQueryNameAmongFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigCheckMasksDSNQueryAndUnparsable(t *testing.T) {
+	for _, dsn := range []string{
+		"clickhouse://writer@ch:9000/imarchive?password=qsecret9&secure=true",
+		"http://writer:psecret9@ch:8123/db\x7f",
+	} {
+		t.Setenv("IMARCHIVE_CLICKHOUSE_DSN", dsn)
+		_, out, errOut := runCLI(t, "config", "check", "--commands", "migrate")
+		if strings.Contains(out+errOut, "secret9") {
+			t.Errorf("config check printed a secret of %q:\n%s", dsn, out+errOut)
+		}
+	}
+}
