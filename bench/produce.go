@@ -138,7 +138,6 @@ func (s sample) row(area, name, unit string) Row {
 
 // producer sends one pair and returns when the broker acknowledged both records.
 type producer struct {
-	name  string
 	send  func(ctx context.Context, p pair) error
 	close func()
 }

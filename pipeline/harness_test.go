@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -302,5 +301,3 @@ func header(r *kgo.Record, key string) string {
 	}
 	return ""
 }
-
-func evID(parts ...any) string { return event.ID("test", "app", fmt.Sprint(parts...)) }

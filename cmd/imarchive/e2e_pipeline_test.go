@@ -64,17 +64,6 @@ func control(t *testing.T, prefix, action string) {
 	t.Logf("%s %s: %s", prefix, action, time.Since(start).Round(time.Millisecond))
 }
 
-// kill9 kills a running subcommand with SIGKILL.
-func (s *stack) kill9(name string) {
-	s.t.Helper()
-	p := s.procs[name]
-	if err := p.Process.Kill(); err != nil {
-		s.t.Fatal(err)
-	}
-	p.Wait()
-	s.logs[name+"-killed-"+strconv.Itoa(p.Process.Pid)] = s.logs[name]
-}
-
 // env returns one of the stack's variables.
 func (s *stack) getenv(name string) string {
 	for i := len(s.env) - 1; i >= 0; i-- {

@@ -67,7 +67,6 @@ type stack struct {
 	listen string
 	procs  map[string]*exec.Cmd
 	logs   map[string]*bytes.Buffer
-	mu     sync.Mutex
 }
 
 func newStack(t *testing.T) *stack {

@@ -54,11 +54,6 @@ func TestSignatureKnownValues(t *testing.T) {
 	}
 }
 
-func md5hex(s string) string {
-	sum := md5.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
 func TestCheckCallback(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()

@@ -29,15 +29,14 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type env struct {
-	t     *testing.T
-	fake  *maximtest.Server
-	c     *maxim.Client
-	st    *connectors.Store
-	conn  driver.Conn
-	clk   *clock
-	cfg   maxim.SyncConfig
-	last  string // progress of the last sync
-	users []string
+	t    *testing.T
+	fake *maximtest.Server
+	c    *maxim.Client
+	st   *connectors.Store
+	conn driver.Conn
+	clk  *clock
+	cfg  maxim.SyncConfig
+	last string // progress of the last sync
 }
 
 func newEnv(t *testing.T, pageLimit int) *env {
