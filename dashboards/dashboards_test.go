@@ -124,7 +124,7 @@ func loadDashboards(t *testing.T) []dashboard {
 		names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
 	}
 	if strings.Join(names, ",") != strings.Join(wantFiles, ",") {
-		t.Fatalf("json/ holds %v, want %v (run npm run generate in dashboards/)", names, wantFiles)
+		t.Fatalf("json/ holds %v, want %v (run go generate ./dashboards)", names, wantFiles)
 	}
 	return out
 }
@@ -293,7 +293,7 @@ func TestDashboardStructure(t *testing.T) {
 			continue
 		}
 		if want != c.target.RawSQL {
-			t.Errorf("%s: SQL differs from queries/%s.sql by the rule: run npm run generate in dashboards/", c, c.query.Name)
+			t.Errorf("%s: SQL differs from queries/%s.sql by the rule: run go generate ./dashboards", c, c.query.Name)
 		}
 		isTS := c.panel.Type == "timeseries"
 		if c.target.EditorType != "sql" || c.target.Format == nil || (*c.target.Format == 0) != isTS ||

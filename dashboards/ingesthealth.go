@@ -1,0 +1,106 @@
+package dashboards
+
+import (
+	"strings"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// Ingest health: is every callback answered, fast, and on its way to ClickHouse? The live numbers come
+// from Prometheus (serve's and consume's /metrics: rejections, ack latency and consumer lag exist
+// nowhere else); what reached the archive comes from ClickHouse.
+
+const callbacks = "imarchive_ingest_callbacks_total"
+
+// sel is the selector of a serve metric by the platform variable, with more matchers.
+func sel(extra ...string) string {
+	return "{" + strings.Join(append([]string{`platform=~"$platform"`}, extra...), ",") + "}"
+}
+
+// rate is a per-second rate of a serve metric over Grafana's rate interval.
+func rate(metric string, extra ...string) string {
+	return "rate(" + metric + sel(extra...) + "[$__rate_interval])"
+}
+
+func ingestHealth() (dashboard.Dashboard, error) {
+	b := newBoard("imarchive-ingest-health", "Ingest health",
+		"Callbacks answered by serve and written by consume: rates by platform and outcome, rejections, duplicates, dead letters, acknowledgement latency and consumer lag (Prometheus), and what reached the archive (ClickHouse).",
+		"now-1h", "30s")
+	b.variable(platformVariable(".*"))
+
+	b.row("Callbacks (serve)")
+	b.promStat(Prom{Panel: Panel{
+		Title: "Accepted per second", Unit: "reqps", W: 6, H: 5,
+		Text: "Callbacks normalized and acknowledged by Kafka (raw and event records), per second. The platform got its success answer for each.",
+	}, Targets: [][2]string{{"sum(" + rate(callbacks, `outcome="accepted"`) + ")", "accepted"}}})
+	b.promStat(Prom{Panel: Panel{
+		Title: "Rejected per second", Unit: "reqps", W: 6, H: 5, Steps: base("green").then("orange", 0.01).then("red", 1),
+		Text: "Callbacks refused: bad signature or checksum, stale CurTime, wrong iLink path secret or address, too large, wrong method, bad request, failed iLink handshake. Forged or misconfigured senders; anything above zero deserves a look.",
+	}, Targets: [][2]string{{"sum(" + rate(callbacks, `outcome=~"rejected_.*|handshake_failed"`) + ") or vector(0)", "rejected"}}})
+	b.promStat(Prom{Panel: Panel{
+		Title: "Kafka unavailable (503) per second", Unit: "reqps", W: 6, H: 5, Steps: base("green").then("red", 0.001),
+		Text: "Callbacks answered 503 because Kafka did not acknowledge in time: the platform retries them, nothing is lost, but the archive is behind.",
+	}, Targets: [][2]string{{"sum(" + rate(callbacks, `outcome="kafka_unavailable"`) + ") or vector(0)", "503"}}})
+	b.promStat(Prom{Panel: Panel{
+		Title: "Ack latency p99", Unit: "s", W: 6, H: 5, Steps: base("green").then("orange", 1).then("red", 4),
+		Text: "99th percentile of the time from a callback's arrival to Kafka's acknowledgement (the platform's wait). iLink gives up after 5 s, so orange from 1 s and red from 4 s (serve's ack timeout).",
+	}, Targets: [][2]string{{"histogram_quantile(0.99, sum by (le) (" + rate("imarchive_ingest_ack_latency_seconds_bucket") + "))", "p99"}}})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Callbacks per second by platform and outcome", Unit: "reqps", W: 12, H: 9,
+		Text: "Every callback serve answered, by platform and outcome: accepted, dead_letter (kept raw, not normalizable), duplicate (a retry answered from the dedupe window), kafka_unavailable (503), rejected_* and the iLink handshakes.",
+	}, Targets: [][2]string{{"sum by (platform, outcome) (" + rate(callbacks) + ")", "{{platform}} {{outcome}}"}}}, TS{Stack: true})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Rejections by reason", Unit: "reqps", W: 12, H: 9, Steps: base("green").then("red", 1),
+		Text: "Refused callbacks by platform and reason (outcome): rejected_auth (signature, checksum, MD5, unknown app), rejected_stale (CurTime out of window), rejected_forbidden (iLink path secret or address), rejected_too_large, rejected_method, rejected_bad_request, handshake_failed.",
+	}, Targets: [][2]string{{"sum by (platform, outcome) (" + rate(callbacks, `outcome=~"rejected_.*|handshake_failed"`) + ")", "{{platform}} {{outcome}}"}}}, TS{})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Ack latency by platform", Unit: "s", W: 12, H: 9, Steps: base("green").then("orange", 1).then("red", 4),
+		Text: "Median and 99th percentile time from a callback's arrival to Kafka's acknowledgement of its records, by platform (imarchive_ingest_ack_latency_seconds). Thresholds: iLink waits 5 s before retrying.",
+	}, Targets: [][2]string{
+		{"histogram_quantile(0.5, sum by (le, platform) (" + rate("imarchive_ingest_ack_latency_seconds_bucket") + "))", "{{platform}} p50"},
+		{"histogram_quantile(0.99, sum by (le, platform) (" + rate("imarchive_ingest_ack_latency_seconds_bucket") + "))", "{{platform}} p99"},
+	}}, TS{LegendCalcs: []string{"mean", "max"}})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Duplicates and dead letters", Unit: "reqps", W: 12, H: 9,
+		Text: "Retries answered from ingest's dedupe window without producing (seen: delivered before; in_flight: arrived while the first was being produced), and callbacks dead-lettered: by ingest (authentic, not normalizable, kept raw) and by the consumer (an event it can never write).",
+	}, Targets: [][2]string{
+		{"sum by (platform, state) (" + rate("imarchive_ingest_duplicates_total") + ")", "duplicate {{platform}} {{state}}"},
+		{"sum by (platform) (" + rate(callbacks, `outcome="dead_letter"`) + ")", "dead letter (ingest) {{platform}}"},
+		{"sum by (consumer) (rate(imarchive_pipeline_dead_letters_total[$__rate_interval]))", "dead letter (consumer {{consumer}})"},
+	}}, TS{})
+
+	b.row("Pipeline (consume)")
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Consumer lag", Unit: "short", W: 12, H: 8, Steps: base("green").then("orange", 10000).then("red", 100000),
+		Text: "Records waiting in Kafka after the last committed batch (high watermark minus next offset), per consumer group and topic: events (into the tables) and raw (into the raw archive). A growing lag means ClickHouse is down or too slow; nothing is lost meanwhile.",
+	}, Targets: [][2]string{{"sum by (consumer, topic) (imarchive_pipeline_consumer_lag_records)", "{{consumer}} {{topic}}"}}}, TS{LegendCalcs: []string{"lastNotNull", "max"}})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Rows written per second", Unit: "rowsps", W: 12, H: 8,
+		Text: "Records written to ClickHouse and committed, per consumer (events, raw).",
+	}, Targets: [][2]string{{"sum by (consumer) (rate(imarchive_pipeline_rows_written_total[$__rate_interval]))", "{{consumer}}"}}}, TS{})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Insert retries and commit errors", Unit: "ops", W: 12, H: 8, Steps: anyIsBad,
+		Text: "Batch writes that failed and were retried (ClickHouse or the dead-letter topic unavailable) and offset commits that failed after a successful write (those records are re-delivered and deduplicated). Any is worth a look; retries that last mean an outage.",
+	}, Targets: [][2]string{
+		{"sum by (consumer) (rate(imarchive_pipeline_insert_retries_total[$__rate_interval]))", "insert retries {{consumer}}"},
+		{"sum by (consumer) (rate(imarchive_pipeline_commit_errors_total[$__rate_interval]))", "commit errors {{consumer}}"},
+	}}, TS{})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "ClickHouse insert latency p99", Unit: "s", W: 12, H: 8, Steps: base("green").then("orange", 1).then("red", 10),
+		Text: "Time for ClickHouse to acknowledge one insert, 99th percentile, per table (imarchive_pipeline_insert_latency_seconds).",
+	}, Targets: [][2]string{{"histogram_quantile(0.99, sum by (le, table) (rate(imarchive_pipeline_insert_latency_seconds_bucket[$__rate_interval])))", "{{table}}"}}}, TS{})
+
+	b.row("What reached the archive (ClickHouse)")
+	everyPlatform := map[string]string{"source": Str(""), "app": Str("")}
+	b.chTimeseries(CH{
+		Panel: Panel{Title: "Archived callbacks, duplicates and stale presence", Unit: "short", W: 12, H: 9,
+			Text: "Callbacks in the raw archive per interval and platform, the receipts among them that repeat an earlier one (retries past ingest's dedupe window; analysts still see each event once), and presence events that arrived stale. Not filtered by the platform variable: every platform is drawn."},
+		Query: "duplicates_discarded", Constants: everyPlatform,
+	}, TS{Interval: "1m"})
+	b.chTimeseries(CH{
+		Panel: Panel{Title: "Callback delay (platform time to receipt)", Unit: "s", W: 12, H: 9, Steps: base("green").then("orange", 5).then("red", 60),
+			Text: "How late callbacks arrive, by platform: median and 99th percentile of received_at minus the platform's own event time. Large values mean the platform queued or retried; negative ones a clock ahead of ours."},
+		Query: "callback_delay", Constants: everyPlatform,
+	}, TS{Fields: "^(time|p50_seconds|p99_seconds).*", LegendCalcs: []string{"mean", "max"}, Interval: "1m", NoMin: true})
+	return b.Build()
+}
