@@ -68,7 +68,8 @@ type panel struct {
 		ID      string         `json:"id"`
 		Options map[string]any `json:"options"`
 	} `json:"transformations"`
-	Panels []panel `json:"panels"`
+	Panels   []panel `json:"panels"`
+	Interval string  `json:"interval"` // the minimum interval
 }
 
 type variable struct {
@@ -80,6 +81,8 @@ type variable struct {
 	Definition  string `json:"definition"`
 	Datasource  *dsRef `json:"datasource"`
 	IncludeAll  bool   `json:"includeAll"`
+	CustomValue bool   `json:"allowCustomValue"`
+	Multi       bool   `json:"multi"`
 	AllValue    string `json:"allValue"`
 }
 
@@ -359,6 +362,9 @@ func checkVariables(t *testing.T, d dashboard) {
 		where := fmt.Sprintf("%s: variable %s", d.file, v.Name)
 		if v.Label == "" || v.Description == "" || !v.IncludeAll {
 			t.Errorf("%s: needs a label, a description and All", where)
+		}
+		if v.CustomValue {
+			t.Errorf("%s: takes custom values, which sqlstring does not make safe (a trailing backslash)", where)
 		}
 		switch v.Type {
 		case "custom":

@@ -367,7 +367,10 @@ func (b *board) promStat(p Prom) {
 	b.d.WithPanel(s)
 }
 
-// Variables.
+// Variables. They take no custom values: Grafana's sqlstring format doubles quotes but leaves
+// backslashes alone, and ClickHouse reads \' inside a literal as a quote, so a typed value ending in a
+// backslash would end the literal early (grafana_test.go, TestExpansionModel). The values offered come
+// from the archive.
 
 var allOption = dashboard.VariableOption{
 	Text:  dashboard.StringOrArrayOfString{String: ptr("All")},
@@ -383,6 +386,7 @@ func platformVariable(allValue string) *dashboard.CustomVariableBuilder {
 		Values(dashboard.StringOrMap{String: ptr("netease_qchat,ilink,maxim")}).
 		IncludeAll(true).
 		AllValue(allValue).
+		AllowCustomValue(false).
 		Current(allOption)
 }
 
@@ -403,6 +407,7 @@ func (b *board) chVariable(name, label, query, description string) *dashboard.Qu
 		Sort(dashboard.VariableSortDisabled).
 		IncludeAll(true).
 		AllValue(AllValue).
+		AllowCustomValue(false).
 		Current(allOption)
 }
 

@@ -2,12 +2,10 @@ package dashboards_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,72 +15,6 @@ import (
 	"github.com/imarchive/imarchive/testenv"
 )
 
-// grafanaEnv is what Grafana and the ClickHouse plugin fill a panel's SQL with: the dashboard's time
-// range, the panel's interval, and the variables' current values ("$__all" for All).
-type grafanaEnv struct {
-	name     string
-	from, to time.Time
-	interval time.Duration
-	vars     map[string]string
-}
-
-var (
-	templateVar = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::([A-Za-z]+))?\}`)
-	pluginMacro = regexp.MustCompile(`\$__([A-Za-z_]+)\b`)
-)
-
-// expand turns a panel's SQL into what ClickHouse receives, in the order Grafana does it:
-//  1. the frontend's template service replaces ${name:sqlstring} with the value quoted as a SQL string, or,
-//     for All, with the variable's custom all value, unformatted (Grafana does not format custom all
-//     values);
-//  2. the plugin's backend replaces its macros (grafana/clickhouse-datasource pkg/macros):
-//     $__fromTime_ms → fromUnixTimestamp64Milli(ms), $__toTime_ms likewise, $__interval_s → seconds
-//     (at least 1), $__fromTime / $__toTime → toDateTime(seconds).
-//
-// Anything else starting with $ is an error: the rule never writes it.
-func expand(sql string, d *dashboard, env grafanaEnv) (string, error) {
-	var errs []string
-	sql = templateVar.ReplaceAllStringFunc(sql, func(m string) string {
-		sub := templateVar.FindStringSubmatch(m)
-		v := findVariable(d, sub[1])
-		val, ok := env.vars[sub[1]]
-		switch {
-		case v == nil || !ok:
-			errs = append(errs, "no value for variable "+sub[1])
-			return m
-		case val == "$__all":
-			return v.AllValue
-		case sub[2] != "sqlstring":
-			errs = append(errs, "format "+sub[2]+" of "+m)
-			return m
-		}
-		return "'" + strings.ReplaceAll(val, "'", "''") + "'"
-	})
-	sql = pluginMacro.ReplaceAllStringFunc(sql, func(m string) string {
-		switch m {
-		case "$__fromTime_ms":
-			return fmt.Sprintf("fromUnixTimestamp64Milli(%d)", env.from.UnixMilli())
-		case "$__toTime_ms":
-			return fmt.Sprintf("fromUnixTimestamp64Milli(%d)", env.to.UnixMilli())
-		case "$__fromTime":
-			return fmt.Sprintf("toDateTime(%d)", env.from.Unix())
-		case "$__toTime":
-			return fmt.Sprintf("toDateTime(%d)", env.to.Unix())
-		case "$__interval_s":
-			return strconv.Itoa(max(int(env.interval.Seconds()), 1))
-		}
-		errs = append(errs, "unknown macro "+m)
-		return m
-	})
-	if i := strings.IndexByte(sql, '$'); i >= 0 && len(errs) == 0 {
-		errs = append(errs, "unexpanded $ at "+sql[i:min(i+30, len(sql))])
-	}
-	if len(errs) > 0 {
-		return "", fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return sql, nil
-}
-
 var (
 	timeType    = regexp.MustCompile(`^(DateTime|DateTime64|Date|Date32)(\(.*\))?$`)
 	numericType = regexp.MustCompile(`^(U?Int(8|16|32|64|128|256)|Float(32|64)|Decimal.*)$`)
@@ -90,8 +22,9 @@ var (
 )
 
 // TestPanelQueriesOnSeed runs every ClickHouse panel's and variable's SQL, filled in as Grafana and the
-// plugin fill it, on the real engine over querytest's seed: with every variable at All (each panel
-// must then show data) and with one platform, app, server and channel chosen. The result must have the
+// plugin fill it (grafana_test.go), on the real engine over querytest's seed: with every variable at
+// All (each panel must then show data), with one platform, app, server and channel chosen, and, for a
+// variable a dashboard lets users select several values of, with two. The result must have the
 // query's declared columns and types, and the shape its panel needs: a time series a time column
 // first, rows in time order (the plugin's long-to-wide conversion requires it), string labels and
 // numbers; a stat, pie or bar chart numbers in the fields it shows.
@@ -105,17 +38,24 @@ func TestPanelQueriesOnSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	seed := querytest.Load(t, conn)
+	all := []string{allSelected}
 	envs := []grafanaEnv{
 		{name: "all", from: seed.T0, to: seed.T0.Add(48 * time.Hour), interval: time.Hour,
-			vars: map[string]string{"platform": "$__all", "app": "$__all", "server": "$__all", "channel": "$__all"}},
-		{name: "one of each", from: seed.T0, to: seed.T0.Add(48 * time.Hour), interval: 10 * time.Minute,
-			vars: map[string]string{"platform": "netease_qchat", "app": querytest.AppNetease, "server": "S1", "channel": "C1"}},
+			vars: map[string][]string{"platform": all, "app": all, "server": all, "channel": all}},
+		{name: "one of each", from: seed.T0, to: seed.T0.Add(48 * time.Hour), interval: 20 * time.Second,
+			vars: map[string][]string{"platform": {"netease_qchat"}, "app": {querytest.AppNetease}, "server": {"S1"}, "channel": {"C1"}}},
+		{name: "two of each multi-value variable", from: seed.T0, to: seed.T0.Add(48 * time.Hour), interval: 10 * time.Minute,
+			vars: map[string][]string{"platform": {"netease_qchat", "ilink"}, "app": {querytest.AppNetease, querytest.AppILink}, "server": {"S1", "S2"}, "channel": {"C1", "C2"}}},
 	}
 	ran := 0
 	for _, env := range envs {
 		for _, c := range targets {
+			envFor, ok := forDashboard(env, c.dash)
+			if !ok {
+				continue
+			}
 			t.Run(env.name+"/"+strings.TrimSuffix(strings.TrimPrefix(c.dash.file, "json/"), ".json")+"/"+c.panel.Title, func(t *testing.T) {
-				sql, err := expand(c.target.RawSQL, c.dash, env)
+				sql, err := expand(c.target.RawSQL, c.dash, c.panel.Interval, envFor)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -133,13 +73,17 @@ func TestPanelQueriesOnSeed(t *testing.T) {
 		}
 		for i := range ds {
 			d := &ds[i]
+			envFor, ok := forDashboard(env, d)
+			if !ok {
+				continue
+			}
 			for _, v := range d.Templating.List {
 				sql, ok := v.Query.(string)
 				if v.Type != "query" || !ok {
 					continue
 				}
 				t.Run(env.name+"/"+d.UID+"/variable "+v.Name, func(t *testing.T) {
-					exp, err := expand(sql, d, env)
+					exp, err := expand(sql, d, "", envFor)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -156,6 +100,25 @@ func TestPanelQueriesOnSeed(t *testing.T) {
 		}
 	}
 	t.Logf("%d panel and variable queries ran", ran)
+}
+
+// forDashboard is env as a dashboard can be: a variable that is not multi-value keeps one value of
+// those env gives it. The multi-value run is skipped on a dashboard without such a variable (false).
+func forDashboard(env grafanaEnv, d *dashboard) (grafanaEnv, bool) {
+	out := env
+	out.vars = map[string][]string{}
+	multi := false
+	for k, vals := range env.vars {
+		v := findVariable(d, k)
+		if v != nil && v.Multi && len(vals) > 1 {
+			multi = true
+		}
+		if (v == nil || !v.Multi) && len(vals) > 1 {
+			vals = vals[:1]
+		}
+		out.vars[k] = vals
+	}
+	return out, multi || !strings.HasPrefix(env.name, "two of each")
 }
 
 // checkColumns: what ClickHouse returns is what the query's header declares.
