@@ -61,19 +61,49 @@ func ingestHealth() (dashboard.Dashboard, error) {
 		{"histogram_quantile(0.99, sum by (le, platform) (" + rate("imarchive_ingest_ack_latency_seconds_bucket") + "))", "{{platform}} p99"},
 	}}, TS{LegendCalcs: []string{"mean", "max"}})
 	b.promTimeseries(Prom{Panel: Panel{
-		Title: "Duplicates and dead letters", Unit: "reqps", W: 12, H: 9,
-		Text: "Retries answered from ingest's dedupe window without producing (seen: delivered before; in_flight: arrived while the first was being produced), and callbacks dead-lettered: by ingest (authentic, not normalizable, kept raw) and by the consumer (an event it can never write).",
+		Title: "Duplicates", Unit: "reqps", W: 12, H: 9,
+		Text: "Retries answered from ingest's dedupe window without producing, by platform and state (seen: delivered before; in_flight: arrived while the first was being produced). The platform retried because it did not get our answer in time, or chose to.",
 	}, Targets: [][2]string{
-		{"sum by (platform, state) (" + rate("imarchive_ingest_duplicates_total") + ")", "duplicate {{platform}} {{state}}"},
-		{"sum by (platform) (" + rate(callbacks, `outcome="dead_letter"`) + ")", "dead letter (ingest) {{platform}}"},
-		{"sum by (consumer) (rate(imarchive_pipeline_dead_letters_total[$__rate_interval]))", "dead letter (consumer {{consumer}})"},
+		{"sum by (platform, state) (" + rate("imarchive_ingest_duplicates_total") + ")", "{{platform}} {{state}}"},
 	}}, TS{})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Dead letters by stage and event type", Unit: "reqps", W: 24, H: 8, Steps: anyIsBad,
+		Text: "Callbacks dead-lettered, by where: ingest (authentic but not normalizable, kept raw), per platform and platform event type; the consumer (an event it can never write), per consumer group. Why each one was refused is text in the imarchive.reason header of its record on the <prefix>deadletter topic: no metric carries it (its values are unbounded), so the breakdown here is by stage and event type.",
+	}, Targets: [][2]string{
+		{"sum by (platform, type) (" + rate(callbacks, `outcome="dead_letter"`) + ")", "ingest {{platform}} type {{type}}"},
+		{"sum by (consumer) (rate(imarchive_pipeline_dead_letters_total[$__rate_interval]))", "consume {{consumer}}"},
+	}}, TS{})
+
+	b.row("Spool (serve, while Kafka is unavailable)")
+	spool := func(title, unit, expr, text string, steps Steps) {
+		b.promStat(Prom{Panel: Panel{Title: title, Unit: unit, W: 6, H: 5, Steps: steps, Text: text}, Targets: [][2]string{{expr + " or vector(0)", title}}})
+	}
+	spool("Spool full", "bool_yes_no", "max(imarchive_ingest_spool_full)",
+		"Whether a serve's spool is full: it then answers 503 again, as without a spool, and the platforms retry. Any serve at yes needs Kafka back or a larger spool.", anyIsBad)
+	spool("Oldest spooled record", "s", "max(imarchive_ingest_spool_oldest_record_age_seconds)",
+		"Age of the oldest record waiting in any serve's spool: how far behind Kafka (and so the archive) the acknowledged callbacks are.", base("green").then("orange", 60).then("red", 600))
+	spool("Spooled records", "short", "sum(imarchive_ingest_spool_records)",
+		"Records acknowledged to the platforms and waiting in the spools for Kafka, every serve together.", base("green").then("orange", 1))
+	spool("Spool size", "bytes", "sum(imarchive_ingest_spool_bytes)",
+		"Bytes the spools hold on disk, every serve together.", nil)
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Spool depth", Unit: "short", W: 12, H: 8, Steps: base("green").then("orange", 1),
+		Text: "Records waiting in each serve's spool (imarchive_ingest_spool_records): they rise while Kafka does not acknowledge and fall as the spool forwards them.",
+	}, Targets: [][2]string{{"sum by (instance) (imarchive_ingest_spool_records)", "{{instance}}"}}}, TS{LegendCalcs: []string{"lastNotNull", "max"}})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Spooled records forwarded to Kafka per second", Unit: "rowsps", W: 12, H: 8,
+		Text: "Records each serve's spool forwarded to Kafka once it acknowledged again (imarchive_ingest_spool_forwarded_records_total).",
+	}, Targets: [][2]string{{"sum by (instance) (rate(imarchive_ingest_spool_forwarded_records_total[$__rate_interval]))", "{{instance}}"}}}, TS{})
 
 	b.row("Pipeline (consume)")
 	b.promTimeseries(Prom{Panel: Panel{
 		Title: "Consumer lag", Unit: "short", W: 12, H: 8, Steps: base("green").then("orange", 10000).then("red", 100000),
 		Text: "Records waiting in Kafka after the last committed batch (high watermark minus next offset), per consumer group and topic: events (into the tables) and raw (into the raw archive). A growing lag means ClickHouse is down or too slow; nothing is lost meanwhile.",
 	}, Targets: [][2]string{{"sum by (consumer, topic) (imarchive_pipeline_consumer_lag_records)", "{{consumer}} {{topic}}"}}}, TS{LegendCalcs: []string{"lastNotNull", "max"}})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Consumer lag per partition", Unit: "short", W: 12, H: 8, Steps: base("green").then("orange", 10000).then("red", 100000),
+		Text: "The same lag per partition of each topic: one partition far behind the others is a stuck or slow consumer of that partition, or a hot key.",
+	}, Targets: [][2]string{{"max by (consumer, topic, partition) (imarchive_pipeline_consumer_lag_records)", "{{consumer}} {{topic}}/{{partition}}"}}}, TS{LegendCalcs: []string{"lastNotNull", "max"}})
 	b.promTimeseries(Prom{Panel: Panel{
 		Title: "Rows written per second", Unit: "rowsps", W: 12, H: 8,
 		Text: "Records written to ClickHouse and committed, per consumer (events, raw).",
@@ -86,10 +116,19 @@ func ingestHealth() (dashboard.Dashboard, error) {
 		{"sum by (consumer) (rate(imarchive_pipeline_commit_errors_total[$__rate_interval]))", "commit errors {{consumer}}"},
 	}}, TS{})
 	b.promTimeseries(Prom{Panel: Panel{
+		Title: "ClickHouse inserts per second by table", Unit: "ops", W: 12, H: 8,
+		Text: "Inserts the consumers made per table (the count of imarchive_pipeline_insert_latency_seconds). Each insert makes at least one data part: many small inserts into one table show as parts piling up below.",
+	}, Targets: [][2]string{{"sum by (table) (rate(imarchive_pipeline_insert_latency_seconds_count[$__rate_interval]))", "{{table}}"}}}, TS{})
+	b.promTimeseries(Prom{Panel: Panel{
 		Title: "ClickHouse insert latency p99", Unit: "s", W: 12, H: 8, Steps: base("green").then("orange", 1).then("red", 10),
 		Text: "Time for ClickHouse to acknowledge one insert, 99th percentile, per table (imarchive_pipeline_insert_latency_seconds).",
 	}, Targets: [][2]string{{"histogram_quantile(0.99, sum by (le, table) (rate(imarchive_pipeline_insert_latency_seconds_bucket[$__rate_interval])))", "{{table}}"}}}, TS{})
 
+	b.chTable(CH{
+		Panel: Panel{Title: "Parts per table", Unit: "short", W: 24, H: 8,
+			Text: "Active data parts of each table of the archive now, its partitions, the most parts in one partition, its rows and bytes on disk. ClickHouse merges parts in the background; it delays inserts into a partition from parts_to_delay_insert parts (1000 by default) and refuses them from parts_to_throw_insert (3000). Not bound to the time range."},
+		Query: "table_parts",
+	}, map[string]string{"bytes_on_disk": "bytes"}, "parts")
 	b.row("What reached the archive (ClickHouse)")
 	everyPlatform := map[string]string{"source": Str(""), "app": Str("")}
 	b.chTimeseries(CH{

@@ -5,7 +5,7 @@ import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 // Presence: who is online, by the online-state rule.
 func presence() (dashboard.Dashboard, error) {
 	b := newBoard("imarchive-presence", "Presence",
-		"Online state by the rule of the NetEase manual: per account the event with the greatest platform time decides, late events are kept but change nothing, and an online state without a renewal lapses. Online now, over time, why accounts go offline, client types, stale events.",
+		"Online state by the rule of the NetEase manual: per account the event with the greatest platform time decides, late events are kept but change nothing, and an online state without a renewal lapses. Online now, over time by platform, why accounts go offline, client types, stale events.",
 		"now-24h", "1m")
 	b.variable(platformVariable(AllValue)).variable(b.appVariable())
 
@@ -20,9 +20,9 @@ func presence() (dashboard.Dashboard, error) {
 
 	b.row("Over time")
 	b.chTimeseries(CH{
-		Panel: Panel{Title: "Online accounts", Text: "Accounts online at some moment of each interval, by platform, by the rule applied through time: online from a login or renewal until the next event or the renewal deadline.", Unit: "short", W: 16, H: 9},
+		Panel: Panel{Title: "Online accounts by platform", Text: "Accounts online at some moment of each interval, one series per platform, by the rule applied through time: online from a login or renewal until the next event or the renewal deadline.", Unit: "short", W: 16, H: 9},
 		Query: "online_accounts_over_time",
-	}, TS{Interval: "5m", LegendCalcs: []string{"lastNotNull", "max"}})
+	}, TS{Interval: "5m", LegendCalcs: []string{"lastNotNull", "max"}, DisplayName: "${__field.labels.source}"})
 	b.chPie(CH{
 		Panel: Panel{Title: "Client types (logins)", Text: "Logins in the time range by client type (AOS, IOS, PC, WEB…; 'unknown' where the platform gives none, as iLink).", Unit: "short", W: 8, H: 9},
 		Query: "client_type_mix",
