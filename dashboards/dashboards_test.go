@@ -506,8 +506,8 @@ func checkFieldRefs(t *testing.T, c chTarget) {
 	}
 }
 
-// TestRuleRoundTrip: the Go rule and the generator's header agree on constants, and the rule refuses
-// what it cannot map.
+// TestRuleRoundTrip: the header PanelSQL writes reads back to the query and its constants, and the
+// rule refuses what it cannot map or a constant that is not a literal of its parameter's type.
 func TestRuleRoundTrip(t *testing.T) {
 	q, err := queries.Get("message_volume")
 	if err != nil {
@@ -536,5 +536,18 @@ func TestRuleRoundTrip(t *testing.T) {
 	}
 	if _, err := dashboards.PanelSQL(q, map[string]string{"by": "'app'", "bogus": "1"}); err == nil {
 		t.Error("a constant for a parameter the query lacks must be refused")
+	}
+	for _, bad := range []map[string]string{
+		{"by": "app"},                          // a String constant unquoted
+		{"by": "'app"},                         // not closed
+		{"by": "'app'", "step_seconds": "'1'"}, // a UInt32 constant quoted
+		{"by": "'app'", "step_seconds": "-1"},  // not digits
+	} {
+		if _, err := dashboards.PanelSQL(q, bad); err == nil {
+			t.Errorf("constants %v must be refused", bad)
+		}
+	}
+	if got := dashboards.Str(`it's a \ test`); got != `'it\'s a \\ test'` {
+		t.Errorf("Str wrote %s", got)
 	}
 }
