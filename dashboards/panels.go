@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/barchart"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/piechart"
@@ -150,6 +151,32 @@ type TS struct {
 	DisplayName string   // the series' name, e.g. ${__field.labels.source}
 }
 
+// panelBuilder is what every panel builder of the SDK has (each its own type); frame sets it alike on
+// all of them.
+type panelBuilder[B any] interface {
+	Id(id uint32) B
+	Title(title string) B
+	Description(description string) B
+	Datasource(datasource common.DataSourceRef) B
+	GridPos(gridPos dashboard.GridPos) B
+	Unit(unit string) B
+	Thresholds(thresholds cog.Builder[dashboard.ThresholdsConfig]) B
+	WithTarget(target cog.Builder[variants.Dataquery]) B
+}
+
+// frame numbers and places a panel, and gives it its title, description, datasource, unit and
+// thresholds.
+func frame[B panelBuilder[B]](b *board, pb B, p Panel, ds *common.DataSourceRef, description string) B {
+	pb.Id(b.id()).Title(p.Title).Description(description).Datasource(*ds).GridPos(b.place(p.W, p.H)).Unit(p.Unit).Thresholds(thresholds(p.Steps))
+	return pb
+}
+
+// chFrame is the frame of a ClickHouse panel showing a table result, with its query.
+func chFrame[B panelBuilder[B]](b *board, pb B, c CH) B {
+	frame(b, pb, c.Panel, ClickHouse(), b.describe(c)).WithTarget(NewCHQuery(c.Query, "table", c.Constants))
+	return pb
+}
+
 // describe is a ClickHouse panel's description: the text, then the query file it runs.
 func (b *board) describe(c CH) string {
 	q, err := queries.Get(c.Query)
@@ -193,14 +220,7 @@ func (b *board) timeseries(p Panel, ds *common.DataSourceRef, description string
 	if calcs == nil {
 		calcs = defaultCalcs
 	}
-	t := timeseries.NewPanelBuilder().
-		Id(b.id()).
-		Title(p.Title).
-		Description(description).
-		Datasource(*ds).
-		GridPos(b.place(p.W, p.H)).
-		Unit(p.Unit).
-		Thresholds(thresholds(p.Steps)).
+	t := frame(b, timeseries.NewPanelBuilder(), p, ds, description).
 		Legend(legend(calcs)).
 		Tooltip(tooltip()).
 		LineWidth(1).
@@ -243,15 +263,7 @@ func (b *board) chStat(c CH, field, calc string) {
 	if calc == "" {
 		calc = "sum"
 	}
-	b.d.WithPanel(stat.NewPanelBuilder().
-		Id(b.id()).
-		Title(c.Title).
-		Description(b.describe(c)).
-		Datasource(*ClickHouse()).
-		WithTarget(NewCHQuery(c.Query, "table", c.Constants)).
-		GridPos(b.place(c.W, c.H)).
-		Unit(c.Unit).
-		Thresholds(thresholds(c.Steps)).
+	b.d.WithPanel(chFrame(b, stat.NewPanelBuilder(), c).
 		ColorMode(common.BigValueColorModeValue).
 		GraphMode(common.BigValueGraphModeNone).
 		TextMode(common.BigValueTextModeValue).
@@ -262,15 +274,7 @@ func (b *board) chStat(c CH, field, calc string) {
 // chTable shows the query's rows; units gives columns their own unit, sortBy the column sorted
 // descending.
 func (b *board) chTable(c CH, units map[string]string, sortBy string) {
-	t := table.NewPanelBuilder().
-		Id(b.id()).
-		Title(c.Title).
-		Description(b.describe(c)).
-		Datasource(*ClickHouse()).
-		WithTarget(NewCHQuery(c.Query, "table", c.Constants)).
-		GridPos(b.place(c.W, c.H)).
-		Unit(c.Unit).
-		Thresholds(thresholds(c.Steps)).
+	t := chFrame(b, table.NewPanelBuilder(), c).
 		CellHeight(common.TableCellHeightSm).
 		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{}).CountRows(false)).
 		Filterable(true)
@@ -290,15 +294,7 @@ func (b *board) chTable(c CH, units map[string]string, sortBy string) {
 
 // chBar draws one bar per row, named by the column x.
 func (b *board) chBar(c CH, x string, stack bool) {
-	p := barchart.NewPanelBuilder().
-		Id(b.id()).
-		Title(c.Title).
-		Description(b.describe(c)).
-		Datasource(*ClickHouse()).
-		WithTarget(NewCHQuery(c.Query, "table", c.Constants)).
-		GridPos(b.place(c.W, c.H)).
-		Unit(c.Unit).
-		Thresholds(thresholds(c.Steps)).
+	p := chFrame(b, barchart.NewPanelBuilder(), c).
 		XField(x).
 		Orientation(common.VizOrientationHorizontal).
 		ShowValue(common.VisibilityModeAuto).
@@ -312,15 +308,7 @@ func (b *board) chBar(c CH, x string, stack bool) {
 
 // chPie shows the column field of every row as a slice.
 func (b *board) chPie(c CH, field string) {
-	b.d.WithPanel(piechart.NewPanelBuilder().
-		Id(b.id()).
-		Title(c.Title).
-		Description(b.describe(c)).
-		Datasource(*ClickHouse()).
-		WithTarget(NewCHQuery(c.Query, "table", c.Constants)).
-		GridPos(b.place(c.W, c.H)).
-		Unit(c.Unit).
-		Thresholds(thresholds(c.Steps)).
+	b.d.WithPanel(chFrame(b, piechart.NewPanelBuilder(), c).
 		PieType(piechart.PieChartTypeDonut).
 		Orientation(common.VizOrientationAuto).
 		DisplayLabels([]piechart.PieChartLabels{piechart.PieChartLabelsPercent}).
@@ -348,14 +336,7 @@ func (b *board) promTimeseries(p Prom, o TS) {
 
 // promStat shows the last value of each expression, with its recent course behind it.
 func (b *board) promStat(p Prom) {
-	s := stat.NewPanelBuilder().
-		Id(b.id()).
-		Title(p.Title).
-		Description(p.Text).
-		Datasource(*Prometheus()).
-		GridPos(b.place(p.W, p.H)).
-		Unit(p.Unit).
-		Thresholds(thresholds(p.Steps)).
+	s := frame(b, stat.NewPanelBuilder(), p.Panel, Prometheus(), p.Text).
 		ColorMode(common.BigValueColorModeValue).
 		GraphMode(common.BigValueGraphModeArea).
 		TextMode(common.BigValueTextModeValue).
