@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
@@ -79,12 +80,7 @@ func Write(dir string) error {
 			}
 		}
 	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		full := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
@@ -98,10 +94,5 @@ func Write(dir string) error {
 
 // Names lists the dashboards' names, sorted.
 func Names() []string {
-	names := make([]string, 0, len(Dashboards))
-	for n := range Dashboards {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(Dashboards))
 }

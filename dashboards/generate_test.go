@@ -2,9 +2,10 @@ package dashboards_test
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,12 +20,7 @@ func TestCommittedFilesAreGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var paths []string
-	for p := range files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		got, err := os.ReadFile(filepath.FromSlash(p))
 		if err != nil {
 			t.Errorf("%s: %v (run go generate ./dashboards and commit the result)", p, err)

@@ -3,7 +3,8 @@ package dashboards
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/barchart"
@@ -184,13 +185,8 @@ func (b *board) describe(c CH) string {
 		b.errs = append(b.errs, fmt.Errorf("%s: %w", c.Title, err))
 		return c.Text
 	}
-	names := make([]string, 0, len(c.Constants))
-	for k := range c.Constants {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	var consts []string
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(c.Constants)) {
 		consts = append(consts, k+" = "+c.Constants[k])
 	}
 	where := "queries/" + q.Name + ".sql"
@@ -278,12 +274,7 @@ func (b *board) chTable(c CH, units map[string]string, sortBy string) {
 		CellHeight(common.TableCellHeightSm).
 		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{}).CountRows(false)).
 		Filterable(true)
-	cols := make([]string, 0, len(units))
-	for col := range units {
-		cols = append(cols, col)
-	}
-	sort.Strings(cols)
-	for _, col := range cols {
+	for _, col := range slices.Sorted(maps.Keys(units)) {
 		t.OverrideByName(col, []dashboard.DynamicConfigValue{{Id: "unit", Value: units[col]}})
 	}
 	if sortBy != "" {

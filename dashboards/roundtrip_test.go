@@ -3,9 +3,10 @@ package dashboards_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 
@@ -117,12 +118,7 @@ func firstDifference(path string, a, b any) string {
 		for k := range bv {
 			keys[k] = true
 		}
-		sorted := make([]string, 0, len(keys))
-		for k := range keys {
-			sorted = append(sorted, k)
-		}
-		sort.Strings(sorted)
-		for _, k := range sorted {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			if p := firstDifference(path+"."+k, av[k], bv[k]); p != "" {
 				return p
 			}

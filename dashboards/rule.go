@@ -2,8 +2,9 @@ package dashboards
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,11 +64,7 @@ func Int(n uint64) string { return strconv.FormatUint(n, 10) }
 //     same type. Any other parameter is an error.
 func PanelSQL(q queries.Query, constants map[string]string) (string, error) {
 	sql := q.SQL
-	names := make([]string, 0, len(constants))
-	for k := range constants {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(constants))
 	declared := map[string]bool{}
 	for _, p := range q.Params {
 		declared[p.Name] = true
