@@ -39,11 +39,13 @@ func TestBatchTokenNamesContent(t *testing.T) {
 		"key":                            func(recs []*kgo.Record, _ []string) { recs[0].Key = nil },
 		"a header":                       func(recs []*kgo.Record, _ []string) { recs[5].Headers[0].Value = []byte("app2") },
 		"a header's name":                func(recs []*kgo.Record, _ []string) { recs[5].Headers[0].Key = "imarchive.apq" },
-		"another header":                 func(recs []*kgo.Record, _ []string) { recs[1].Headers = append(recs[1].Headers, kgo.RecordHeader{Key: "x"}) },
-		"timestamp":                      func(recs []*kgo.Record, _ []string) { recs[4].Timestamp = recs[4].Timestamp.Add(time.Millisecond) },
-		"offset":                         func(recs []*kgo.Record, _ []string) { recs[4].Offset++ },
-		"partition":                      func(recs []*kgo.Record, _ []string) { recs[4].Partition = 7 },
-		"topic":                          func(recs []*kgo.Record, _ []string) { recs[0].Topic = "imarchive.events" },
+		"another header": func(recs []*kgo.Record, _ []string) {
+			recs[1].Headers = append(recs[1].Headers, kgo.RecordHeader{Key: "x"})
+		},
+		"timestamp": func(recs []*kgo.Record, _ []string) { recs[4].Timestamp = recs[4].Timestamp.Add(time.Millisecond) },
+		"offset":    func(recs []*kgo.Record, _ []string) { recs[4].Offset++ },
+		"partition": func(recs []*kgo.Record, _ []string) { recs[4].Partition = 7 },
+		"topic":     func(recs []*kgo.Record, _ []string) { recs[0].Topic = "imarchive.events" },
 		// Length prefixes: bytes moved from the key to the value are another record.
 		"key and value boundary": func(recs []*kgo.Record, _ []string) { recs[0].Key, recs[0].Value = []byte("k0v"), []byte("0") },
 		"one record fewer":       func(recs []*kgo.Record, ids []string) { recs[5] = recs[4] },
