@@ -529,3 +529,24 @@ func TestPoisonRowOnClickHouse(t *testing.T) {
 		t.Errorf("messages_data holds %d rows", n)
 	}
 }
+
+// TestEveryTokenTableDeduplicates: every table a consumer writes with an insert deduplication token
+// has a deduplication window; without one, ClickHouse ignores the token (a plain MergeTree does not
+// deduplicate) and a re-sent batch is written twice.
+func TestEveryTokenTableDeduplicates(t *testing.T) {
+	h := newHarness(t)
+	tables := map[string]bool{"raw_callbacks_data": true, "raw_chain": true}
+	for _, kind := range pipeline.Kinds() {
+		storage, _, _ := pipeline.TableFor(kind)
+		tables[storage] = true
+	}
+	for table := range tables {
+		var engine string
+		if err := h.conn.QueryRow(context.Background(), "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?", table).Scan(&engine); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if !strings.Contains(engine, "non_replicated_deduplication_window = ") || strings.Contains(engine, "non_replicated_deduplication_window = 0,") {
+			t.Errorf("%s has no deduplication window: %s", table, engine)
+		}
+	}
+}
