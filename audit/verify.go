@@ -326,21 +326,19 @@ func (ps partitionSegments) classOf(topicID string) string {
 
 // chainedUpTo is the greatest chained offset of a class, -1 when nothing of it is chained.
 func (ps partitionSegments) chainedUpTo(class string) int64 {
-	n := int64(-1)
-	for t, sg := range ps.byTopic {
-		if ps.classOf(t) == class {
-			n = max(n, sg.head)
-		}
-	}
-	return n
+	return ps.upTo(class, func(sg segmentInfo) int64 { return sg.head })
 }
 
 // rawUpTo is the greatest offset of a class in the raw archive, -1 when none.
 func (ps partitionSegments) rawUpTo(class string) int64 {
+	return ps.upTo(class, func(sg segmentInfo) int64 { return sg.rawLast })
+}
+
+func (ps partitionSegments) upTo(class string, offset func(segmentInfo) int64) int64 {
 	n := int64(-1)
 	for t, sg := range ps.byTopic {
 		if ps.classOf(t) == class {
-			n = max(n, sg.rawLast)
+			n = max(n, offset(sg))
 		}
 	}
 	return n
