@@ -297,11 +297,14 @@ func (c *Consumer[T]) handle(ctx context.Context, b *polled) error {
 	if c.resetNext.Swap(false) {
 		c.sink.Reset()
 	}
-	epochs := make([]Epoch, len(b.recs))
-	for i, id := range b.ids {
+	epochs := map[[16]byte]Epoch{} // one per topic ID in the batch (one, but at a topic's recreation)
+	for _, id := range b.ids {
+		if _, ok := epochs[id]; ok {
+			continue
+		}
 		if err := c.retry(ctx, "read topic metadata", func() error {
-			var err error
-			epochs[i], err = c.epochOf(ctx, id)
+			e, err := c.epochOf(ctx, id)
+			epochs[id] = e
 			return err
 		}); err != nil {
 			return err
@@ -319,7 +322,7 @@ func (c *Consumer[T]) handle(ctx context.Context, b *polled) error {
 			c.log.Warn("record cannot be written; dead-lettered", "partition", r.Partition, "offset", r.Offset, "err", err)
 			continue
 		}
-		rows = append(rows, Item[T]{Row: row, Partition: r.Partition, Offset: r.Offset, Epoch: epochs[i]})
+		rows = append(rows, Item[T]{Row: row, Partition: r.Partition, Offset: r.Offset, Epoch: epochs[b.ids[i]]})
 		srcs = append(srcs, r)
 	}
 	if err := c.produceDead(ctx, dead); err != nil {
