@@ -51,7 +51,9 @@
 // imarchive_pipeline_refused_rows_total, and the batch is committed: the partition moves on. Every
 // other error is an outage and is retried, never dead-lettered: connection refused, timeouts, a 5xx
 // from a proxy, TOO_MANY_PARTS, MEMORY_LIMIT_EXCEEDED, a table or column the schema lacks, an unknown
-// code. The parts depend only on the rows, so a crash during the halving repeats the same inserts.
+// code. The parts depend only on the rows, so a crash during the halving repeats the same inserts;
+// refused rows are dead-lettered after the others are written and before the commit, so a crash in
+// between may dead-letter a row twice, never lose it.
 //
 // # Online state
 //
