@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/topics"
@@ -60,6 +61,8 @@ func NewChainConsumer(cc ChainConfig, pcfg pipeline.Config, tc topics.Config, co
 type ChainRow struct {
 	Partition     int32
 	Offset        int64
+	TopicID       string // Kafka topic ID of the raw topic: the chain segment ("" before schema 0070)
+	ClusterID     string // the Kafka cluster the record was read from
 	EventID       string
 	Source, App   string
 	ReceivedAtMs  int64
@@ -81,25 +84,41 @@ func NewChainRow(prev string, partition int32, offset int64, r pipeline.RawRow) 
 	return row, nil
 }
 
-type head struct {
-	offset int64 // -1: nothing chained yet
-	hash   string
+// segment names one chain: a raw-topic partition of one Kafka topic ID.
+type segment struct {
+	topicID   string
+	partition int32
 }
 
-// ChainSink is the pipeline.Sink of the chain consumer. Heads are cached per partition and read from
+// head is where a segment's chain goes on.
+type head struct {
+	offset int64  // last chained offset; -1: nothing chained in the segment yet
+	hash   string // its hash; for a segment not started, the hash its first row links to
+	// pred is the previous segment of the partition, for a segment not started yet: its records at
+	// or below pred.offset that were chained there already (same payload and headers) are skipped.
+	pred *predecessor
+}
+
+type predecessor struct {
+	topicID string
+	offset  int64
+	hash    string
+}
+
+// ChainSink is the pipeline.Sink of the chain consumer. Heads are cached per segment and read from
 // ClickHouse when unknown (at start, after a rebalance).
 type ChainSink struct {
 	conn    driver.Conn
 	log     *slog.Logger
-	heads   map[int32]head // committed: written and acknowledged
-	pending map[int32]head // computed by the last Write, made committed by Written
-	chained int            // rows the last Write inserted
+	heads   map[segment]head // committed: written and acknowledged
+	pending map[segment]head // computed by the last Write, made committed by Written
+	chained int              // rows the last Write inserted
 	metrics *chainMetrics
 }
 
 // NewChainSink returns the sink writing raw_chain over conn.
 func NewChainSink(conn driver.Conn, log *slog.Logger, reg prometheus.Registerer) *ChainSink {
-	return &ChainSink{conn: conn, log: log, heads: map[int32]head{}, metrics: newChainMetrics(reg)}
+	return &ChainSink{conn: conn, log: log, heads: map[segment]head{}, metrics: newChainMetrics(reg)}
 }
 
 // Decode implements pipeline.Sink: every raw record can be chained.
@@ -107,32 +126,43 @@ func (s *ChainSink) Decode(r *kgo.Record) (pipeline.RawRow, error) { return pipe
 
 var (
 	stmtChainHead = queries.MustStatement("chain_head")
-	chainColumns  = []string{"raw_partition", "raw_offset", "event_id", "source", "app", "received_at", "payload_sha256",
-		"headers_sha256", "prev_hash", "hash"}
+	stmtChainPred = queries.MustStatement("chain_predecessor")
+	chainColumns  = []string{"raw_partition", "raw_offset", "raw_topic_id", "kafka_cluster_id", "event_id", "source", "app",
+		"received_at", "payload_sha256", "headers_sha256", "prev_hash", "hash"}
 )
 
-// Write implements pipeline.Sink: it links the records after each partition's head, in offset order,
-// skipping those already chained, and inserts them with the batch's deduplication token. Calling it
-// again with the same rows (a retry) computes the same rows.
+// Write implements pipeline.Sink: it links the records after their segment's head, in offset order,
+// and inserts them with the batch's deduplication token. A record is already chained — and skipped —
+// when its offset is at or below its segment's head (a re-delivery), or, in a segment that has no row
+// yet, when the partition's previous segment chained the same payload and headers at its offset (the
+// same record, read again under a new topic ID: the first run after schema 0070, or a mirrored
+// topic). A record of a new topic ID otherwise starts a new segment, whose first row links to the
+// previous segment's last row. Calling Write again with the same rows (a retry) computes the same rows.
 func (s *ChainSink) Write(ctx context.Context, rows []pipeline.Item[pipeline.RawRow], token string) error {
 	items := make([]*pipeline.Item[pipeline.RawRow], len(rows))
 	for i := range rows {
 		items[i] = &rows[i]
 	}
 	sort.SliceStable(items, func(i, j int) bool {
-		if items[i].Partition != items[j].Partition {
-			return items[i].Partition < items[j].Partition
+		a, b := items[i], items[j]
+		if a.Epoch.TopicID != b.Epoch.TopicID {
+			return a.Epoch.TopicID < b.Epoch.TopicID
 		}
-		return items[i].Offset < items[j].Offset
+		if a.Partition != b.Partition {
+			return a.Partition < b.Partition
+		}
+		return a.Offset < b.Offset
 	})
-	pending := map[int32]head{}
+	pending := map[segment]head{}
+	before := map[segment]map[int64]chainEntry{} // the predecessors' rows at the offsets of this batch
 	var out []ChainRow
 	skipped := 0
 	for _, it := range items {
-		h, ok := pending[it.Partition]
+		seg := segment{it.Epoch.TopicID, it.Partition}
+		h, ok := pending[seg]
 		if !ok {
 			var err error
-			if h, err = s.head(ctx, it.Partition); err != nil {
+			if h, err = s.head(ctx, seg); err != nil {
 				return err
 			}
 		}
@@ -140,15 +170,42 @@ func (s *ChainSink) Write(ctx context.Context, rows []pipeline.Item[pipeline.Raw
 			skipped++ // re-delivered: chained already
 			continue
 		}
+		if h.offset < 0 && h.pred != nil && it.Offset <= h.pred.offset {
+			prev, ok := before[seg]
+			if !ok {
+				var err error
+				if prev, err = s.predecessorRows(ctx, seg, h.pred, items); err != nil {
+					return err
+				}
+				before[seg] = prev
+			}
+			if c, ok := prev[it.Offset]; ok && c.payload == PayloadDigest(it.Row.Body) && c.headers == HeadersDigest(it.Row) {
+				skipped++ // the same record, chained in the previous segment
+				continue
+			}
+		}
 		row, err := NewChainRow(h.hash, it.Partition, it.Offset, it.Row)
 		if err != nil {
 			return fmt.Errorf("chain partition %d offset %d: %w", it.Partition, it.Offset, err)
 		}
+		row.TopicID, row.ClusterID = it.Epoch.TopicID, it.Epoch.ClusterID
+		if h.offset < 0 {
+			args := []any{"partition", it.Partition, "topic_id", it.Epoch.TopicID, "cluster_id", it.Epoch.ClusterID, "first_offset", it.Offset}
+			if h.pred != nil {
+				args = append(args, "after_topic_id", h.pred.topicID, "after_offset", h.pred.offset)
+			}
+			s.log.Info("new chain segment: the raw topic's ID changed (topic recreated, or another Kafka cluster); it links to the partition's previous segment", args...)
+		}
 		out = append(out, row)
-		pending[it.Partition] = head{offset: it.Offset, hash: row.Hash}
+		pending[seg] = head{offset: it.Offset, hash: row.Hash}
 	}
 	if err := s.insert(ctx, out, token); err != nil {
 		return err
+	}
+	for seg, h := range pending {
+		if h.offset < 0 {
+			delete(pending, seg)
+		}
 	}
 	s.pending, s.chained = pending, len(out)
 	s.metrics.skipped.Add(float64(skipped))
@@ -158,20 +215,62 @@ func (s *ChainSink) Write(ctx context.Context, rows []pipeline.Item[pipeline.Raw
 	return nil
 }
 
-// head is the partition's last chained record: cached, or read from ClickHouse.
-func (s *ChainSink) head(ctx context.Context, partition int32) (head, error) {
-	if h, ok := s.heads[partition]; ok {
+// head is the segment's last chained record: cached, or read from ClickHouse. For a segment with no
+// row yet it is the partition's previous segment's last row (the link of the new segment's first
+// row), or the genesis.
+func (s *ChainSink) head(ctx context.Context, seg segment) (head, error) {
+	if h, ok := s.heads[seg]; ok {
 		return h, nil
 	}
+	params := clickhouse.Parameters{"partition": strconv.Itoa(int(seg.partition)), "topic_id": seg.topicID}
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(params))
 	h := head{offset: -1, hash: GenesisHash}
-	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"partition": strconv.Itoa(int(partition))}))
 	err := s.conn.QueryRow(qctx, stmtChainHead.SQL).Scan(&h.offset, &h.hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return head{}, fmt.Errorf("read chain head of partition %d: %w", partition, err)
+	switch {
+	case err == nil:
+		s.log.Info("chain head loaded", "partition", seg.partition, "topic_id", seg.topicID, "offset", h.offset)
+	case errors.Is(err, sql.ErrNoRows):
+		var p predecessor
+		err = s.conn.QueryRow(qctx, stmtChainPred.SQL).Scan(&p.topicID, &p.offset, &p.hash)
+		switch {
+		case err == nil:
+			h.hash, h.pred = p.hash, &p
+		case !errors.Is(err, sql.ErrNoRows):
+			return head{}, fmt.Errorf("read the previous chain segment of partition %d: %w", seg.partition, err)
+		}
+	default:
+		return head{}, fmt.Errorf("read chain head of partition %d topic %q: %w", seg.partition, seg.topicID, err)
 	}
-	s.heads[partition] = h
-	s.log.Info("chain head loaded", "partition", partition, "offset", h.offset)
+	s.heads[seg] = h
 	return h, nil
+}
+
+// predecessorRows reads the chain rows of the previous segment at the offsets of the batch's records of
+// seg that are at or below its head.
+func (s *ChainSink) predecessorRows(ctx context.Context, seg segment, pred *predecessor, items []*pipeline.Item[pipeline.RawRow]) (map[int64]chainEntry, error) {
+	lo, hi := int64(-1), int64(-1)
+	for _, it := range items {
+		if it.Epoch.TopicID == seg.topicID && it.Partition == seg.partition && it.Offset <= pred.offset {
+			if lo < 0 || it.Offset < lo {
+				lo = it.Offset
+			}
+			hi = max(hi, it.Offset)
+		}
+	}
+	out := map[int64]chainEntry{}
+	if lo < 0 {
+		return out, nil
+	}
+	rows, err := readChain(ctx, s.conn, seg.partition, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range rows {
+		if c.topicID == pred.topicID {
+			out[c.offset] = c
+		}
+	}
+	return out, nil
 }
 
 func (s *ChainSink) insert(ctx context.Context, rows []ChainRow, token string) error {
@@ -179,19 +278,16 @@ func (s *ChainSink) insert(ctx context.Context, rows []ChainRow, token string) e
 		return nil
 	}
 	start := time.Now()
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"insert_deduplication_token": token,
-		"async_insert":               0,
-	}))
+	ctx = chconn.InsertContext(ctx, token)
 	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO raw_chain ("+joinColumns(chainColumns)+")")
 	if err != nil {
 		return fmt.Errorf("prepare insert into raw_chain: %w", err)
 	}
 	defer b.Abort()
 	for _, r := range rows {
-		if err := b.Append(r.Partition, r.Offset, r.EventID, r.Source, r.App, time.UnixMilli(r.ReceivedAtMs).UTC(),
+		if err := b.Append(r.Partition, r.Offset, r.TopicID, r.ClusterID, r.EventID, r.Source, r.App, time.UnixMilli(r.ReceivedAtMs).UTC(),
 			r.PayloadSHA256, r.HeadersSHA256, r.PrevHash, r.Hash); err != nil {
-			return fmt.Errorf("append to raw_chain batch: %w", err)
+			return fmt.Errorf("append to raw_chain batch: %w: %w", chconn.ErrRowRefused, err)
 		}
 	}
 	if err := b.Send(); err != nil {
@@ -201,11 +297,11 @@ func (s *ChainSink) insert(ctx context.Context, rows []ChainRow, token string) e
 	return nil
 }
 
-// Written implements pipeline.Sink: the batch is acknowledged, its heads are the partitions' heads.
+// Written implements pipeline.Sink: the batch is acknowledged, its heads are the segments' heads.
 func (s *ChainSink) Written([]pipeline.Item[pipeline.RawRow]) {
-	for p, h := range s.pending {
-		s.heads[p] = h
-		s.metrics.head.WithLabelValues(strconv.Itoa(int(p))).Set(float64(h.offset))
+	for seg, h := range s.pending {
+		s.heads[seg] = h
+		s.metrics.head.WithLabelValues(strconv.Itoa(int(seg.partition))).Set(float64(h.offset))
 	}
 	s.metrics.records.Add(float64(s.chained))
 	s.pending, s.chained = nil, 0
@@ -214,7 +310,7 @@ func (s *ChainSink) Written([]pipeline.Item[pipeline.RawRow]) {
 // Reset implements pipeline.Sink: after a rebalance another member may have chained further; heads
 // are read again from ClickHouse.
 func (s *ChainSink) Reset() {
-	s.heads = map[int32]head{}
+	s.heads = map[segment]head{}
 	s.pending = nil
 }
 

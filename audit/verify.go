@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -93,11 +94,31 @@ func (b Break) String() string {
 	return fmt.Sprintf("partition %d offset %d: %s: %s", b.Partition, b.Offset, b.Kind, b.Detail)
 }
 
-// Head is a partition's last chained record.
+// Head is the last chained record of a chain segment (a partition of one Kafka topic ID).
 type Head struct {
 	Partition int32  `json:"raw_partition"`
+	TopicID   string `json:"raw_topic_id"` // Kafka topic ID ("" before schema 0070)
 	Offset    int64  `json:"raw_offset"`
 	Hash      string `json:"hash"`
+}
+
+// Boundary is where a partition's chain goes from one segment to the next: the raw topic's ID changed
+// (the topic was deleted and created again, or the pipeline read another Kafka cluster) and offsets
+// started again. The new segment's first row links to the old segment's last row.
+type Boundary struct {
+	Partition     int32  `json:"raw_partition"`
+	FromTopicID   string `json:"from_topic_id"`   // the segment that ended ("" before schema 0070)
+	FromClusterID string `json:"from_cluster_id"` // its Kafka cluster
+	FromOffset    int64  `json:"from_offset"`     // its last chained offset
+	TopicID       string `json:"topic_id"`        // the segment that began
+	ClusterID     string `json:"cluster_id"`
+	Offset        int64  `json:"offset"` // its first chained offset
+	Reason        string `json:"reason"`
+}
+
+func (b Boundary) String() string {
+	return fmt.Sprintf("partition %d: topic id %s (cluster %s) from offset %d follows topic id %s (cluster %s) at offset %d: %s",
+		b.Partition, orNone(b.TopicID), orNone(b.ClusterID), b.Offset, orNone(b.FromTopicID), orNone(b.FromClusterID), b.FromOffset, b.Reason)
 }
 
 // PartitionReport is what Verify found in one partition.
@@ -118,7 +139,9 @@ type Report struct {
 	To         time.Time         `json:"to"`
 	Partitions []PartitionReport `json:"partitions"`
 	Breaks     []Break           `json:"breaks"` // every break, by partition and offset
-	Heads      []Head            `json:"heads"`  // every partition's head now, for anchoring
+	Heads      []Head            `json:"heads"`  // every chain segment's head now, for anchoring
+	// Boundaries are the segment boundaries met in the range: where the raw topic's ID changed.
+	Boundaries []Boundary `json:"boundaries"`
 	// RetentionCutoff: raw records received before it may have been deleted by retention pass
 	// RetentionRun (by RetentionActor); zero when no pass deleted from the raw archive.
 	RetentionCutoff time.Time `json:"retention_cutoff"`
@@ -148,9 +171,10 @@ func (r Report) Checked() int {
 
 var (
 	stmtSpan      = queries.MustStatement("audit_span")
-	stmtHeads     = queries.MustStatement("audit_heads")
+	stmtSegments  = queries.MustStatement("audit_segments")
 	stmtChainRows = queries.MustStatement("audit_chain_rows")
 	stmtChainPrev = queries.MustStatement("audit_chain_prev")
+	stmtChainLink = queries.MustStatement("audit_chain_link")
 	stmtRawRows   = queries.MustStatement("audit_raw_rows")
 	stmtCutoff    = queries.MustStatement("audit_retention_cutoff")
 )
@@ -168,13 +192,17 @@ func Verify(ctx context.Context, conn driver.Conn, r Range, progress Progress) (
 	if r.Window == 0 {
 		r.Window = defaultWindow
 	}
-	rep := Report{From: r.From.UTC(), To: r.To.UTC()}
-	heads, rawLast, err := readHeads(ctx, conn)
+	rep := Report{From: r.From.UTC(), To: r.To.UTC(), Breaks: []Break{}, Boundaries: []Boundary{}}
+	segs, err := readSegments(ctx, conn)
 	if err != nil {
 		return rep, err
 	}
-	for _, p := range sortedPartitions(heads) {
-		rep.Heads = append(rep.Heads, heads[p])
+	for _, p := range sortedSegmentPartitions(segs) {
+		for _, sg := range segs[p] {
+			if sg.head >= 0 {
+				rep.Heads = append(rep.Heads, Head{Partition: p, TopicID: sg.topicID, Offset: sg.head, Hash: sg.headHash})
+			}
+		}
 	}
 	if err := conn.QueryRow(ctx, stmtCutoff.SQL).Scan(&rep.RetentionCutoff, &rep.RetentionRun, &rep.RetentionActor); err != nil {
 		return rep, fmt.Errorf("read retention passes: %w", err)
@@ -207,16 +235,13 @@ func Verify(ctx context.Context, conn driver.Conn, r Range, progress Progress) (
 		if len(want) > 0 && !want[p] {
 			continue
 		}
-		h, ok := heads[p]
-		if !ok {
-			h = Head{Partition: p, Offset: -1}
-		}
-		pr, err := verifyPartition(ctx, conn, r, p, spans[p], h, rawLast[p], rep.RetentionCutoff, progress)
+		pr, bounds, err := verifyPartition(ctx, conn, r, p, spans[p], newPartitionSegments(segs[p]), rep.RetentionCutoff, progress)
 		if err != nil {
 			return rep, err
 		}
 		rep.Partitions = append(rep.Partitions, pr)
 		rep.Breaks = append(rep.Breaks, pr.Breaks...)
+		rep.Boundaries = append(rep.Boundaries, bounds...)
 	}
 	for _, a := range r.Anchors {
 		if len(want) > 0 && !want[a.Partition] {
@@ -237,25 +262,86 @@ func Verify(ctx context.Context, conn driver.Conn, r Range, progress Progress) (
 
 type span struct{ first, last int64 }
 
-func readHeads(ctx context.Context, conn driver.Conn) (map[int32]Head, map[int32]int64, error) {
-	rows, err := conn.Query(ctx, stmtHeads.SQL)
+// segmentInfo is one chain segment — a partition of one Kafka topic ID — as ClickHouse holds it.
+type segmentInfo struct {
+	topicID   string
+	first     int64 // first chained offset, -1 when nothing is chained
+	head      int64 // last chained offset, -1 when nothing is chained
+	headHash  string
+	firstPrev string // prev_hash of the first chained row
+	clusterID string
+	chainedAt time.Time // when its first row was chained
+	rawLast   int64     // last offset of the topic ID in the raw archive, -1 when none
+}
+
+func readSegments(ctx context.Context, conn driver.Conn) (map[int32][]segmentInfo, error) {
+	rows, err := conn.Query(ctx, stmtSegments.SQL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read chain heads: %w", err)
+		return nil, fmt.Errorf("read chain segments: %w", err)
 	}
 	defer rows.Close()
-	heads, rawLast := map[int32]Head{}, map[int32]int64{}
+	out := map[int32][]segmentInfo{}
 	for rows.Next() {
-		var h Head
-		var last int64
-		if err := rows.Scan(&h.Partition, &h.Offset, &h.Hash, &last); err != nil {
-			return nil, nil, fmt.Errorf("scan chain heads: %w", err)
+		var p int32
+		var sg segmentInfo
+		if err := rows.Scan(&p, &sg.topicID, &sg.first, &sg.head, &sg.headHash, &sg.firstPrev, &sg.clusterID, &sg.chainedAt, &sg.rawLast); err != nil {
+			return nil, fmt.Errorf("scan chain segments: %w", err)
 		}
-		if h.Offset >= 0 {
-			heads[h.Partition] = h
-		}
-		rawLast[h.Partition] = last
+		out[p] = append(out[p], sg)
 	}
-	return heads, rawLast, rows.Err()
+	return out, rows.Err()
+}
+
+// partitionSegments are a partition's segments, and the classes of topic IDs whose records are
+// matched together. A record's topic ID is its segment, with one exception: rows written before
+// schema 0070 have no topic ID (""), and the records around the upgrade may be chained on one side and
+// archived on the other; so "" and the segment that continues it (whose first row links to its head)
+// are one class.
+type partitionSegments struct {
+	byTopic map[string]segmentInfo
+	class   map[string]string
+}
+
+func newPartitionSegments(list []segmentInfo) partitionSegments {
+	ps := partitionSegments{byTopic: map[string]segmentInfo{}, class: map[string]string{}}
+	for _, sg := range list {
+		ps.byTopic[sg.topicID] = sg
+	}
+	if legacy, ok := ps.byTopic[""]; ok && legacy.head >= 0 {
+		for _, sg := range list {
+			if sg.topicID != "" && sg.first >= 0 && sg.firstPrev == legacy.headHash {
+				ps.class[""] = sg.topicID
+			}
+		}
+	}
+	return ps
+}
+
+func (ps partitionSegments) classOf(topicID string) string {
+	if c, ok := ps.class[topicID]; ok {
+		return c
+	}
+	return topicID
+}
+
+// chainedUpTo is the greatest chained offset of a class, -1 when nothing of it is chained.
+func (ps partitionSegments) chainedUpTo(class string) int64 {
+	return ps.upTo(class, func(sg segmentInfo) int64 { return sg.head })
+}
+
+// rawUpTo is the greatest offset of a class in the raw archive, -1 when none.
+func (ps partitionSegments) rawUpTo(class string) int64 {
+	return ps.upTo(class, func(sg segmentInfo) int64 { return sg.rawLast })
+}
+
+func (ps partitionSegments) upTo(class string, offset func(segmentInfo) int64) int64 {
+	n := int64(-1)
+	for t, sg := range ps.byTopic {
+		if ps.classOf(t) == class {
+			n = max(n, offset(sg))
+		}
+	}
+	return n
 }
 
 func readSpans(ctx context.Context, conn driver.Conn, r Range) (map[int32]span, error) {
@@ -280,51 +366,39 @@ func readSpans(ctx context.Context, conn driver.Conn, r Range) (map[int32]span, 
 
 type chainEntry struct {
 	offset                       int64
+	topicID, clusterID           string
 	eventID                      string
 	receivedAt                   time.Time
 	payload, headers, prev, hash string
 }
 
 type rawEntry struct {
-	offset  int64
-	payload string
-	row     pipeline.RawRow
+	offset           int64
+	topicID          string
+	payload, headers string
+	row              pipeline.RawRow
 }
 
-// verifyPartition walks one partition's span in windows of offsets.
-func verifyPartition(ctx context.Context, conn driver.Conn, r Range, p int32, s span, h Head, rawLast int64, cutoff time.Time, progress Progress) (PartitionReport, error) {
+// verifyPartition walks one partition's span in windows of offsets, every segment of it at once: the
+// links of each segment (a Kafka topic ID) in offset order, and the raw records at each offset
+// against the chain rows there.
+func verifyPartition(ctx context.Context, conn driver.Conn, r Range, p int32, s span, ps partitionSegments, cutoff time.Time, progress Progress) (PartitionReport, []Boundary, error) {
 	pr := PartitionReport{Partition: p, First: s.first, Last: s.last}
+	var bounds []Boundary
 	add := func(off int64, kind, format string, args ...any) {
 		pr.Breaks = append(pr.Breaks, Break{Partition: p, Offset: off, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	// The link into the span: the chain row before it, or the genesis.
-	prevOffset, prevHash := int64(-1), GenesisHash
-	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"partition": strconv.Itoa(int(p)), "before": strconv.FormatInt(s.first, 10)}))
-	rows, err := conn.Query(qctx, stmtChainPrev.SQL)
-	if err != nil {
-		return pr, fmt.Errorf("partition %d: read the chain row before offset %d: %w", p, s.first, err)
-	}
-	for rows.Next() {
-		if err := rows.Scan(&prevOffset, &prevHash); err != nil {
-			rows.Close()
-			return pr, fmt.Errorf("partition %d: scan chain row: %w", p, err)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return pr, fmt.Errorf("partition %d: read the chain row before offset %d: %w", p, s.first, err)
-	}
+	prev := map[string]chainLink{} // per segment, the chain row the walk is at
 
 	for lo := s.first; lo <= s.last; lo += r.Window {
 		hi := min(lo+r.Window-1, s.last)
 		chain, err := readChain(ctx, conn, p, lo, hi)
 		if err != nil {
-			return pr, err
+			return pr, nil, err
 		}
 		raws, err := readRaw(ctx, conn, p, lo, hi)
 		if err != nil {
-			return pr, err
+			return pr, nil, err
 		}
 		// Where each chained payload is, to name a record moved to another offset.
 		chainedAt := map[string]int64{}
@@ -335,81 +409,204 @@ func verifyPartition(ctx context.Context, conn driver.Conn, r Range, p int32, s 
 		for _, re := range raws {
 			rawAt[re.offset] = append(rawAt[re.offset], re)
 		}
-		seen := map[int64]bool{}
+		// The links, segment by segment: rows come by offset, then topic ID.
+		chosenAt := map[int64][]chainEntry{}
 		for i := 0; i < len(chain); {
-			// The chain rows of one offset: one, or a forged one beside the original.
+			// The chain rows of one offset and segment: one, or a forged one beside the original.
 			j := i + 1
-			for j < len(chain) && chain[j].offset == chain[i].offset {
+			for j < len(chain) && chain[j].offset == chain[i].offset && chain[j].topicID == chain[i].topicID {
 				j++
 			}
 			group := chain[i:j]
 			i = j
 			c := group[0]
+			t := c.topicID
+			pl, walking := prev[t]
+			if !walking {
+				// The first row of the segment in the span: the row before it, or the segment's start.
+				if pl, walking, err = chainPrev(ctx, conn, p, t, c.offset); err != nil {
+					return pr, nil, err
+				}
+			}
 			if distinct := distinctHashes(group); len(distinct) > 1 {
 				add(c.offset, BreakForked, "%d different chain rows for this offset (hashes %s): a chain row was forged beside the original", len(distinct), strings.Join(distinct, ", "))
 				// Go on with the one that belongs: it follows the row before and re-computes.
 				for _, g := range group {
-					if h, err := Link(g.prev, p, g.offset, g.payload, g.headers); err == nil && h == g.hash && g.prev == prevHash {
+					if h, err := Link(g.prev, p, g.offset, g.payload, g.headers); err == nil && h == g.hash && (!walking || g.prev == pl.hash) {
 						c = g
 						break
 					}
 				}
 			}
-			seen[c.offset] = true
 			pr.Chained++
-			if c.prev != prevHash {
-				if prevOffset < 0 {
-					add(c.offset, BreakLink, "prev_hash %s, but no chain row precedes it and it is not the genesis: the records before it were removed", short(c.prev))
-				} else {
-					add(c.offset, BreakLink, "prev_hash %s does not match the hash %s of the chain row at offset %d: a record between them was removed, or a chain row was rewritten", short(c.prev), short(prevHash), prevOffset)
+			switch {
+			case walking && c.prev != pl.hash:
+				add(c.offset, BreakLink, "prev_hash %s does not match the hash %s of the chain row at offset %d: a record between them was removed, or a chain row was rewritten", short(c.prev), short(pl.hash), pl.offset)
+			case !walking:
+				b, brk, err := segmentStart(ctx, conn, p, c, ps)
+				if err != nil {
+					return pr, nil, err
+				}
+				if brk != nil {
+					pr.Breaks = append(pr.Breaks, *brk)
+				} else if b != nil {
+					bounds = append(bounds, *b)
 				}
 			}
 			if want, err := Link(c.prev, p, c.offset, c.payload, c.headers); err != nil || want != c.hash {
 				add(c.offset, BreakHash, "the chain row's hash does not re-compute from its fields: the chain row was rewritten")
 			}
-			prevOffset, prevHash = c.offset, c.hash
-			versions := rawAt[c.offset]
-			switch {
-			case len(versions) == 0 && !cutoff.IsZero() && c.receivedAt.Before(cutoff):
-				pr.Expired++
-			case len(versions) == 0 && c.offset > rawLast:
-				pr.Pending++
-			case len(versions) == 0:
-				add(c.offset, BreakRemoved, "chained record (event %s, received %s) is missing from raw_callbacks_data", orNone(c.eventID), c.receivedAt.UTC().Format(timeParamLayout))
-			}
-			for _, v := range versions {
-				headers := HeadersDigest(v.row)
-				switch {
-				case v.payload != c.payload:
-					if other, ok := chainedAt[v.payload]; ok && other != c.offset {
-						add(c.offset, BreakReordered, "the payload stored here was chained at offset %d", other)
-					} else {
-						add(c.offset, BreakAltered, "payload SHA-256 is %s now, %s when chained", short(v.payload), short(c.payload))
-					}
-				case headers != c.headers:
-					add(c.offset, BreakAltered, "headers (source, app, time, event_id, key, path, address or HTTP headers) differ from when chained")
-				default:
-					pr.Matched++
-				}
+			prev[t] = chainLink{c.offset, c.hash}
+			chosenAt[c.offset] = append(chosenAt[c.offset], c)
+		}
+		// The records at each offset against the chain rows there.
+		offsets := make([]int64, 0, len(chosenAt)+len(rawAt))
+		for o := range chosenAt {
+			offsets = append(offsets, o)
+		}
+		for o := range rawAt {
+			if _, ok := chosenAt[o]; !ok {
+				offsets = append(offsets, o)
 			}
 		}
-		for _, re := range raws {
-			if seen[re.offset] {
-				continue
-			}
-			seen[re.offset] = true
-			if re.offset > h.Offset {
-				pr.Pending++ // the chain has not reached it yet
-				continue
-			}
-			add(re.offset, BreakUnchained, "raw record (event %s) has no chain row: it was inserted, or its chain row removed", orNone(re.row.EventID))
+		sort.Slice(offsets, func(i, j int) bool { return offsets[i] < offsets[j] })
+		for _, o := range offsets {
+			matchOffset(&pr, add, ps, chainedAt, o, chosenAt[o], rawAt[o], cutoff)
 		}
 		if progress != nil {
 			progress(p, hi-s.first+1, s.last-s.first+1)
 		}
 	}
 	sort.SliceStable(pr.Breaks, func(i, j int) bool { return pr.Breaks[i].Offset < pr.Breaks[j].Offset })
-	return pr, nil
+	return pr, bounds, nil
+}
+
+// matchOffset checks the raw record versions at offset o against the chain rows there. A version
+// matches a chain row with the same payload and headers digests (of any segment: the same record
+// read again under a new topic ID was not chained twice). A chain row no version matches is
+// altered (a version of its class is there, different), expired, pending or removed; a version that
+// matches nothing is altered (a chain row of its class is there), pending, or unchained.
+func matchOffset(pr *PartitionReport, add func(int64, string, string, ...any), ps partitionSegments, chainedAt map[string]int64,
+	o int64, cs []chainEntry, rs []rawEntry, cutoff time.Time) {
+	matched := make([]bool, len(cs))
+	explained := make([]bool, len(rs))
+	for ri, re := range rs {
+		best := -1
+		for ci, c := range cs {
+			if c.payload == re.payload && c.headers == re.headers && (best < 0 || ps.classOf(c.topicID) == ps.classOf(re.topicID)) {
+				best = ci
+			}
+		}
+		if best >= 0 {
+			matched[best], explained[ri] = true, true
+			pr.Matched++
+		}
+	}
+	for ri, re := range rs {
+		if explained[ri] {
+			continue
+		}
+		cls := ps.classOf(re.topicID)
+		var c *chainEntry
+		for ci := range cs {
+			if ps.classOf(cs[ci].topicID) == cls {
+				c = &cs[ci]
+				matched[ci] = true // explained by this version's break
+				break
+			}
+		}
+		switch {
+		case c != nil && re.payload != c.payload:
+			if other, ok := chainedAt[re.payload]; ok && other != o {
+				add(o, BreakReordered, "the payload stored here was chained at offset %d", other)
+			} else {
+				add(o, BreakAltered, "payload SHA-256 is %s now, %s when chained", short(re.payload), short(c.payload))
+			}
+		case c != nil:
+			add(o, BreakAltered, "headers (source, app, time, event_id, key, path, address or HTTP headers) differ from when chained")
+		case o > ps.chainedUpTo(cls):
+			pr.Pending++ // the chain has not reached it yet
+		default:
+			add(o, BreakUnchained, "raw record (event %s, topic id %s) has no chain row: it was inserted, or its chain row removed", orNone(re.row.EventID), orNone(re.topicID))
+		}
+	}
+	for ci, c := range cs {
+		if matched[ci] {
+			continue
+		}
+		switch {
+		case !cutoff.IsZero() && c.receivedAt.Before(cutoff):
+			pr.Expired++
+		case o > ps.rawUpTo(ps.classOf(c.topicID)):
+			pr.Pending++
+		default:
+			add(o, BreakRemoved, "chained record (event %s, received %s) is missing from raw_callbacks_data", orNone(c.eventID), c.receivedAt.UTC().Format(timeParamLayout))
+		}
+	}
+}
+
+// chainLink is a chain row's place and hash: what the next row of its segment links to.
+type chainLink struct {
+	offset int64
+	hash   string
+}
+
+// chainPrev is the chain row of segment topicID before offset, if there is one.
+func chainPrev(ctx context.Context, conn driver.Conn, p int32, topicID string, before int64) (l chainLink, ok bool, err error) {
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"partition": strconv.Itoa(int(p)), "topic_id": topicID, "before": strconv.FormatInt(before, 10)}))
+	err = conn.QueryRow(qctx, stmtChainPrev.SQL).Scan(&l.offset, &l.hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, fmt.Errorf("partition %d: read the chain row before offset %d: %w", p, before, err)
+	}
+	return l, true, nil
+}
+
+// segmentStart checks the first row of a segment: it starts the partition's chain (the genesis, for
+// the first segment only) or links to the last row of another segment — a boundary, returned with
+// its reason — and otherwise is a break.
+func segmentStart(ctx context.Context, conn driver.Conn, p int32, c chainEntry, ps partitionSegments) (*Boundary, *Break, error) {
+	brk := func(kind, format string, args ...any) (*Boundary, *Break, error) {
+		return nil, &Break{Partition: p, Offset: c.offset, Kind: kind, Detail: fmt.Sprintf(format, args...)}, nil
+	}
+	if c.prev == GenesisHash {
+		for _, other := range ps.byTopic {
+			if other.topicID != c.topicID && other.first >= 0 && other.firstPrev == GenesisHash && other.chainedAt.Before(ps.byTopic[c.topicID].chainedAt) {
+				return brk(BreakLink, "a second chain starts from the genesis in this partition (topic id %s; the first was topic id %s): a new segment must link to the one before it, which was removed", orNone(c.topicID), orNone(other.topicID))
+			}
+		}
+		return nil, nil, nil
+	}
+	var from struct {
+		topicID, clusterID string
+		offset             int64
+	}
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"partition": strconv.Itoa(int(p)), "hash": c.prev}))
+	err := conn.QueryRow(qctx, stmtChainLink.SQL).Scan(&from.topicID, &from.offset, &from.clusterID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return brk(BreakLink, "prev_hash %s, but no chain row precedes it and it is not the genesis: the records before it were removed", short(c.prev))
+	case err != nil:
+		return nil, nil, fmt.Errorf("partition %d: find the chain row with hash %s: %w", p, short(c.prev), err)
+	case from.topicID == c.topicID:
+		return brk(BreakLink, "prev_hash %s is the hash of offset %d of the same segment, after this row: the chain was reordered", short(c.prev), from.offset)
+	case from.offset != ps.byTopic[from.topicID].head:
+		return brk(BreakForked, "the segment of topic id %s starts here after offset %d of topic id %s, but that segment goes on to offset %d: it forks", orNone(c.topicID), from.offset, orNone(from.topicID), ps.byTopic[from.topicID].head)
+	}
+	b := &Boundary{Partition: p, FromTopicID: from.topicID, FromClusterID: from.clusterID, FromOffset: from.offset,
+		TopicID: c.topicID, ClusterID: c.clusterID, Offset: c.offset}
+	switch {
+	case from.topicID == "":
+		b.Reason = "records chained before schema 0070 recorded the raw topic's ID; from here it is recorded"
+	case from.clusterID != c.clusterID:
+		b.Reason = "the pipeline read another Kafka cluster (its offsets start again)"
+	default:
+		b.Reason = "the raw topic was deleted and created again in the same Kafka cluster (its offsets start again)"
+	}
+	return b, nil, nil
 }
 
 func readChain(ctx context.Context, conn driver.Conn, p int32, lo, hi int64) ([]chainEntry, error) {
@@ -423,7 +620,7 @@ func readChain(ctx context.Context, conn driver.Conn, p int32, lo, hi int64) ([]
 	var out []chainEntry
 	for rows.Next() {
 		var c chainEntry
-		if err := rows.Scan(&c.offset, &c.eventID, &c.receivedAt, &c.payload, &c.headers, &c.prev, &c.hash); err != nil {
+		if err := rows.Scan(&c.offset, &c.topicID, &c.clusterID, &c.eventID, &c.receivedAt, &c.payload, &c.headers, &c.prev, &c.hash); err != nil {
 			return nil, fmt.Errorf("partition %d: scan chain row: %w", p, err)
 		}
 		out = append(out, c)
@@ -443,11 +640,12 @@ func readRaw(ctx context.Context, conn driver.Conn, p int32, lo, hi int64) ([]ra
 	for rows.Next() {
 		var e rawEntry
 		var received time.Time
-		if err := rows.Scan(&e.offset, &e.payload, &e.row.Source, &e.row.App, &received, &e.row.EventID, &e.row.RawKey,
+		if err := rows.Scan(&e.offset, &e.topicID, &e.payload, &e.row.Source, &e.row.App, &received, &e.row.EventID, &e.row.RawKey,
 			&e.row.Path, &e.row.RemoteAddr, &e.row.HTTPHeaders, &e.row.Meta); err != nil {
 			return nil, fmt.Errorf("partition %d: scan raw record: %w", p, err)
 		}
 		e.row.ReceivedAtMs = received.UnixMilli()
+		e.headers = HeadersDigest(e.row)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -461,16 +659,18 @@ func checkAnchor(ctx context.Context, conn driver.Conn, a Anchor) (Break, bool) 
 	if len(chain) == 0 {
 		return Break{Partition: a.Partition, Offset: a.Offset, Kind: BreakAnchor, Detail: fmt.Sprintf("anchor %s: no chain row at this offset any more", short(a.Hash))}, false
 	}
+	var found []string
 	for _, c := range chain {
-		if c.hash != a.Hash {
-			return Break{Partition: a.Partition, Offset: a.Offset, Kind: BreakAnchor,
-				Detail: fmt.Sprintf("anchor %s, but the chain row here has hash %s: the chain up to it was rewritten", short(a.Hash), short(c.hash))}, false
+		if c.hash == a.Hash {
+			return Break{}, true
 		}
+		found = append(found, short(c.hash))
 	}
-	return Break{}, true
+	return Break{Partition: a.Partition, Offset: a.Offset, Kind: BreakAnchor,
+		Detail: fmt.Sprintf("anchor %s, but the chain rows here have hash %s: the chain up to it was rewritten", short(a.Hash), strings.Join(found, ", "))}, false
 }
 
-func sortedPartitions(m map[int32]Head) []int32 {
+func sortedSegmentPartitions(m map[int32][]segmentInfo) []int32 {
 	out := make([]int32, 0, len(m))
 	for p := range m {
 		out = append(out, p)

@@ -1,8 +1,19 @@
 // Package chconn opens ClickHouse connections from a clickhouse-go DSN, the one way every component
 // reaches ClickHouse.
 //
-// The DSN is clickhouse-go's: clickhouse://user:pass@host:9000/db for the native protocol, or
-// http://user:pass@host:8123/db for the HTTP interface.
+// The DSN is clickhouse-go's: http://user:pass@host:8123/db for ClickHouse's HTTP interface — the
+// protocol imarchive's tests exercise (the chDB engine CI runs speaks only HTTP) and the one the
+// compose stack ships — or clickhouse://user:pass@host:9000/db for the native protocol, which works
+// through other clickhouse-go code that no test here covers: CheckProtocol names it, and
+// imarchive config check and consume warn about it.
+//
+// # Settings every write states
+//
+// A write does not rely on the server's defaults, which change between releases (ClickHouse 26.3
+// turned async_insert on) and differ between a server and chDB: inserts carry InsertSettings
+// (synchronous, deduplicated, with the batch's token), migrations DDLSettings (ALTERs and mutations
+// complete before the next statement). IsDataError tells a refusal of the rows themselves from an
+// outage: see errors.go for the codes.
 //
 // # TLS and credentials
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/queries"
 )
 
@@ -202,7 +203,7 @@ const insertRun = `INSERT INTO sync_runs (source, app, run_id, status, started_a
 
 func (s *Store) writeRun(ctx context.Context, run *Run, status string, finished *time.Time, msg string) error {
 	host, _ := os.Hostname()
-	b, err := s.conn.PrepareBatch(ctx, insertRun)
+	b, err := s.conn.PrepareBatch(chconn.InsertContext(ctx, ""), insertRun)
 	if err != nil {
 		return fmt.Errorf("record sync run %s %s: %w", run.ID, status, err)
 	}
@@ -452,8 +453,10 @@ func (s *Store) Flush(ctx context.Context, b *Batch) error {
 	return nil
 }
 
+// insert writes n rows synchronously (chconn.InsertSettings: never from an asynchronous-insert buffer,
+// whatever the server's default).
 func (s *Store) insert(ctx context.Context, stmt string, n int, row func(i int) []any) error {
-	b, err := s.conn.PrepareBatch(ctx, stmt)
+	b, err := s.conn.PrepareBatch(chconn.InsertContext(ctx, ""), stmt)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,10 +14,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/topics"
 )
@@ -25,15 +30,38 @@ type Item[T any] struct {
 	Row       T
 	Partition int32
 	Offset    int64
+	// Epoch names the incarnation of the topic the record was read from: offsets alone do not name a
+	// record once a topic is deleted and created again, or the pipeline reads another cluster.
+	Epoch Epoch
+}
+
+// Epoch is the identity of the Kafka topic a record was read from beyond its name and offsets. Kafka
+// gives every topic a topic ID (a UUID) when it creates it; a topic deleted and created again, or the
+// same name on another cluster, has another one, and its offsets start again from zero. The Epoch is
+// what tells the new records at those offsets from the old ones (the raw archive keeps TopicID with
+// every row, the hash chain starts a new segment per topic ID).
+type Epoch struct {
+	// TopicID is Kafka's topic ID as kafka-topics.sh prints it (URL-safe Base64 without padding);
+	// empty when the broker gave none (Kafka before 2.8).
+	TopicID string
+	// ClusterID is the Kafka cluster's ID (kafka-cluster.sh cluster-id; kafka-storage.sh format).
+	ClusterID string
 }
 
 // Sink is what a consumer writes to: it decodes records into rows and writes batches of them.
+//
+// The consumer writes a batch with one Write call, or — when ClickHouse refused some rows for what they
+// hold (chconn.IsDataError) — with several calls on consecutive parts of it, halving the part that was
+// refused until the refused rows are alone; those are dead-lettered. Each successful Write is followed
+// by Written with the same rows, before the next Write.
 type Sink[T any] interface {
 	// Decode turns one record into a row. An error means the record can never be written (poison): it
 	// goes to the dead-letter topic with the error as the reason, and consumption goes on.
 	Decode(r *kgo.Record) (T, error)
 	// Write writes the rows (in record order) and returns only when ClickHouse acknowledged all of
-	// them. After an error it is called again with the same rows and token, until it succeeds.
+	// them. After an error it is called again with the same rows and token (an outage: until it
+	// succeeds), or with parts of them (a data error). token names the rows by their content and
+	// place (BatchToken): the same rows always have the same token.
 	Write(ctx context.Context, rows []Item[T], token string) error
 	// Written is called once after Write succeeded, before the offsets are committed.
 	Written(rows []Item[T])
@@ -54,6 +82,8 @@ type Consumer[T any] struct {
 	log       *slog.Logger
 	metrics   *metrics
 	resetNext atomic.Bool // partitions moved: the sink forgets its state before the next batch
+	epochs    map[[16]byte]Epoch
+	warnedID  bool // the broker gave no topic ID: said once
 }
 
 // NewConsumer builds a consumer group member of group on topic, writing to sink. name ("events",
@@ -64,7 +94,8 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 	}
 	log = log.With("consumer", name, "topic", topic, "group", group)
 	c := &Consumer[T]{name: name, cfg: cfg, topics: tc, topic: topic, group: group, sink: sink, log: log,
-		metrics: newMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"consumer": name}, reg))}
+		metrics: newMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"consumer": name}, reg)),
+		epochs:  map[[16]byte]Epoch{}}
 	// Rebalances are blocked while a batch is handled, so a partition moves between batches; the
 	// callbacks only flag it (they never wait on the consumer).
 	reset := func(context.Context, *kgo.Client, map[string][]int32) { c.resetNext.Store(true) }
@@ -101,7 +132,7 @@ func (c *Consumer[T]) Run(ctx context.Context) error {
 	defer stopLag()
 	go c.reportLag(lctx)
 	for {
-		recs, hw, err := c.poll(ctx)
+		b, err := c.poll(ctx)
 		if err != nil {
 			return err
 		}
@@ -109,8 +140,8 @@ func (c *Consumer[T]) Run(ctx context.Context) error {
 			c.cl.AllowRebalance()
 			return nil
 		}
-		if len(recs) > 0 {
-			err = c.handle(ctx, recs, hw)
+		if len(b.recs) > 0 {
+			err = c.handle(ctx, b)
 		}
 		c.cl.AllowRebalance()
 		if err != nil {
@@ -119,7 +150,24 @@ func (c *Consumer[T]) Run(ctx context.Context) error {
 			}
 			return err
 		}
+		if b.recreated {
+			c.follow()
+		}
 	}
+}
+
+// follow makes the consumer read the topic of its name again after Kafka answered UNKNOWN_TOPIC_ID:
+// the topic was deleted (and maybe created again, with a new topic ID and offsets from zero). The
+// Kafka client never adopts a new topic ID by itself (it stalls, by design: franz-go's
+// PurgeTopicsFromClient): the topic is purged from the consumer and added again, which rebalances
+// the group onto the new topic, read from its start (Kafka dropped the group's offsets of the
+// deleted topic).
+func (c *Consumer[T]) follow() {
+	c.log.Warn("the topic was deleted or recreated (Kafka answers UNKNOWN_TOPIC_ID): following the topic of this name from its start")
+	c.cl.PurgeTopicsFromConsuming(c.topic)
+	c.cl.AddConsumeTopics(c.topic)
+	c.resetNext.Store(true)
+	c.metrics.topicChanges.Inc()
 }
 
 // lagEvery is how often the group's lag is read from Kafka.
@@ -160,52 +208,113 @@ func (c *Consumer[T]) Ping(ctx context.Context) error { return topics.Ping(ctx, 
 // EnsureTopics creates missing topics, retrying until Kafka answers or ctx ends.
 func (c *Consumer[T]) EnsureTopics(ctx context.Context) { c.topics.EnsureRetry(ctx, c.cl, c.log) }
 
+// polled is what one poll gathered.
+type polled struct {
+	recs      []*kgo.Record
+	ids       [][16]byte      // the topic ID each record was fetched with (zero when the broker sent none)
+	hw        map[int32]int64 // each polled partition's high watermark
+	recreated bool            // a fetch answered UNKNOWN_TOPIC_ID
+}
+
 // poll gathers up to BatchRows records and BatchBytes bytes, waiting at most BatchWait after the first
-// poll. hw holds each polled partition's high watermark.
-func (c *Consumer[T]) poll(ctx context.Context) ([]*kgo.Record, map[int32]int64, error) {
-	var recs []*kgo.Record
-	hw := map[int32]int64{}
+// poll.
+func (c *Consumer[T]) poll(ctx context.Context) (*polled, error) {
+	b := &polled{hw: map[int32]int64{}}
 	size := 0
 	deadline := time.Now().Add(c.cfg.BatchWait)
-	for len(recs) < c.cfg.BatchRows && size < c.cfg.BatchBytes {
+	for len(b.recs) < c.cfg.BatchRows && size < c.cfg.BatchBytes {
 		pctx, cancel := context.WithDeadline(ctx, deadline)
-		fs := c.cl.PollRecords(pctx, c.cfg.BatchRows-len(recs))
+		fs := c.cl.PollRecords(pctx, c.cfg.BatchRows-len(b.recs))
 		cancel()
 		if fs.IsClientClosed() {
-			return nil, nil, errors.New("kafka client closed")
+			return nil, errors.New("kafka client closed")
 		}
 		fs.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				return
+			switch {
+			case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+			case errors.Is(err, kerr.UnknownTopicID):
+				b.recreated = true
+			default:
+				c.log.Warn("fetch error", "partition", p, "err", err)
 			}
-			c.log.Warn("fetch error", "partition", p, "err", err)
 		})
-		fs.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) > 0 {
-				hw[p.Partition] = p.HighWatermark
+		fs.EachTopic(func(t kgo.FetchTopic) {
+			for _, p := range t.Partitions {
+				if len(p.Records) > 0 {
+					b.hw[p.Partition] = p.HighWatermark
+				}
+				for _, r := range p.Records {
+					size += len(r.Key) + len(r.Value)
+					b.recs = append(b.recs, r)
+					b.ids = append(b.ids, t.TopicID)
+				}
 			}
-			for _, r := range p.Records {
-				size += len(r.Key) + len(r.Value)
-			}
-			recs = append(recs, p.Records...)
 		})
-		if ctx.Err() != nil || !time.Now().Before(deadline) {
+		if b.recreated || ctx.Err() != nil || !time.Now().Before(deadline) {
 			break
 		}
 	}
-	return recs, hw, nil
+	return b, nil
+}
+
+// epochOf returns the Epoch of records fetched with topic ID id: the ID itself (or, when the broker
+// sent none with the records, the one its metadata gives) and the cluster's ID, read from Kafka's
+// metadata once per topic ID.
+func (c *Consumer[T]) epochOf(ctx context.Context, id [16]byte) (Epoch, error) {
+	if e, ok := c.epochs[id]; ok {
+		return e, nil
+	}
+	md, err := kadm.NewClient(c.cl).Metadata(ctx, c.topic)
+	if err != nil {
+		return Epoch{}, fmt.Errorf("read the metadata of topic %s: %w", c.topic, err)
+	}
+	if id == ([16]byte{}) {
+		if td, ok := md.Topics[c.topic]; ok && td.Err == nil {
+			id = td.ID
+		}
+	}
+	e := Epoch{ClusterID: md.Cluster}
+	if id != ([16]byte{}) {
+		e.TopicID = base64.RawURLEncoding.EncodeToString(id[:])
+	} else if !c.warnedID {
+		c.warnedID = true
+		c.log.Warn("Kafka gives no topic ID (a broker before 2.8?): records of a recreated topic cannot be told from the old ones in the raw archive's hash chain; batches are still named by their content")
+	}
+	c.epochs[id] = e
+	c.log.Info("reading topic", "topic_id", e.TopicID, "cluster_id", e.ClusterID)
+	return e, nil
+}
+
+// rejection is a row ClickHouse refused for its data.
+type rejection struct {
+	index int // into the batch's rows
+	err   error
 }
 
 // handle decodes, dead-letters what can never be written, writes the rest until ClickHouse
-// acknowledges, then commits.
-func (c *Consumer[T]) handle(ctx context.Context, recs []*kgo.Record, hw map[int32]int64) error {
+// acknowledges (setting aside and dead-lettering the rows it refuses for their data), then commits.
+func (c *Consumer[T]) handle(ctx context.Context, b *polled) error {
 	if c.resetNext.Swap(false) {
 		c.sink.Reset()
 	}
-	rows := make([]Item[T], 0, len(recs))
+	epochs := map[[16]byte]Epoch{} // one per topic ID in the batch (one, but at a topic's recreation)
+	for _, id := range b.ids {
+		if _, ok := epochs[id]; ok {
+			continue
+		}
+		if err := c.retry(ctx, "read topic metadata", func() error {
+			e, err := c.epochOf(ctx, id)
+			epochs[id] = e
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	rows := make([]Item[T], 0, len(b.recs))
+	srcs := make([]*kgo.Record, 0, len(b.recs))
 	var dead []*kgo.Record
 	size := 0
-	for _, r := range recs {
+	for i, r := range b.recs {
 		size += len(r.Key) + len(r.Value)
 		row, err := c.sink.Decode(r)
 		if err != nil {
@@ -213,45 +322,124 @@ func (c *Consumer[T]) handle(ctx context.Context, recs []*kgo.Record, hw map[int
 			c.log.Warn("record cannot be written; dead-lettered", "partition", r.Partition, "offset", r.Offset, "err", err)
 			continue
 		}
-		rows = append(rows, Item[T]{Row: row, Partition: r.Partition, Offset: r.Offset})
+		rows = append(rows, Item[T]{Row: row, Partition: r.Partition, Offset: r.Offset, Epoch: epochs[b.ids[i]]})
+		srcs = append(srcs, r)
 	}
-	if len(dead) > 0 {
-		if err := c.retry(ctx, "produce dead letters", func() error {
-			return c.cl.ProduceSync(ctx, dead...).FirstErr()
-		}); err != nil {
-			return err
-		}
-		c.metrics.deadLetters.Add(float64(len(dead)))
+	if err := c.produceDead(ctx, dead); err != nil {
+		return err
 	}
+	var rejected []rejection
 	if len(rows) > 0 {
-		token := batchToken(recs)
-		c.log.Debug("writing batch", "rows", len(rows), "bytes", size, "token", token)
-		if err := c.retry(ctx, "write batch", func() error { return c.sink.Write(ctx, rows, token) }); err != nil {
+		var err error
+		if rejected, err = c.write(ctx, rows, srcs); err != nil {
 			return err
 		}
-		c.sink.Written(rows)
+		if len(rejected) > 0 {
+			refused := make([]*kgo.Record, len(rejected))
+			for i, rj := range rejected {
+				r := srcs[rj.index]
+				refused[i] = deadLetter(c.topics.DeadLetter(), r, StageConsume, rj.err)
+				c.log.Warn("ClickHouse refused the row for its data; dead-lettered", "partition", r.Partition, "offset", r.Offset, "err", rj.err)
+			}
+			if err := c.produceDead(ctx, refused); err != nil {
+				return err
+			}
+			c.metrics.refused.Add(float64(len(rejected)))
+		}
 		c.metrics.batchRows.Observe(float64(len(rows)))
 		c.metrics.batchBytes.Observe(float64(size))
 	}
 	// The batch is written: commit it even when a stop was asked meanwhile.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := c.cl.CommitRecords(cctx, recs...); err != nil {
+	if err := c.cl.CommitRecords(cctx, b.recs...); err != nil {
 		// The rows are written; a re-delivery is folded by deduplication.
 		c.metrics.commitErrors.Inc()
 		c.log.Warn("offset commit failed after a successful write; records will be re-delivered and deduplicated", "err", err)
 		return nil
 	}
-	c.metrics.rowsWritten.Add(float64(len(rows)))
-	c.log.Debug("batch committed", "records", len(recs), "rows", len(rows), "dead_letters", len(dead))
+	c.metrics.rowsWritten.Add(float64(len(rows) - len(rejected)))
+	c.log.Debug("batch committed", "records", len(b.recs), "rows", len(rows), "dead_letters", len(dead)+len(rejected))
 	next := map[int32]int64{}
-	for _, r := range recs {
+	for _, r := range b.recs {
 		next[r.Partition] = max(next[r.Partition], r.Offset+1)
 	}
 	for p, n := range next {
-		c.metrics.lag.WithLabelValues(c.topic, strconv.Itoa(int(p))).Set(float64(max(hw[p]-n, 0)))
+		c.metrics.lag.WithLabelValues(c.topic, strconv.Itoa(int(p))).Set(float64(max(b.hw[p]-n, 0)))
 	}
 	return nil
+}
+
+// produceDead sends dead letters, retrying until Kafka acknowledges them. A dead-letter topic that was
+// deleted and created again (UNKNOWN_TOPIC_ID) is purged from the producer, which then finds the new one.
+func (c *Consumer[T]) produceDead(ctx context.Context, dead []*kgo.Record) error {
+	if len(dead) == 0 {
+		return nil
+	}
+	if err := c.retry(ctx, "produce dead letters", func() error {
+		err := c.cl.ProduceSync(ctx, dead...).FirstErr()
+		if errors.Is(err, kerr.UnknownTopicID) {
+			c.cl.PurgeTopicsFromProducing(c.topics.DeadLetter())
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	c.metrics.deadLetters.Add(float64(len(dead)))
+	return nil
+}
+
+// write writes rows (read from srcs) until ClickHouse acknowledges them. An outage is retried with
+// backoff, the same rows with the same token, forever. A data error (chconn.IsDataError) splits the
+// rows in halves written one after the other, each with its own token, down to single rows: the rows
+// refused alone are returned, the others are written. The parts and their tokens depend only on the
+// rows, so a retry after a crash repeats them and ClickHouse drops what it has.
+func (c *Consumer[T]) write(ctx context.Context, rows []Item[T], srcs []*kgo.Record) ([]rejection, error) {
+	var rejected []rejection
+	var part func(lo, hi int) error
+	part = func(lo, hi int) error {
+		ids := make([]string, hi-lo)
+		for i := range ids {
+			ids[i] = rows[lo+i].Epoch.TopicID
+		}
+		token := batchToken(srcs[lo:hi], ids)
+		if hi-lo == len(rows) {
+			c.log.Debug("writing batch", "rows", len(rows), "token", token)
+		}
+		for attempt := 0; ; attempt++ {
+			err := c.sink.Write(ctx, rows[lo:hi], token)
+			if err == nil {
+				c.sink.Written(rows[lo:hi])
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if chconn.IsDataError(err) {
+				if hi-lo == 1 {
+					rejected = append(rejected, rejection{index: lo, err: err})
+					return nil
+				}
+				c.log.Warn("ClickHouse refused rows of the batch for their data; writing it in halves to set them aside",
+					"rows", hi-lo, "first_offset", rows[lo].Offset, "err", err)
+				mid := lo + (hi-lo)/2
+				if err := part(lo, mid); err != nil {
+					return err
+				}
+				return part(mid, hi)
+			}
+			c.metrics.retries.Inc()
+			wait := backoff(c.cfg.RetryMin, c.cfg.RetryMax, attempt)
+			c.log.Error("write batch failed; retrying the same rows, nothing committed", "rows", hi-lo, "attempt", attempt+1, "retry_in", wait, "err", err)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
+	err := part(0, len(rows))
+	return rejected, err
 }
 
 // retry runs op until it succeeds or ctx ends, backing off between attempts; nothing is skipped.
@@ -275,28 +463,62 @@ func (c *Consumer[T]) retry(ctx context.Context, what string, op func() error) e
 	}
 }
 
-// batchToken names a batch by its partitions and offset ranges: re-sending the same records gives the
-// same token, so ClickHouse's insert deduplication makes the repeat a no-op.
-func batchToken(recs []*kgo.Record) string {
-	type span struct{ lo, hi int64 }
-	spans := map[string]*span{}
-	for _, r := range recs {
-		k := r.Topic + "/" + strconv.Itoa(int(r.Partition))
-		s, ok := spans[k]
-		if !ok {
-			spans[k] = &span{r.Offset, r.Offset}
-			continue
+// batchToken names records by what they are, so that ClickHouse's insert deduplication drops a repeat
+// of the same records and nothing else: SHA-256 over every record — in (topic, partition, offset)
+// order, whatever order they were polled in — of its topic, topic ID (topicIDs[i], Kafka's ID of the
+// topic incarnation), partition, offset, timestamp, key, value and headers, each length-prefixed.
+//
+// Positions alone are not a name: offsets start again from zero when a topic is deleted and created
+// again, when the pipeline is pointed at another cluster, or when imarchive dev's in-memory Kafka
+// restarts, and a new batch at old offsets would be dropped as a repeat without an error. The topic
+// ID tells those incarnations apart where the broker gives one; the content covers the rest (a broker
+// without topic IDs, a truncated log rewritten at the same offsets).
+func batchToken(recs []*kgo.Record, topicIDs []string) string {
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool {
+		ra, rb := recs[order[a]], recs[order[b]]
+		if ra.Topic != rb.Topic {
+			return ra.Topic < rb.Topic
 		}
-		s.lo, s.hi = min(s.lo, r.Offset), max(s.hi, r.Offset)
-	}
-	keys := make([]string, 0, len(spans))
-	for k := range spans {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+		if ra.Partition != rb.Partition {
+			return ra.Partition < rb.Partition
+		}
+		return ra.Offset < rb.Offset
+	})
 	h := sha256.New()
-	for _, k := range keys {
-		fmt.Fprintf(h, "%s:%d-%d;", k, spans[k].lo, spans[k].hi)
+	var buf []byte // one record's fields, then hashed: no allocation per field
+	num := func(v uint64) { buf = binary.BigEndian.AppendUint64(buf, v) }
+	bytes := func(b []byte) {
+		num(uint64(len(b)))
+		buf = append(buf, b...)
+	}
+	str := func(s string) {
+		num(uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	for _, i := range order {
+		r := recs[i]
+		buf = buf[:0]
+		str(r.Topic)
+		if topicIDs != nil {
+			str(topicIDs[i])
+		} else {
+			str("")
+		}
+		num(uint64(r.Partition))
+		num(uint64(r.Offset))
+		num(uint64(r.Timestamp.UnixMilli()))
+		bytes(r.Key)
+		bytes(r.Value)
+		num(uint64(len(r.Headers)))
+		for _, hd := range r.Headers {
+			str(hd.Key)
+			bytes(hd.Value)
+		}
+		h.Write(buf)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
@@ -328,11 +550,29 @@ const (
 func deadLetter(topic string, r *kgo.Record, stage string, reason error) *kgo.Record {
 	hs := append([]kgo.RecordHeader{}, r.Headers...)
 	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderDLReason, Value: []byte(reason.Error())},
+		kgo.RecordHeader{Key: HeaderDLReason, Value: []byte(reasonText(reason))},
 		kgo.RecordHeader{Key: HeaderDLStage, Value: []byte(stage)},
 		kgo.RecordHeader{Key: HeaderDLTopic, Value: []byte(r.Topic)},
 		kgo.RecordHeader{Key: HeaderDLPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
 		kgo.RecordHeader{Key: HeaderDLOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
 	)
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: hs}
+}
+
+// reasonText is a dead letter's reason: the error, and for a ClickHouse refusal its code and name
+// first ("ClickHouse refused the row: code 469 VIOLATED_CONSTRAINT: …"), so the header says who
+// refused it and why in ClickHouse's words.
+func reasonText(err error) string {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) && chconn.IsDataError(err) {
+		name := ex.CodeName
+		if name == "" {
+			name = chconn.DataErrorCodes[ex.Code]
+		}
+		return fmt.Sprintf("ClickHouse refused the row: code %d %s: %s (%v)", ex.Code, name, ex.Message, err)
+	}
+	if errors.Is(err, chconn.ErrRowRefused) {
+		return "ClickHouse refused the row: " + err.Error()
+	}
+	return err.Error()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -470,6 +471,82 @@ func TestCheck(t *testing.T) {
 		err := pipeline.Check(&e)
 		if !errors.Is(err, pipeline.ErrBadEvent) && !errors.Is(err, pipeline.ErrNoTable) {
 			t.Errorf("%s: %v, want ErrBadEvent or ErrNoTable", name, err)
+		}
+	}
+}
+
+// TestPoisonRowOnClickHouse: the real engine refuses one row of a batch for its data (a constraint an
+// operator put on messages_data); the other rows of the batch land, the refused one is in the
+// dead-letter topic with ClickHouse's own words, and the consumer keeps up with what comes after.
+func TestPoisonRowOnClickHouse(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.conn.Exec(ctx, "ALTER TABLE messages_data ADD CONSTRAINT no_forbidden_words CHECK NOT positionCaseInsensitive(body, 'forbidden')"); err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	for i := range 40 {
+		body := fmt.Sprint("message ", i)
+		if i == 17 {
+			body = "a FORBIDDEN message"
+		}
+		evs = append(evs, message(fmt.Sprintf("pm%02d", i), "c1", "alice", body, t0+int64(i)))
+	}
+	h.produceEvents(evs...)
+	cfg := h.config()
+	cfg.BatchWait = time.Second // the forty in one batch, or a few
+	c := h.start("events", cfg)
+	h.waitCount("the good messages", 39, 30*time.Second, "SELECT count() FROM messages")
+	dead := h.readDeadLetters(1)
+	reason := header(dead[0], pipeline.HeaderDLReason)
+	if !strings.Contains(reason, "ClickHouse refused the row: code 469 VIOLATED_CONSTRAINT") || !strings.Contains(reason, "no_forbidden_words") {
+		t.Errorf("dead letter reason %q: want ClickHouse's code and words", reason)
+	}
+	var got event.Event
+	if err := json.Unmarshal(dead[0].Value, &got); err != nil || got.EventID != "pm17" {
+		t.Errorf("dead letter holds %s (%v), want the refused event pm17", dead[0].Value, err)
+	}
+	if header(dead[0], pipeline.HeaderDLOffset) == "" || header(dead[0], pipeline.HeaderDLTopic) != h.tc.Events() {
+		t.Errorf("dead letter headers %v", dead[0].Headers)
+	}
+	if n := h.count("SELECT count() FROM messages WHERE event_id = 'pm17'"); n != 0 {
+		t.Errorf("the refused row is in messages")
+	}
+	// The partition moved on: what comes after is written, nothing is behind.
+	h.produceEvents(message("pm-after", "c1", "bob", "after the poison", t0+100))
+	h.waitCount("the message after", 40, 30*time.Second, "SELECT count() FROM messages")
+	c.waitWritten(t, 40, 30*time.Second)
+	for name, want := range map[string]float64{
+		"imarchive_pipeline_refused_rows_total":   1,
+		"imarchive_pipeline_dead_letters_total":   1,
+		"imarchive_pipeline_consumer_lag_records": 0,
+	} {
+		if got, _ := c.metric(name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if n := h.count("SELECT count() FROM messages_data WHERE event_id != 'pm17'"); n < 40 {
+		t.Errorf("messages_data holds %d rows", n)
+	}
+}
+
+// TestEveryTokenTableDeduplicates: every table a consumer writes with an insert deduplication token
+// has a deduplication window; without one, ClickHouse ignores the token (a plain MergeTree does not
+// deduplicate) and a re-sent batch is written twice.
+func TestEveryTokenTableDeduplicates(t *testing.T) {
+	h := newHarness(t)
+	tables := map[string]bool{"raw_callbacks_data": true, "raw_chain": true}
+	for _, kind := range pipeline.Kinds() {
+		storage, _, _ := pipeline.TableFor(kind)
+		tables[storage] = true
+	}
+	for table := range tables {
+		var engine string
+		if err := h.conn.QueryRow(context.Background(), "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?", table).Scan(&engine); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if !strings.Contains(engine, "non_replicated_deduplication_window = ") || strings.Contains(engine, "non_replicated_deduplication_window = 0,") {
+			t.Errorf("%s has no deduplication window: %s", table, engine)
 		}
 	}
 }

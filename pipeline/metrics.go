@@ -10,6 +10,8 @@ type metrics struct {
 	batchBytes   prometheus.Histogram
 	retries      prometheus.Counter
 	deadLetters  prometheus.Counter
+	refused      prometheus.Counter
+	topicChanges prometheus.Counter
 	commitErrors prometheus.Counter
 	lag          *prometheus.GaugeVec
 }
@@ -31,7 +33,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "imarchive_pipeline_insert_retries_total", Help: "Failed batch writes (ClickHouse or dead-letter topic) that were retried.",
 		}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imarchive_pipeline_dead_letters_total", Help: "Records sent to the dead-letter topic by the consumer.",
+			Name: "imarchive_pipeline_dead_letters_total", Help: "Records sent to the dead-letter topic by the consumer: records that cannot be decoded and rows ClickHouse refused for their data.",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imarchive_pipeline_refused_rows_total", Help: "Rows ClickHouse refused for their data (a data error, not an outage), set aside from their batch and sent to the dead-letter topic with ClickHouse's reason (also counted in imarchive_pipeline_dead_letters_total).",
+		}),
+		topicChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imarchive_pipeline_topic_recreations_total", Help: "Times the consumed topic was found deleted or recreated (Kafka answered UNKNOWN_TOPIC_ID) and the consumer followed the topic of its name from its start.",
 		}),
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imarchive_pipeline_commit_errors_total", Help: "Offset commits that failed after a successful write (the records are re-delivered and deduplicated).",
@@ -40,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "imarchive_pipeline_consumer_lag_records", Help: "Records of the partition not yet written and committed by the group (end offset minus committed offset), per partition; read from Kafka every 15 s and after every commit.",
 		}, []string{"topic", "partition"}),
 	}
-	reg.MustRegister(m.rowsWritten, m.batchRows, m.batchBytes, m.retries, m.deadLetters, m.commitErrors, m.lag)
+	reg.MustRegister(m.rowsWritten, m.batchRows, m.batchBytes, m.retries, m.deadLetters, m.refused, m.topicChanges, m.commitErrors, m.lag)
 	return m
 }
 

@@ -89,16 +89,19 @@ func DecodeRaw(r *kgo.Record) RawRow {
 func (s *RawSink) Decode(r *kgo.Record) (RawRow, error) { return DecodeRaw(r), nil }
 
 var rawColumns = []string{"source", "app", "received_at", "event_id", "raw_key", "body", "body_sha256", "path",
-	"remote_addr", "http_headers", "meta", "raw_partition", "raw_offset"}
+	"remote_addr", "http_headers", "meta", "raw_partition", "raw_offset", "raw_topic_id"}
 
-// Write implements Sink.
+// Write implements Sink. A row is named by its receipt — (source, app, received_at, raw_partition,
+// raw_offset), the table's key, so a re-delivered record folds into its row — and carries the raw
+// topic's ID (raw_topic_id), which tells the records of a recreated topic or another cluster from the
+// old ones at the same offsets.
 func (s *RawSink) Write(ctx context.Context, rows []Item[RawRow], token string) error {
 	vals := make([][]any, len(rows))
 	for i, it := range rows {
 		r := &it.Row
 		sum := sha256.Sum256(r.Body)
 		vals[i] = []any{r.Source, r.App, ms(r.ReceivedAtMs), r.EventID, r.RawKey, string(r.Body), hex.EncodeToString(sum[:]),
-			r.Path, r.RemoteAddr, r.HTTPHeaders, r.Meta, it.Partition, it.Offset}
+			r.Path, r.RemoteAddr, r.HTTPHeaders, r.Meta, it.Partition, it.Offset, it.Epoch.TopicID}
 	}
 	return s.in.insert(ctx, "raw_callbacks_data", rawColumns, vals, token)
 }

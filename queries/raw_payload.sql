@@ -15,6 +15,7 @@
 -- column: intact UInt8  1 when the three hashes agree
 -- column: raw_partition Int32  raw-topic partition
 -- column: raw_offset Int64  raw-topic offset
+-- column: raw_topic_id String  Kafka topic ID of the raw topic (empty before schema 0070): a recreated topic or another cluster has another, and its offsets start again
 -- column: chain_hash String  the record's hash in its partition's chain (imarchive audit verify checks the links)
 -- column: raw_key String  raw-topic record key
 SELECT
@@ -32,15 +33,16 @@ SELECT
     toUInt8(body_sha256 = stored_sha256 AND body_sha256 = chained_sha256) AS intact,
     r.raw_partition AS raw_partition,
     r.raw_offset AS raw_offset,
+    r.raw_topic_id AS raw_topic_id,
     c.hash AS chain_hash,
     r.raw_key AS raw_key
 FROM raw_callbacks AS r
 LEFT JOIN
 (
-    SELECT raw_partition, raw_offset, any(payload_sha256) AS payload_sha256, any(hash) AS hash
+    SELECT raw_partition, raw_offset, raw_topic_id, any(payload_sha256) AS payload_sha256, any(hash) AS hash
     FROM raw_chain
     WHERE event_id = {event_id:String}
-    GROUP BY raw_partition, raw_offset
-) AS c ON c.raw_partition = r.raw_partition AND c.raw_offset = r.raw_offset
+    GROUP BY raw_partition, raw_offset, raw_topic_id
+) AS c ON c.raw_partition = r.raw_partition AND c.raw_offset = r.raw_offset AND c.raw_topic_id = r.raw_topic_id
 WHERE r.event_id = {event_id:String}
 ORDER BY received_at, raw_partition, raw_offset

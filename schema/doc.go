@@ -13,7 +13,8 @@
 // Storage tables end in _data; analysts and auditors read the views named without it, which show each
 // event once (every table and column has a comment: DESCRIBE messages):
 //
-//	raw_callbacks      every callback accepted, body byte for byte, headers, event_id (one row per receipt)
+//	raw_callbacks      every callback accepted, body byte for byte, headers, event_id (one row per
+//	                   receipt), and its place in Kafka: raw_topic_id (0070), raw_partition, raw_offset
 //	messages           every platform's messages, one model told apart by source, in their current
 //	                   version (latest edit or append, recall or delete status, antispam)
 //	message_updates    every edit, append, recall and delete (NetEase 81, Maxim REPLACE/APPEND)
@@ -38,4 +39,9 @@
 // presence by (source, app, account, time), community events by (source, app, server, time), the raw
 // archive by (source, app, received_at), partitioned by month, with bloom-filter indexes on event_id,
 // msg_id, channel and sender. Platform times are DateTime64(3, 'UTC'); enums are LowCardinality.
+//
+// Every table written with an insert deduplication token (the consumers' storage tables, raw_chain)
+// has a deduplication window (non_replicated_deduplication_window); migrate runs every statement with
+// chconn.DDLSettings (alter_sync = 2, mutations_sync = 2: an ALTER or a MATERIALIZE INDEX is complete
+// before the next statement, and before the migration is recorded).
 package schema

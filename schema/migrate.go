@@ -15,7 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/imarchive/imarchive/chconn"
 )
 
 //go:embed *.sql
@@ -111,8 +114,10 @@ type Result struct {
 	Version uint32      // schema version after the run
 }
 
-// Migrate applies every embedded migration not yet applied, in order. It returns ErrChanged (wrapped)
-// when an applied file has changed, and the first DDL error met.
+// Migrate applies every embedded migration not yet applied, in order, each statement with
+// chconn.DDLSettings (it waits for ALTERs and mutations to complete: give the connection a read
+// timeout long enough to materialize an index over the largest table). It returns ErrChanged
+// (wrapped) when an applied file has changed, and the first DDL error met.
 func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) (Result, error) {
 	ms, err := Migrations()
 	if err != nil {
@@ -123,6 +128,10 @@ func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) (Result, e
 
 func apply(ctx context.Context, conn driver.Conn, ms []Migration, log *slog.Logger) (Result, error) {
 	var res Result
+	// Every statement states what it relies on (chconn.DDLSettings): an ALTER or a mutation (MATERIALIZE
+	// INDEX) is complete before the next statement runs and before the migration is recorded; a copy
+	// (INSERT … SELECT) is written synchronously.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chconn.DDLSettings()))
 	if err := conn.Exec(ctx, migrationsTable); err != nil {
 		return res, fmt.Errorf("create schema_migrations: %w", err)
 	}

@@ -51,8 +51,12 @@ func auditCommand(stdout, stderr io.Writer) *command {
 		`  imarchive audit verify --from TIME --to TIME [--partition N,…] [--anchor PARTITION:OFFSET:HASH …] [--format text|json]
 Checks the raw archive against its hash chain (one chain per raw-topic partition, in offset order,
 written by consume): every record received in [from, to) and every record between them in its
-partition. Prints each partition's span and head, and every break — altered, reordered, removed,
-unchained, broken_link, bad_hash, forked, anchor — the first one named; exits 1 when there is one.
+partition. A raw topic deleted and created again, or read from another Kafka cluster, starts again
+at offset 0 under a new Kafka topic ID: its records form a new segment of the partition's chain,
+linked to the last record of the one before, and each such epoch boundary is printed with its
+reason. Prints each partition's span, every segment's head, and every break — altered, reordered,
+removed, unchained, broken_link, bad_hash, forked, anchor — the first one named; exits 1 when there
+is one.
 Keep the heads it prints (or the chain_heads query's, or an export manifest's) outside the database:
 given back as --anchor, a head proves that nothing up to it was rewritten, even by someone who could
 recompute the whole chain. Raw records deleted by a recorded retention pass count as expired; records
@@ -156,9 +160,16 @@ func printAudit(w io.Writer, rep audit.Report) {
 	if len(rep.Partitions) == 0 {
 		fmt.Fprintln(w, "no raw record or chain row was received in the range")
 	}
+	for _, b := range rep.Boundaries {
+		fmt.Fprintf(w, "epoch boundary: %s\n", b)
+	}
 	fmt.Fprintln(w, "heads (keep them; give them back as --anchor):")
 	for _, h := range rep.Heads {
-		fmt.Fprintf(w, "  --anchor %d:%d:%s\n", h.Partition, h.Offset, h.Hash)
+		topic := h.TopicID
+		if topic == "" {
+			topic = "(before schema 0070)"
+		}
+		fmt.Fprintf(w, "  --anchor %d:%d:%s   (topic id %s)\n", h.Partition, h.Offset, h.Hash, topic)
 	}
 	if first, ok := rep.First(); ok {
 		fmt.Fprintf(w, "FIRST BREAK: %s\n", first)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/connectors"
 )
 
@@ -66,6 +67,7 @@ func printConfig(w io.Writer, c *command) []error {
 	c.fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	sort.Strings(names)
 	var missing []error
+	var warnings []string
 	for _, n := range names {
 		f := c.fs.Lookup(n)
 		if n == "config" {
@@ -80,8 +82,18 @@ func printConfig(w io.Writer, c *command) []error {
 		if v == "" && strings.Contains(f.Usage, "(required") {
 			missing = append(missing, fmt.Errorf("%s: %s (--%s) is required: %s", c.name, c.envs[n], n, f.Usage))
 		}
+		if strings.HasSuffix(n, "clickhouse-dsn") {
+			if err := chconn.CheckProtocol(v); err != nil {
+				warnings = append(warnings, fmt.Sprintf("%s (--%s): %v", c.envs[n], n, err))
+			}
+		}
 	}
 	tw.Flush()
+	// A warning does not make the configuration incomplete: the setting works, it is only not the
+	// tested path.
+	for _, warning := range warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warning)
+	}
 	return missing
 }
 

@@ -123,3 +123,24 @@ func TestConfigCheckMasksDSNQueryAndUnparsable(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigCheckWarnsOnUntestedProtocol: a DSN of the native protocol is accepted but named as
+// untested (the tests talk HTTP); an HTTP one is not; neither makes the configuration incomplete.
+func TestConfigCheckWarnsOnUntestedProtocol(t *testing.T) {
+	t.Setenv("IMARCHIVE_KAFKA_BROKERS", "k:9092")
+	for dsn, warn := range map[string]bool{
+		"clickhouse://writer:pw@ch:9000/imarchive":   true,
+		"tcp://ch:9000/imarchive":                    true,
+		"http://writer:pw@ch:8123/imarchive":         false,
+		"https://ch:8443/imarchive?secure=true":      false,
+		"HTTP://writer:pw@ch:8123/imarchive":         false,
+		"clickhouse://ch:9440/imarchive?secure=true": true,
+	} {
+		t.Setenv("IMARCHIVE_CLICKHOUSE_DSN", dsn)
+		code, out, errOut := runCLI(t, "config", "check", "--commands", "consume,migrate")
+		got := strings.Count(out, "warning: IMARCHIVE_CLICKHOUSE_DSN (--clickhouse-dsn): the native protocol")
+		if code != 0 || (warn && got != 2) || (!warn && got != 0) || (warn && !strings.Contains(out, "http://HOST:8123/DB")) {
+			t.Errorf("%s: exit %d, %d warnings, want %v:\n%s%s", dsn, code, got, warn, out, errOut)
+		}
+	}
+}

@@ -40,7 +40,7 @@ Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), 
 	lf.register(c)
 	kf.register(c)
 	chain.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN, e.g. clickhouse://user:pass@host:9000/imarchive or http://host:8123/imarchive (required)")
+	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN over its HTTP interface, e.g. http://user:pass@host:8123/imarchive (the tested protocol; clickhouse://…:9000 works but is untested) (required)")
 	c.str(&ops, "ops-listen", "IMARCHIVE_OPS_LISTEN", ":9091", "listen address of /healthz, /readyz and /metrics (empty: off)")
 	c.str(&pcfg.Group, "group", "IMARCHIVE_CONSUMER_GROUP", pcfg.Group, "Kafka consumer group of the events topic")
 	c.str(&pcfg.RawGroup, "raw-group", "IMARCHIVE_RAW_GROUP", "", "Kafka consumer group of the raw topic (default: the events group + \"-raw\")")
@@ -66,6 +66,9 @@ Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), 
 		opts, oerr := chconn.Options(dsn)
 		if err := errors.Join(tc.Validate(), pcfg.Validate(), oerr, chain.validate(pcfg)); err != nil {
 			return err
+		}
+		if err := chconn.CheckProtocol(dsn); err != nil {
+			log.Warn("ClickHouse DSN of an untested protocol", "err", err)
 		}
 		ctx, stop := signalContext()
 		defer stop()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -31,7 +32,10 @@ flags' environment variables, or --config FILE); see their --help.`)
 		if brokers == "" {
 			var port int
 			fmt.Sscan(kfakePort, &port)
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port))
+			// Each start is a new cluster, with its own ID: its topics get new IDs and offsets start
+			// from zero, and the archive (raw_chain, audit verify) records the move.
+			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port),
+				kfake.ClusterID(fmt.Sprintf("imarchive-dev-%d", time.Now().UnixNano())))
 			if err != nil {
 				return fmt.Errorf("embedded kafka: %w", err)
 			}

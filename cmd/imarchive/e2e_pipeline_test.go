@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/ingest"
@@ -206,6 +208,9 @@ func verifyArchive(t *testing.T, s *stack, acked map[string]bool) {
 	waitFor(t, "every acknowledged event in the raw archive", 90*time.Second, func() bool {
 		return count(t, c, "SELECT uniqExact(event_id) FROM raw_callbacks") >= want
 	})
+	waitFor(t, "the hash chain to cover the raw archive", 90*time.Second, func() bool {
+		return count(t, c, "SELECT count() FROM raw_chain") >= count(t, c, "SELECT count() FROM raw_callbacks")
+	})
 	rows, err := c.Query(context.Background(), "SELECT event_id FROM archive_events")
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +246,8 @@ func verifyArchive(t *testing.T, s *stack, acked map[string]bool) {
 		"SELECT toInt64(count()) - toInt64(uniqExact(event_id)) FROM presence_events",
 		"SELECT toInt64(count()) - toInt64(uniqExact(source, app, account)) FROM presence_state",
 		"SELECT toInt64(count()) - toInt64(uniqExact(source, app, account, device_id, client_type)) FROM presence_devices",
-		"SELECT toInt64(count()) - toInt64(uniqExact(raw_partition, raw_offset)) FROM raw_callbacks",
+		"SELECT toInt64(count()) - toInt64(uniqExact(raw_topic_id, raw_partition, raw_offset)) FROM raw_callbacks",
+		"SELECT toInt64(count()) - toInt64(uniqExact(raw_topic_id, raw_partition, raw_offset)) FROM raw_chain",
 		"SELECT toInt64(countIf(event_id NOT IN (SELECT event_id FROM archive_events))) FROM raw_callbacks",
 	} {
 		var n int64
@@ -252,6 +258,11 @@ func verifyArchive(t *testing.T, s *stack, acked map[string]bool) {
 			t.Errorf("%s = %d, want 0", q, n)
 		}
 	}
+	// Every callback of the traffic is good: nothing was dead-lettered (an outage is retried, never
+	// set aside as bad data).
+	if n := deadLetters(t, s); n > 0 {
+		t.Errorf("%d records on the dead-letter topic", n)
+	}
 	// The online state of every account is its greatest event by the rule.
 	if n := count(t, c, `SELECT count() FROM presence_state AS s
 		INNER JOIN (SELECT source, app, account, argMax(event_id, tuple(occurred_at, online, event_id)) AS e FROM presence_events GROUP BY source, app, account) AS p
@@ -260,6 +271,34 @@ func verifyArchive(t *testing.T, s *stack, acked map[string]bool) {
 	}
 	t.Logf("%d acknowledged callbacks, %d events archived once each, %d raw receipts",
 		len(acked), len(got), count(t, c, "SELECT count() FROM raw_callbacks"))
+}
+
+// deadLetters counts the records of the stack's dead-letter topic (-1: the stack's Kafka is not
+// reachable from the test, as dev's embedded one).
+func deadLetters(t *testing.T, s *stack) int64 {
+	t.Helper()
+	brokers := s.getenv("IMARCHIVE_KAFKA_BROKERS")
+	if brokers == "" {
+		return -1
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, s.getenv("IMARCHIVE_TOPIC_PREFIX")+"deadletter")
+	if err != nil {
+		t.Fatalf("dead-letter topic end offsets: %v", err)
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			n += o.Offset
+		}
+	})
+	return n
 }
 
 // metric reads a counter or gauge from a /metrics page: the sum over the series whose text matches.
@@ -288,14 +327,17 @@ func startPipeline(t *testing.T, s *stack, extraEnv ...string) {
 	s.run("migrate")
 	s.start("serve")
 	s.start("consume")
-	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + s.listen + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(t, "serve /readyz", 60*time.Second, s.ready)
+}
+
+// ready reports whether serve (or dev) answers /readyz with 200.
+func (s *stack) ready() bool {
+	resp, err := http.Get("http://" + s.listen + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // lockedLog is a process's output, readable while the process writes it.

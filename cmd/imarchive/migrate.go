@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/schema"
@@ -29,6 +31,11 @@ schema_migrations table. Creates the DSN's database when missing. Safe to run ag
 		opts, err := chconn.Options(dsn)
 		if err != nil {
 			return err
+		}
+		// A migration waits for its ALTERs and mutations (MATERIALIZE INDEX over a large table), longer
+		// than a query: unless the DSN sets read_timeout, wait up to an hour for an answer.
+		if !strings.Contains(dsn, "read_timeout=") {
+			opts.ReadTimeout = max(opts.ReadTimeout, time.Hour)
 		}
 		ctx, stop := signalContext()
 		defer stop()

@@ -31,10 +31,10 @@ SELECT r.raw_partition AS raw_partition, r.raw_offset AS raw_offset, r.received_
 FROM raw_callbacks AS r
 LEFT JOIN
 (
-    SELECT raw_partition, raw_offset, any(headers_sha256) AS headers_sha256, any(prev_hash) AS prev_hash, any(hash) AS hash
+    SELECT raw_partition, raw_offset, raw_topic_id, any(headers_sha256) AS headers_sha256, any(prev_hash) AS prev_hash, any(hash) AS hash
     FROM raw_chain
     WHERE event_id IN (SELECT event_id FROM export_selection(app = {app:String}, account = {account:String}, channel_id = {channel_id:String}, group_id = {group_id:String}, server_id = {server_id:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')}))
-    GROUP BY raw_partition, raw_offset
-) AS c ON c.raw_partition = r.raw_partition AND c.raw_offset = r.raw_offset
+    GROUP BY raw_partition, raw_offset, raw_topic_id
+) AS c ON c.raw_partition = r.raw_partition AND c.raw_offset = r.raw_offset AND c.raw_topic_id = r.raw_topic_id
 WHERE r.event_id != '' AND r.event_id IN (SELECT event_id FROM export_selection(app = {app:String}, account = {account:String}, channel_id = {channel_id:String}, group_id = {group_id:String}, server_id = {server_id:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')}))
 ORDER BY received_at, raw_partition, raw_offset

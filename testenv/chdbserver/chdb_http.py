@@ -264,6 +264,40 @@ _RE_VERSION_TAIL = re.compile(r"\s*\(version [^()]*(?:\([^()]*\))?[^()]*\)\.?\s*
 _RE_NAME_TAIL = re.compile(r"\.?\s*\(([A-Z][A-Z0-9_]+)\)\.?\s*$")
 
 
+def _error_counts(conn) -> dict:
+    """How often each error code was raised so far (system.errors)."""
+    r = conn.query("SELECT code, value FROM system.errors", "TabSeparated")
+    out = {}
+    for line in bytes(r.bytes() if hasattr(r, "bytes") else r).decode().splitlines():
+        code, value = line.split("\t")
+        out[int(code)] = int(value)
+    return out
+
+
+def _new_error(conn, before: dict) -> "CHError | None":
+    """The exception a streaming INSERT raised but chDB 4.4 did not pass on, or None.
+
+    chDB's send_insert() reports success for an INSERT whose sink stage threw: a
+    CONSTRAINT violated (VIOLATED_CONSTRAINT), a throwIf() in a materialized view,
+    too many partitions in one block (TOO_MANY_PARTS)... The rows are not written
+    (or only partly, past a materialized view), but finish() returns normally; a
+    ClickHouse server answers such an INSERT with the exception. The engine still
+    counts the error in system.errors: an error code counted during the INSERT is
+    its exception (requests are serialized, so nothing else ran meanwhile).
+    """
+    after = _error_counts(conn)
+    grown = [code for code, n in after.items() if n > before.get(code, 0)]
+    if not grown:
+        return None
+    codes = ", ".join(str(c) for c in grown)
+    r = conn.query(
+        "SELECT name, code, last_error_message FROM system.errors WHERE code IN (" + codes + ") "
+        "ORDER BY last_error_time DESC LIMIT 1", "TabSeparatedRaw")
+    line = bytes(r.bytes() if hasattr(r, "bytes") else r).decode().rstrip("\n")
+    name, code, message = line.split("\t", 2)
+    return CHError(name, message, int(code))
+
+
 def chdb_error(exc: BaseException) -> CHError:
     """Turn a chDB exception into a CHError with ClickHouse's code and name.
 
@@ -1096,6 +1130,7 @@ def execute(engine: Engine, method: str, params: list, headers, body: bytes, que
                     ins.finish()
             t0 = time.monotonic()
             if pr.is_insert:
+                errors_before = _error_counts(conn)
                 ins = conn.send_insert(pr.insert_stmt, pr.insert_format)
                 try:
                     data = full[pr.data_offset:]
@@ -1109,6 +1144,9 @@ def execute(engine: Engine, method: str, params: list, headers, body: bytes, que
                     except Exception:
                         pass
                     raise
+                swallowed = _new_error(conn, errors_before)
+                if swallowed is not None:
+                    raise swallowed
                 res.summary = {"read_rows": r.rows_written, "read_bytes": r.bytes_written,
                                "written_rows": r.rows_written, "written_bytes": r.bytes_written,
                                "total_rows_to_read": 0, "result_rows": r.rows_written,

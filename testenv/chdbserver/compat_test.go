@@ -7,10 +7,12 @@ package chdbserver_test
 //	scripts/chdb.sh start
 //	IMARCHIVE_TEST_CLICKHOUSE_DSN=http://127.0.0.1:18123/default go test ./testenv/chdbserver/ -v -count=1
 //
-// Optional: IMARCHIVE_TEST_CHDB_RESTART_CMD="scripts/chdb.sh kill && scripts/chdb.sh start"
-// (run with sh -c from the module root) makes the test kill -9 and restart the
-// server mid-test and check that the data and deduplication tokens survived. IMARCHIVE_TEST_REQUIRE=1 turns a missing DSN into a
-// failure instead of a skip.
+// restart_keeps_data kills the server with kill -9, starts it again and checks
+// that the data and deduplication tokens survived. It restarts with
+// IMARCHIVE_TEST_CHDB_RESTART_CMD (run with sh -c from the module root), else
+// "$IMARCHIVE_TEST_CHDB_CTL kill && $IMARCHIVE_TEST_CHDB_CTL start" — the control
+// command scripts/test.sh sets for the server it started. IMARCHIVE_TEST_REQUIRE=1
+// (CI) turns a missing DSN or restart command into a failure instead of a skip.
 
 import (
 	"context"
@@ -193,6 +195,26 @@ func compareEvents(t *testing.T, got, want []event) {
 			t.Fatalf("row %d: ts location %v, want UTC", i, got[i].TS.Location())
 		}
 	}
+}
+
+// restartCommand is how the test kills the server and starts it again: IMARCHIVE_TEST_CHDB_RESTART_CMD,
+// else "$IMARCHIVE_TEST_CHDB_CTL kill && $IMARCHIVE_TEST_CHDB_CTL start" (scripts/test.sh sets the
+// control command for the server it started, as the failure tests use it). Without either it skips,
+// or fails under IMARCHIVE_TEST_REQUIRE=1: CI must exercise the restart.
+func restartCommand(t *testing.T) string {
+	t.Helper()
+	if cmd := os.Getenv("IMARCHIVE_TEST_CHDB_RESTART_CMD"); cmd != "" {
+		return cmd
+	}
+	if ctl := os.Getenv("IMARCHIVE_TEST_CHDB_CTL"); ctl != "" {
+		return ctl + " kill && " + ctl + " start"
+	}
+	msg := "neither IMARCHIVE_TEST_CHDB_RESTART_CMD nor IMARCHIVE_TEST_CHDB_CTL is set: restart/persistence not exercised (scripts/test.sh sets IMARCHIVE_TEST_CHDB_CTL)"
+	if os.Getenv("IMARCHIVE_TEST_REQUIRE") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
 }
 
 // moduleRoot is the directory holding go.mod; go test runs in the package directory.
@@ -390,6 +412,59 @@ func TestCompat(t *testing.T) {
 		}
 	})
 
+	// An INSERT the engine refuses after parsing — a constraint, a throwIf in a materialized view, too
+	// many partitions in one block — fails with ClickHouse's exception, as a server answers it
+	// (chDB's streaming insert reports success for these: chdb_http.py finds the exception in
+	// system.errors).
+	t.Run("insert_exceptions_reach_the_client", func(t *testing.T) {
+		checked := db + ".checked"
+		for _, q := range []string{
+			"CREATE TABLE " + checked + " (a String, n UInt32) ENGINE = MergeTree PARTITION BY n ORDER BY a SETTINGS non_replicated_deduplication_window = 100",
+			"ALTER TABLE " + checked + " ADD CONSTRAINT no_poison CHECK a != 'poison'",
+			"CREATE TABLE " + db + ".mv_target (a String, x UInt8) ENGINE = MergeTree ORDER BY a",
+			"CREATE MATERIALIZED VIEW " + db + ".mv TO " + db + ".mv_target AS SELECT a, throwIf(a = 'boom', 'boom in a view') AS x FROM " + checked,
+		} {
+			if err := conn.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		send := func(ctx context.Context, rows ...string) error {
+			b, err := conn.PrepareBatch(ctx, "INSERT INTO "+checked+" (a, n)")
+			if err != nil {
+				return err
+			}
+			for i, a := range rows {
+				if err := b.Append(a, uint32(i)); err != nil {
+					return err
+				}
+			}
+			return b.Send()
+		}
+		for _, tc := range []struct {
+			rows []string
+			ctx  context.Context
+			code int32
+		}{
+			{[]string{"ok", "poison"}, ctx, 469},
+			{[]string{"ok", "boom"}, ctx, 395},
+			{[]string{"a", "b", "c"}, clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_partitions_per_insert_block": 2, "throw_on_max_partitions_per_insert_block": 1})), 252},
+		} {
+			err := send(tc.ctx, tc.rows...)
+			var ex *clickhouse.Exception
+			if !errors.As(err, &ex) || ex.Code != tc.code {
+				t.Errorf("insert %v: %v, want exception code %d", tc.rows, err, tc.code)
+			}
+		}
+		// The constraint and the partition limit refuse the whole block; a view that throws does so
+		// after the source table's part is written (ClickHouse's views are not transactional either).
+		if n := count(ctx, t, conn, "SELECT count() FROM "+checked+" WHERE a IN ('poison', 'a', 'b', 'c')"); n != 0 {
+			t.Errorf("%d refused rows were written", n)
+		}
+		if err := send(ctx, "fine"); err != nil {
+			t.Fatalf("a good insert after the refused ones: %v", err)
+		}
+	})
+
 	t.Run("settings_are_per_query", func(t *testing.T) {
 		var v string
 		sctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_threads": 1}))
@@ -517,10 +592,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("restart_keeps_data", func(t *testing.T) {
-		cmd := os.Getenv("IMARCHIVE_TEST_CHDB_RESTART_CMD")
-		if cmd == "" {
-			t.Skip("IMARCHIVE_TEST_CHDB_RESTART_CMD not set: restart/persistence not exercised here")
-		}
+		cmd := restartCommand(t)
 		before := count(ctx, t, conn, "SELECT count() FROM "+table)
 		restart := exec.CommandContext(ctx, "sh", "-c", cmd)
 		restart.Dir = moduleRoot(t) // like typing it at the repository root
