@@ -71,37 +71,6 @@ func (m *memStore) write(evs []*event.Event, vs []presenceVerdict) {
 	}
 }
 
-// randomHistory is presence copies of a few NetEase and iLink accounts: several devices and
-// connections per NetEase account, every type 1–8, some copies without consid or without any device,
-// times from a narrow range so that equal times are common.
-func randomHistory(rng *rand.Rand, base int64) []presencemodel.Callback {
-	var out []presencemodel.Callback
-	for a := range 1 + rng.IntN(6) {
-		if rng.IntN(4) == 0 {
-			uid := fmt.Sprint("il", a)
-			for range 1 + rng.IntN(12) {
-				out = append(out, presencemodel.ILink(fmt.Sprint(rng.IntN(2)), uid, base/1000+int64(rng.IntN(6))))
-			}
-			continue
-		}
-		accid := fmt.Sprint("ne", a)
-		devices := [][2]string{{"dA", "AOS"}, {"dI", "IOS"}, {"dP", "PC"}}[:1+rng.IntN(3)]
-		for range 1 + rng.IntN(25) {
-			d := devices[rng.IntN(len(devices))]
-			consid := fmt.Sprintf("%s-%s-%d", accid, d[0], rng.IntN(3))
-			switch rng.IntN(12) {
-			case 0:
-				consid = "" // keyed by the device
-			case 1:
-				consid, d = "", [2]string{} // keyed by the account
-			}
-			at := base + int64(rng.IntN(12))*1000
-			out = append(out, presencemodel.NetEase(fmt.Sprint(1+rng.IntN(8)), accid, consid, d[0], d[1], at, base-int64(rng.IntN(3))*1000))
-		}
-	}
-	return out
-}
-
 // deliver turns a history into an arrival order: shuffled whole or locally, some copies lost, some
 // delivered again later (a platform retry, a consumer re-delivery).
 func deliver(t testing.TB, rng *rand.Rand, history []presencemodel.Callback, now time.Time) (stream, lost []*event.Event) {
@@ -144,7 +113,7 @@ func TestPresencePropertyAgainstModel(t *testing.T) {
 	now := time.UnixMilli(1_700_000_000_000)
 	for trial := range 400 {
 		rng := rand.New(rand.NewPCG(uint64(trial), 14))
-		stream, lost := deliver(t, rng, randomHistory(rng, now.UnixMilli()-60_000), now)
+		stream, lost := deliver(t, rng, presencemodel.RandomHistory(rng, "", 1+rng.IntN(6), now.UnixMilli()-60_000), now)
 		if len(stream) == 0 {
 			continue
 		}

@@ -2,6 +2,7 @@ package presencemodel
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/imarchive/imarchive/event"
@@ -253,4 +254,37 @@ func Scenarios(p string, now int64) []Scenario {
 			Connections: []Want{{Account: a("late"), ConsID: "c", Status: "online", Reason: event.OpLogin}},
 		},
 	}
+}
+
+// RandomHistory is presence copies of accounts NetEase and iLink accounts named with prefix: several
+// devices and connections per NetEase account, every type 1–8, some copies without consid or without
+// any device, times from a narrow range after one of bases (Unix ms, chosen per account) so that equal
+// times are common.
+func RandomHistory(rng *rand.Rand, prefix string, accounts int, bases ...int64) []Callback {
+	var out []Callback
+	for a := range accounts {
+		base := bases[rng.IntN(len(bases))]
+		if rng.IntN(4) == 0 {
+			uid := fmt.Sprint(prefix, "il", a)
+			for range 1 + rng.IntN(12) {
+				out = append(out, ILink(fmt.Sprint(rng.IntN(2)), uid, base/1000+int64(rng.IntN(6))))
+			}
+			continue
+		}
+		accid := fmt.Sprint(prefix, "ne", a)
+		devices := [][2]string{{"dA", "AOS"}, {"dI", "IOS"}, {"dP", "PC"}}[:1+rng.IntN(3)]
+		for range 1 + rng.IntN(25) {
+			d := devices[rng.IntN(len(devices))]
+			consid := fmt.Sprintf("%s-%s-%d", accid, d[0], rng.IntN(3))
+			switch rng.IntN(12) {
+			case 0:
+				consid = "" // keyed by the device
+			case 1:
+				consid, d = "", [2]string{} // keyed by the account
+			}
+			at := base + int64(rng.IntN(12))*1000
+			out = append(out, NetEase(fmt.Sprint(1+rng.IntN(8)), accid, consid, d[0], d[1], at, base-int64(rng.IntN(3))*1000))
+		}
+	}
+	return out
 }
