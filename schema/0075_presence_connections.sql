@@ -14,7 +14,10 @@
 --     (重复连接导致的旧连接自动断开, the old connection closed by a reconnect) closes that connection only;
 --   - a device is online when any of its connections is, an account when any of its connections is online
 --     and not expired: a NetEase connection without a renewal (心跳续约, every 30 minutes) for the heartbeat
---     period plus grace is expired ("如网络抖动导致用户掉线抄送丢失时,可以通过心跳续约抄送判断用户是否已下线").
+--     period plus grace is expired ("如网络抖动导致用户掉线抄送丢失时,可以通过心跳续约抄送判断用户是否已下线");
+--   - cases the manual leaves open: a 2–7 of a consid never seen logging in is recorded, offline, and changes
+--     nothing for the other connections; a renewal without a login makes its connection online (the login copy
+--     may be lost); a copy without consid is kept apart from the consid connections of its device.
 --
 -- Recomputing: stop consume, run migrate, start the new consume. Every row is written again with the
 -- verdict the rule gives in arrival order, and the rows of 0006's verdicts are deleted. The arrival order of
