@@ -11,8 +11,8 @@
 // # Conventions, for every source
 //
 //   - Actor: the account that did it: the sender of a message, the account logging in or out, the
-//     operator of a server, channel, member or role change. ActorClientType, ActorDeviceID, ActorIP
-//     describe its connection where the platform says.
+//     operator of a server, channel, member or role change. ActorClientType, ActorDeviceID, ActorIP and
+//     ActorConnectionID (NetEase consid) describe its connection where the platform says.
 //   - Target.Account: the account acted upon, or the recipient of a one-to-one message. Several
 //     accounts (NetEase inviteAccids, kickAccids, accids…) stay in Attrs, verbatim, and are also
 //     decoded into Target.Accounts (whether the platform sent an array or an array inside a string).

@@ -33,7 +33,8 @@ const (
 )
 
 // Presence ops (kind presence). Online: OpLogin, OpHeartbeat and, for iLink, OpOnline; every other
-// presence op means offline.
+// presence op means offline — for the connection the copy is about (ActorConnectionID, else the device,
+// else the account), not for the account: see the online-state rule in pipeline/doc.go.
 const (
 	OpLogin             = "login"               // NetEase 47 type 1
 	OpLogout            = "logout"              // NetEase 47 type 2
@@ -41,7 +42,7 @@ const (
 	OpKickedMultiDevice = "kicked_multi_device" // NetEase 47 type 4: multi-device login policy
 	OpKickedBySDK       = "kicked_by_sdk"       // NetEase 47 type 5: another end of the same user kicked it
 	OpKickedByServer    = "kicked_by_server"    // NetEase 47 type 6
-	OpReplaced          = "replaced"            // NetEase 47 type 7: a new connection replaced the old one
+	OpReplaced          = "replaced"            // NetEase 47 type 7: the old connection closed because the client reconnected (closes that connection only)
 	OpHeartbeat         = "heartbeat"           // NetEase 47 type 8: renewal every 30 minutes
 	OpOnline            = "online"              // iLink status type 1
 	OpOffline           = "offline"             // iLink status type 0
@@ -141,6 +142,9 @@ type Event struct {
 	ActorClientType string `json:"actor_client_type,omitempty"`
 	ActorDeviceID   string `json:"actor_device_id,omitempty"`
 	ActorIP         string `json:"actor_ip,omitempty"`
+	// ActorConnectionID is the platform's id of the actor's long connection (NetEase 47 "consid",
+	// 长连接唯一标识): the online-state rule keeps a timestamp per connection.
+	ActorConnectionID string `json:"actor_connection_id,omitempty"`
 
 	MsgID       string `json:"msg_id,omitempty"`        // the platform's server-side message id
 	ClientMsgID string `json:"client_msg_id,omitempty"` // the client-generated message id

@@ -115,6 +115,7 @@ func presenceShape(e *event.Event, f fields) {
 	e.ActorClientType = f.str("clientType")
 	e.ActorDeviceID = f.str("deviceId")
 	e.ActorIP = f.str("clientIp")
+	e.ActorConnectionID = f.str("consid")
 }
 
 // senderShape: messages, notifications, quick comments and updates name the sender "from…".

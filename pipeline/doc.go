@@ -57,12 +57,66 @@
 //
 // # Online state
 //
-// Presence events are decided by the online-state rule (presence.go): per account, the event with the
-// greatest (time, online, event_id) is the state; an event arriving after a greater one is written
-// with stale = true. The state lives in ClickHouse (presence_events_data) and is cached in memory per
-// consumer; a re-delivered event keeps the verdict recorded for it, so restarts, re-deliveries,
-// replays and rebalances (each partition, so each account, has one consumer at a time) give the same
-// verdicts. presence_state and presence_devices are materialized from the events.
+// The NetEase manual (002, eventType 47) gives the rule: "由于登录和登出的事件抄送并不一定成对出现,可能出现乱序或
+// 丢失 … 需要解析登录抄送的时间戳字段 time,并将其维护为'在线状态时间戳';如果新到达的登录登出抄送的时间戳小于已保存
+// 的'在线状态时间戳',则需要忽略新到达的登录/登出抄送" — copies may come out of order or be lost; keep the time as
+// the online-state timestamp and ignore a newly arrived copy whose time is smaller than it. presence.go
+// applies it as follows, and schema 0075 builds the views from it; these are the readings taken:
+//
+//   - Per connection. The manual keeps one timestamp without saying of what; every copy carries consid
+//     ("长连接唯一标识", the long connection's unique id), deviceId and clientType, and a user may be logged
+//     in on several ends at once (types 4 and 5 exist because of it). One timestamp per account would
+//     let a phone's logout hide the PC that is still connected, so the stamp is the connection's:
+//     (source, app, accid, consid); a copy without consid is ordered by its device (deviceId,
+//     clientType); a copy with neither — iLink status pushes, which carry only from_uid, time and type,
+//     and Maxim — by its account, which is then its one connection. A copy without consid is not matched
+//     with the consid connections of its device: the manual says every copy has one, so such a copy is
+//     malformed, and guessing which connection it means would be worse than keeping it apart.
+//   - Strictly smaller. Only a copy whose time is smaller ("小于") than its connection's stamp when it
+//     arrives is stale: written with stale = true, without effect. An equal time is applied, and copies
+//     of equal time take effect in arrival order (iLink's times are whole seconds, so an online and an
+//     offline push of the same second end in whichever arrived last). Every applied copy sets the stamp.
+//   - What a copy means. A connection is online after an applied 1 (登录) or 8 (心跳续约), offline after
+//     an applied 2 (登出), 3 (掉线), 4 (互踢: kicked under the multi-device policy), 5 (SDK 主动踢掉用户登录
+//     的其他端), 6 (服务器主动将用户踢下线) or 7. Type 7 is "重复连接导致的旧连接自动断开,一般出现在弱网环境导致
+//     的自动重连": the old connection closed because the same client reconnected; it closes that
+//     connection only, and the client's new connection (another consid) keeps the account online. The
+//     copy's consid and loginTime are read as the old connection's: every type's copy reports the
+//     connection whose state changed (in each of the manual's examples time follows loginTime by the
+//     seconds of a test session). Were a 7 to name the new connection, that connection would show
+//     offline until its next renewal (at most 30 minutes) reopens it.
+//   - Accounts and devices. A device is online when any of its connections is; an account when any of
+//     its connections is online and not expired. The heartbeat is "每30分钟同步一次,用于特殊情况下判断
+//     用户是否正常在线。如网络抖动导致用户掉线抄送丢失时,可以通过心跳续约抄送判断用户是否已下线": a NetEase
+//     connection whose last applied copy is online but older than the renewal period plus grace
+//     (Config.Presence: 30 + 5 minutes) is expired, its logout copy presumably lost. iLink has no
+//     renewal: its online states do not expire.
+//   - Cases the manual leaves open. A 2–7 for a consid never seen logging in: the connection is
+//     recorded offline, with that reason, and changes nothing for the account's other connections. A
+//     heartbeat without a login: the connection is online (its login copy may be lost; the renewal is
+//     the manual's own evidence of being online). loginTime (登录时间, on every copy of a connection) is kept as login_time, and a connection online
+//     now counts as online since the earlier of its first applied online copy and loginTime.
+//
+// Arrival order is the order of the events topic: every copy of an account is keyed by the account, so
+// on one partition, and a partition has one consumer at a time. Each copy's first arrival is numbered
+// per account (arrival) and recorded with its verdict in presence_events_data; the state of a
+// connection is its applied copy greatest by (time, arrival). The state lives only in ClickHouse: a
+// connection's stamp is the greatest time of its recorded copies (a stale copy is older than an earlier
+// one, so it never holds the maximum), loaded when it is first seen and after a rebalance, cached once
+// a batch is written. A re-delivered copy (same event_id) — a consumer restart, a rebalance, a replay —
+// keeps the verdict, arrival and since it was first given: every copy not above its connection's stamp
+// is looked up in presence_events_data before it is decided, so restarts, re-deliveries, replays and
+// rebalances give the same verdicts as one uninterrupted run.
+//
+// Existing data was recomputed by migration 0075, not by replay: replay re-delivers copies, which keep
+// their recorded verdicts by design, and the raw topic may no longer hold everything. The migration
+// orders the copies it finds by when they were received (received_at, then partition and offset) and
+// gives each the verdict the rule gives in that order; a copy is stale exactly when an earlier copy of
+// its connection has a greater time, so the verdicts need no replaying.
+//
+// presence_connections (per connection), presence_devices (per device: deviceId and clientType) and
+// presence_state (per account) are views over one aggregate of the applied copies per connection; they
+// tell one story: an account's connections_online is the sum over its devices.
 //
 // # Replay
 //
@@ -79,5 +133,5 @@
 // imarchive_pipeline_topic_recreations_total, imarchive_pipeline_commit_errors_total,
 // imarchive_pipeline_consumer_lag_records{topic,partition}; and for presence:
 // imarchive_pipeline_presence_events_total, imarchive_pipeline_presence_stale_events_total,
-// imarchive_pipeline_presence_state_loads_total.
+// imarchive_pipeline_presence_state_loads_total (account and connection states read from ClickHouse).
 package pipeline

@@ -34,7 +34,7 @@ type EventRow struct {
 	Event event.Event
 	table *table
 	// Presence verdict, decided in Write.
-	stale       bool
+	presence    presenceVerdict
 	expiresAtMs int64
 }
 
@@ -44,7 +44,7 @@ type EventSink struct {
 	in       *inserter
 	cfg      Config
 	presence *presenceTracker
-	pending  map[accountRef]presenceKey
+	pending  *presencePending
 }
 
 // NewEventSink returns the sink of the events topic, writing over conn.
@@ -126,15 +126,15 @@ func (s *EventSink) Write(ctx context.Context, rows []Item[EventRow], token stri
 		for i, it := range pres {
 			evs[i] = &it.Row.Event
 		}
-		stale, pending, err := s.presence.decide(ctx, evs)
+		verdicts, pending, err := s.presence.decide(ctx, evs)
 		if err != nil {
 			return fmt.Errorf("decide presence: %w", err)
 		}
 		for i, it := range pres {
-			it.Row.stale = stale[i]
+			it.Row.presence = verdicts[i]
 			it.Row.expiresAtMs = s.expiresAt(&it.Row.Event)
 		}
-		s.pending = pending
+		s.pending = &pending
 	}
 	for _, t := range tableOrder {
 		var vals [][]any
@@ -158,12 +158,12 @@ func (s *EventSink) Written(rows []Item[EventRow]) {
 		for i := range rows {
 			if rows[i].Row.table == presenceTable {
 				n++
-				if rows[i].Row.stale {
+				if rows[i].Row.presence.Stale {
 					stale++
 				}
 			}
 		}
-		s.presence.commit(s.pending, n, stale)
+		s.presence.commit(*s.pending, n, stale)
 		s.pending = nil
 	}
 }
@@ -175,8 +175,8 @@ func (s *EventSink) Reset() { s.presence.reset() }
 // type 8); an online state of another platform (iLink) lasts until an offline event.
 var heartbeatSources = map[string]bool{event.SourceNetease: true}
 
-// expiresAt is when an online state from e lapses without a renewal: occurred_at + heartbeat period
-// + grace; 0 (never) for an offline event or a platform without renewals.
+// expiresAt is when the online state e gives its connection lapses without a renewal: occurred_at +
+// heartbeat period + grace; 0 (never) for an offline event or a platform without renewals.
 func (s *EventSink) expiresAt(e *event.Event) int64 {
 	online, _ := e.PresenceOnline()
 	if !online || !heartbeatSources[e.Source] {

@@ -55,6 +55,12 @@ func loadGoldens(t *testing.T) []golden {
 	return out
 }
 
+// loginTime is NetEase's loginTime of a presence copy, 0 where absent.
+func loginTime(e *event.Event) int64 {
+	ms, _ := strconv.ParseInt(e.Attrs["loginTime"], 10, 64)
+	return ms
+}
+
 func fmtTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000") }
 
 // expected is, per analysts' view, the columns a golden event must show and the values it must have,
@@ -92,7 +98,8 @@ var expected = map[string]func(e *event.Event) map[string]string{
 		}
 		return map[string]string{"account": e.Actor, "op": e.Op, "online": strconv.FormatBool(online), "reason": reason,
 			"device_id": e.ActorDeviceID, "client_type": e.ActorClientType, "client_ip": e.ActorIP,
-			"occurred_at": fmtTime(e.OccurredAtMs), "connection_id": e.Attrs["consid"]}
+			"occurred_at": fmtTime(e.OccurredAtMs), "connection_id": e.ActorConnectionID,
+			"client_port": e.Attrs["clientPort"], "sdk_version": e.Attrs["sdkVersion"], "login_time": fmtTime(loginTime(e))}
 	},
 	"community_events": func(e *event.Event) map[string]string {
 		accounts := []string{}

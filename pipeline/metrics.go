@@ -68,7 +68,7 @@ func newPresenceMetrics(reg prometheus.Registerer) *presenceMetrics {
 			Name: "imarchive_pipeline_presence_stale_events_total", Help: "Presence events written with stale = true (older than the account's online-state timestamp when they arrived).",
 		}),
 		loads: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imarchive_pipeline_presence_state_loads_total", Help: "Account states loaded from ClickHouse (cache misses after a start, a rebalance or a cache reset).",
+			Name: "imarchive_pipeline_presence_state_loads_total", Help: "Account and connection presence states loaded from ClickHouse (cache misses after a start, a rebalance or a cache reset).",
 		}),
 	}
 	reg.MustRegister(m.events, m.stale, m.loads)

@@ -6,103 +6,132 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/internal/presencemodel"
 )
 
-// memStore is the presence events table reduced to what the rule reads from it: per account, the rows
-// written (key and verdict). It stands for presence_events_data in the property test; the same
-// decisions against the real table are tested in consumer_test.go.
-type memStore struct {
-	rows map[accountRef][]memRow
-}
+// memStore is presence_events_data reduced to what the rule reads from it: the rows written, with
+// their connection and verdict. It stands for the table in the property test; the same rule against
+// the real table and views is tested in presence_clickhouse_test.go.
+type memStore struct{ rows []memRow }
 
 type memRow struct {
-	key   presenceKey
-	stale bool
+	conn   connRef
+	id     string
+	atMs   int64
+	online bool
+	v      presenceVerdict
 }
 
-func newMemStore() *memStore { return &memStore{rows: map[accountRef][]memRow{}} }
-
-func (m *memStore) states(_ context.Context, accts []accountRef) (map[accountRef]presenceKey, error) {
-	out := map[accountRef]presenceKey{}
-	for _, r := range accts {
-		for i, row := range m.rows[r] {
-			if k, ok := out[r]; i == 0 || !ok || k.less(row.key) {
-				out[r] = row.key
-			}
+func (m *memStore) arrivals(_ context.Context, accts []accountRef) (map[accountRef]uint64, error) {
+	out := map[accountRef]uint64{}
+	for _, r := range m.rows {
+		if slices.Contains(accts, r.conn.accountRef) && r.v.Arrival > out[r.conn.accountRef] {
+			out[r.conn.accountRef] = r.v.Arrival
 		}
 	}
 	return out, nil
 }
 
-func (m *memStore) verdicts(_ context.Context, evs map[accountRef][]string) (map[string]bool, error) {
-	out := map[string]bool{}
-	for r, ids := range evs {
-		for _, row := range m.rows[r] {
-			if slices.Contains(ids, row.key.EventID) {
-				v, ok := out[row.key.EventID]
-				out[row.key.EventID] = (ok && v && row.stale) || (!ok && row.stale)
-			}
+func (m *memStore) connections(_ context.Context, conns []connRef) (map[connRef]connState, error) {
+	out := map[connRef]connState{}
+	best := map[connRef]memRow{}
+	for _, r := range m.rows {
+		if !slices.Contains(conns, r.conn) {
+			continue
+		}
+		s := out[r.conn]
+		s.has = true
+		s.stampMs = max(s.stampMs, r.atMs)
+		if b, ok := best[r.conn]; !r.v.Stale && (!ok || r.atMs > b.atMs || (r.atMs == b.atMs && r.v.Arrival > b.v.Arrival)) {
+			best[r.conn] = r
+			s.online, s.sinceMs = r.online, r.v.SinceMs
+		}
+		out[r.conn] = s
+	}
+	return out, nil
+}
+
+func (m *memStore) verdicts(_ context.Context, evs map[accountRef][]string) (map[string]presenceVerdict, error) {
+	out := map[string]presenceVerdict{}
+	for _, r := range m.rows {
+		if slices.Contains(evs[r.conn.accountRef], r.id) {
+			out[r.id] = r.v
 		}
 	}
 	return out, nil
 }
 
-func (m *memStore) write(evs []*event.Event, stale []bool) {
+func (m *memStore) write(evs []*event.Event, vs []presenceVerdict) {
 	for i, e := range evs {
-		m.rows[refOf(e)] = append(m.rows[refOf(e)], memRow{keyOf(e), stale[i]})
+		online, _ := e.PresenceOnline()
+		m.rows = append(m.rows, memRow{connOf(e), e.EventID, e.OccurredAtMs, online, vs[i]})
 	}
 }
 
-var presenceOps = []string{event.OpLogin, event.OpLogout, event.OpDropped, event.OpKickedMultiDevice, event.OpKickedBySDK,
-	event.OpKickedByServer, event.OpReplaced, event.OpHeartbeat}
-
-func presenceEvent(account string, n int, op string, atMs int64) *event.Event {
-	return &event.Event{SchemaVersion: 1, EventID: fmt.Sprintf("%s-%03d", account, n), Source: event.SourceNetease,
-		App: "app", Kind: event.KindPresence, Op: op, Actor: account, OccurredAtMs: atMs}
-}
-
-// TestPresencePropertyRandomOrder: for many accounts, random login/logout/heartbeat sequences are
-// delivered in a random interleaving, with losses and duplicates, in random batches, and the
-// consumer crashes at random (before or after its write, never committing) and restarts with an empty
-// cache. After every trial: each account's state is its greatest-key delivered event (the greatest
-// time; ties by the documented rule), every event is flagged stale exactly when an event of the same
-// account with a greater key arrived before it, and every row of an event carries the same verdict.
-func TestPresencePropertyRandomOrder(t *testing.T) {
-	for trial := range 300 {
-		rng := rand.New(rand.NewPCG(uint64(trial), 42))
-		var stream []*event.Event
-		var all []*event.Event
-		accounts := 1 + rng.IntN(30)
-		for a := range accounts {
-			acct := fmt.Sprintf("u%02d", a)
-			n := 1 + rng.IntN(15)
-			for i := range n {
-				// Times from a small range, so that equal times are common.
-				e := presenceEvent(acct, i, presenceOps[rng.IntN(len(presenceOps))], 1_700_000_000_000+int64(rng.IntN(20))*1000)
-				all = append(all, e)
-				if rng.IntN(10) == 0 {
-					continue // lost
-				}
-				stream = append(stream, e)
+// deliver turns a history into an arrival order: shuffled whole or locally, some copies lost, some
+// delivered again later (a platform retry, a consumer re-delivery).
+func deliver(t testing.TB, rng *rand.Rand, history []presencemodel.Callback, now time.Time) (stream, lost []*event.Event) {
+	for _, cb := range history {
+		e, err := cb.Normalize(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rng.IntN(12) == 0 {
+			lost = append(lost, &e)
+			continue
+		}
+		stream = append(stream, &e)
+	}
+	if rng.IntN(2) == 0 {
+		rng.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
+	} else {
+		slices.SortStableFunc(stream, func(a, b *event.Event) int { return int(a.OccurredAtMs - b.OccurredAtMs) })
+		for range len(stream) / 3 {
+			if i := rng.IntN(len(stream) + 1); i+1 < len(stream) {
+				stream[i], stream[i+1] = stream[i+1], stream[i]
 			}
 		}
-		rng.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
-		// Duplicates: a platform retry or a re-delivery arrives again later.
-		for range rng.IntN(len(stream) + 1) {
-			i := rng.IntN(len(stream))
-			j := i + rng.IntN(len(stream)-i+1)
-			stream = slices.Insert(stream, j, stream[i])
+	}
+	for range rng.IntN(len(stream)/2 + 1) {
+		i := rng.IntN(len(stream))
+		stream = slices.Insert(stream, i+rng.IntN(len(stream)-i+1), stream[i])
+	}
+	return stream, lost
+}
+
+// TestPresencePropertyAgainstModel: random multi-device histories of NetEase and iLink accounts, with
+// every type, equal times, copies without consid or device, losses, shuffles and repeats, are decided in
+// random batches by a consumer that crashes at random (before its write, or after it and before its
+// commit) and restarts with nothing cached, or retries a failed write. Every copy must get the verdict
+// and arrival number of the oracle (internal/presencemodel: the manual's rule replayed in arrival order,
+// sharing no code with presence.go), every row of a copy the same, and every connection the oracle's
+// stamp, state and run start — both as cached and as loaded afresh.
+func TestPresencePropertyAgainstModel(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	for trial := range 400 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 14))
+		stream, lost := deliver(t, rng, presencemodel.RandomHistory(rng, "", 1+rng.IntN(6), now.UnixMilli()-60_000), now)
+		if len(stream) == 0 {
+			continue
 		}
 
-		store := newMemStore()
+		model := presencemodel.New(presencemodel.ExpiryMs)
+		for _, e := range stream {
+			c, err := presencemodel.Read(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			model.Arrive(c)
+		}
+
+		store := &memStore{}
 		tr := newPresenceTracker(store, 1+rng.IntN(40), nil)
-		committed := 0
-		for committed < len(stream) {
-			size := 1 + rng.IntN(12)
-			batch := stream[committed:min(committed+size, len(stream))]
-			stale, pending, err := tr.decide(context.Background(), batch)
+		for done := 0; done < len(stream); {
+			batch := stream[done:min(done+1+rng.IntN(12), len(stream))]
+			vs, pending, err := tr.decide(context.Background(), batch)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,126 +140,163 @@ func TestPresencePropertyRandomOrder(t *testing.T) {
 				tr = newPresenceTracker(store, tr.max, nil)
 				continue
 			case 1: // crash after the write, before the commit: re-delivered after a restart
-				store.write(batch, stale)
+				store.write(batch, vs)
 				tr = newPresenceTracker(store, tr.max, nil)
 				continue
 			case 2: // a failed write retried: decided again before anything is remembered
-				stale2, _, err := tr.decide(context.Background(), batch)
+				again, _, err := tr.decide(context.Background(), batch)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.Equal(stale, stale2) {
-					t.Fatalf("trial %d: a retried batch was decided differently: %v then %v", trial, stale, stale2)
+				if !slices.Equal(vs, again) {
+					t.Fatalf("trial %d: a retried batch was decided differently: %v then %v", trial, vs, again)
 				}
 			}
-			store.write(batch, stale)
+			store.write(batch, vs)
 			tr.commit(pending, len(batch), 0)
-			committed += len(batch)
+			done += len(batch)
 		}
 
-		// The expected verdicts, from the arrival order alone.
-		firstPos := map[string]int{}
-		for i, e := range stream {
-			if _, ok := firstPos[e.EventID]; !ok {
-				firstPos[e.EventID] = i
+		recorded := map[string]presenceVerdict{}
+		for _, r := range store.rows {
+			want, ok := model.Verdict(r.id)
+			if !ok {
+				t.Fatalf("trial %d: %s recorded but never delivered", trial, r.id)
+			}
+			if r.v.Stale != want.Stale || r.v.Arrival != want.Arrival {
+				t.Fatalf("trial %d: copy %s (t=%d, %s) recorded stale=%v arrival=%d, the rule says stale=%v arrival=%d",
+					trial, r.id, r.atMs, r.conn.Conn, r.v.Stale, r.v.Arrival, want.Stale, want.Arrival)
+			}
+			if prev, ok := recorded[r.id]; ok && prev != r.v {
+				t.Fatalf("trial %d: copy %s recorded twice with different verdicts: %+v, %+v", trial, r.id, prev, r.v)
+			}
+			recorded[r.id] = r.v
+		}
+		for _, e := range stream {
+			if _, ok := recorded[e.EventID]; !ok {
+				t.Fatalf("trial %d: delivered copy %s not recorded", trial, e.EventID)
 			}
 		}
-		for _, e := range all {
-			pos, delivered := firstPos[e.EventID]
-			rows := 0
-			for _, row := range store.rows[refOf(e)] {
-				if row.key.EventID != e.EventID {
-					continue
-				}
-				rows++
-				want := false
-				for _, o := range stream[:pos] {
-					if refOf(o) == refOf(e) && keyOf(e).less(keyOf(o)) {
-						want = true
-					}
-				}
-				if row.stale != want {
-					t.Fatalf("trial %d: event %s (t=%d %s) recorded stale=%v, want %v", trial, e.EventID, e.OccurredAtMs, e.Op, row.stale, want)
-				}
-			}
-			if delivered && rows == 0 {
-				t.Fatalf("trial %d: delivered event %s not recorded", trial, e.EventID)
-			}
-			if !delivered && rows > 0 {
-				t.Fatalf("trial %d: lost event %s recorded", trial, e.EventID)
+		for _, e := range lost {
+			_, delivered := model.Verdict(e.EventID)
+			if _, ok := recorded[e.EventID]; ok && !delivered {
+				t.Fatalf("trial %d: lost copy %s recorded", trial, e.EventID)
 			}
 		}
-		// The state: the greatest delivered event by time, ties by the rule, and it is not stale.
-		states, _ := store.states(context.Background(), func() []accountRef {
-			var rs []accountRef
-			for r := range store.rows {
-				rs = append(rs, r)
+
+		var refs []connRef
+		conns := model.Connections()
+		for _, c := range conns {
+			refs = append(refs, connRef{accountRef{c.Source, c.App, c.Account}, modelKey(c)})
+		}
+		loaded, _ := store.connections(context.Background(), refs)
+		for i, c := range conns {
+			want := connState{has: true, stampMs: c.Stamp, online: c.Online, sinceMs: c.RunStart}
+			if got := loaded[refs[i]]; got != want {
+				t.Fatalf("trial %d: connection %s/%q loaded as %+v, the rule says %+v", trial, c.Account, refs[i].Conn, got, want)
 			}
-			return rs
-		}())
-		for r, got := range states {
-			var best *event.Event
-			for _, e := range stream {
-				if refOf(e) == r && (best == nil || keyOf(best).less(keyOf(e))) {
-					best = e
-				}
+			if got, ok := tr.conns[refs[i]]; ok && got != want {
+				t.Fatalf("trial %d: connection %s/%q cached as %+v, the rule says %+v", trial, c.Account, refs[i].Conn, got, want)
 			}
-			if got != keyOf(best) {
-				t.Fatalf("trial %d: %s state %+v, want %+v", trial, r.Account, got, keyOf(best))
-			}
-			for _, e := range stream {
-				if refOf(e) == r && e.OccurredAtMs > best.OccurredAtMs {
-					t.Fatalf("trial %d: state time %d below delivered event time %d", trial, best.OccurredAtMs, e.OccurredAtMs)
-				}
-			}
-			for _, row := range store.rows[r] {
-				if row.key == got && row.stale {
-					t.Fatalf("trial %d: the state's own event %s is flagged stale", trial, got.EventID)
-				}
-			}
+		}
+		if len(loaded) != len(refs) {
+			t.Fatalf("trial %d: %d connections recorded, the rule has %d", trial, len(loaded), len(refs))
 		}
 	}
 }
 
-// TestPresenceRule spells the rule out on small cases, including the equal-time tie.
-func TestPresenceRule(t *testing.T) {
-	at := func(s int64) int64 { return 1_700_000_000_000 + s*1000 }
-	cases := []struct {
-		name       string
-		events     []*event.Event
-		wantStale  []bool
-		wantOnline bool
-	}{
-		{"in order", []*event.Event{presenceEvent("a", 1, event.OpLogin, at(1)), presenceEvent("a", 2, event.OpLogout, at(2))},
-			[]bool{false, false}, false},
-		{"logout overtaken by an older login", []*event.Event{presenceEvent("a", 2, event.OpLogout, at(2)), presenceEvent("a", 1, event.OpLogin, at(1))},
-			[]bool{false, true}, false},
-		{"heartbeat renews", []*event.Event{presenceEvent("a", 1, event.OpLogin, at(1)), presenceEvent("a", 2, event.OpHeartbeat, at(1800))},
-			[]bool{false, false}, true},
-		{"kick after heartbeat", []*event.Event{presenceEvent("a", 1, event.OpHeartbeat, at(1)), presenceEvent("a", 2, event.OpKickedByServer, at(3))},
-			[]bool{false, false}, false},
-		{"equal time: offline first, then online", []*event.Event{presenceEvent("a", 1, event.OpReplaced, at(5)), presenceEvent("a", 2, event.OpLogin, at(5))},
-			[]bool{false, false}, true},
-		{"equal time: online first, then offline is stale", []*event.Event{presenceEvent("a", 2, event.OpLogin, at(5)), presenceEvent("a", 1, event.OpReplaced, at(5))},
-			[]bool{false, true}, true},
-		{"equal time and rank: greater event_id wins", []*event.Event{presenceEvent("a", 2, event.OpLogout, at(5)), presenceEvent("a", 1, event.OpDropped, at(5))},
-			[]bool{false, true}, false},
-		{"same event twice is not stale", []*event.Event{presenceEvent("a", 1, event.OpLogin, at(5)), presenceEvent("a", 1, event.OpLogin, at(5))},
-			[]bool{false, false}, true},
+// modelKey spells a model connection the way the store names it (the one place the test needs the
+// pipeline's naming).
+func modelKey(c *presencemodel.Conn) string {
+	switch {
+	case c.ConsID != "":
+		return "consid:" + c.ConsID
+	case c.Device != "" || c.ClientType != "":
+		return "device:" + c.ClientType + "/" + c.Device
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			tr := newPresenceTracker(newMemStore(), 10, nil)
-			stale, pending, err := tr.decide(context.Background(), c.events)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(stale, c.wantStale) {
-				t.Errorf("stale = %v, want %v", stale, c.wantStale)
-			}
-			if got := pending[refOf(c.events[0])]; got.Online != c.wantOnline {
-				t.Errorf("state %+v, want online=%v", got, c.wantOnline)
-			}
-		})
+	return ""
+}
+
+// TestPresenceRuleScenarios: the manual's cases (internal/presencemodel.Scenarios, expectations written
+// by hand) give their verdicts, in one batch and one copy per batch, and the connections they name
+// end in the expected state.
+func TestPresenceRuleScenarios(t *testing.T) {
+	now := time.Now()
+	for _, sc := range presencemodel.Scenarios("u-", now.UnixMilli()) {
+		for _, batch := range []int{len(sc.Callbacks), 1} {
+			t.Run(fmt.Sprintf("%s/batch %d", sc.Name, batch), func(t *testing.T) {
+				var evs []*event.Event
+				for _, cb := range sc.Callbacks {
+					e, err := cb.Normalize(now)
+					if err != nil {
+						t.Fatal(err)
+					}
+					evs = append(evs, &e)
+				}
+				store := &memStore{}
+				tr := newPresenceTracker(store, 100, nil)
+				var stale []bool
+				for lo := 0; lo < len(evs); lo += batch {
+					b := evs[lo:min(lo+batch, len(evs))]
+					vs, p, err := tr.decide(context.Background(), b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					store.write(b, vs)
+					tr.commit(p, len(b), 0)
+					for _, v := range vs {
+						stale = append(stale, v.Stale)
+					}
+				}
+				if !slices.Equal(stale, sc.Stale) {
+					t.Errorf("stale = %v, want %v", stale, sc.Stale)
+				}
+				for _, w := range sc.Connections {
+					c := connRef{accountRef{event.SourceNetease, presencemodel.App, w.Account}, "consid:" + w.ConsID}
+					if got := tr.conns[c]; got.online != (w.Status == "online") {
+						t.Errorf("connection %s: online=%v, want %s", c.Conn, got.online, w.Status)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestPresenceRedeliveryKeepsVerdict: a copy delivered again after later copies keeps the verdict it
+// got the first time and changes nothing, across a restart: a login and a logout of equal time (the
+// logout, arriving second, is applied), then the login again.
+func TestPresenceRedeliveryKeepsVerdict(t *testing.T) {
+	now := time.Now()
+	in, err := presencemodel.NetEase("1", "r", "c", "d", "AOS", now.UnixMilli(), 0).Normalize(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := presencemodel.NetEase("2", "r", "c", "d", "AOS", now.UnixMilli(), 0).Normalize(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &memStore{}
+	tr := newPresenceTracker(store, 10, nil)
+	step := func(evs ...*event.Event) []presenceVerdict {
+		vs, p, err := tr.decide(context.Background(), evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.write(evs, vs)
+		tr.commit(p, len(evs), 0)
+		return vs
+	}
+	first := step(&in, &out)
+	for _, restart := range []bool{false, true} {
+		if restart {
+			tr = newPresenceTracker(store, 10, nil)
+		}
+		again := step(&in)
+		if again[0] != first[0] {
+			t.Errorf("restart=%v: the login delivered again got %+v, first %+v", restart, again[0], first[0])
+		}
+		if s := tr.conns[connOf(&in)]; s.online {
+			t.Errorf("restart=%v: the login delivered again made the connection online", restart)
+		}
 	}
 }

@@ -60,17 +60,20 @@ var (
 		name: "presence_events_data", view: "presence_events",
 		columns: []string{"event_id", "source", "app", "account", "op", "online", "reason", "stale", "platform_type",
 			"platform_subtype", "occurred_at", "received_at", "device_id", "client_type", "client_ip", "expires_at", "attrs",
-			"kafka_partition", "kafka_offset"},
+			"kafka_partition", "kafka_offset", "connection", "connection_id", "arrival", "since", "login_time",
+			"client_port", "sdk_version"},
 		row: func(it *Item[EventRow]) []any {
 			e := &it.Row.Event
+			v := &it.Row.presence
 			online, _ := e.PresenceOnline()
 			reason := ""
 			if !online {
 				reason = e.Op
 			}
-			return []any{e.EventID, e.Source, e.App, e.Actor, e.Op, online, reason, it.Row.stale, e.PlatformType,
+			return []any{e.EventID, e.Source, e.App, e.Actor, e.Op, online, reason, v.Stale, e.PlatformType,
 				e.PlatformSubtype, ms(e.OccurredAtMs), ms(e.ReceivedAtMs), e.ActorDeviceID, e.ActorClientType, e.ActorIP,
-				ms(it.Row.expiresAtMs), nonNil(e.Attrs), it.Partition, it.Offset}
+				ms(it.Row.expiresAtMs), nonNil(e.Attrs), it.Partition, it.Offset, connectionKey(e), connectionID(e), v.Arrival,
+				ms(v.SinceMs), ms(loginTimeMs(e)), e.Attrs["clientPort"], e.Attrs["sdkVersion"]}
 		},
 	}
 	communityTable = &table{

@@ -10,9 +10,9 @@
 -- column: kind String  message, message_update, notification, notification_update, presence, server, member, channel, role, permission, quick_comment
 -- column: op String  what happened (send, update, recall, login, kick, invite, add, …)
 -- column: role String  the account's part: sender, recipient, editor, author (of the message changed or commented on), self (presence), operator, subject (acted upon), commenter
--- column: place String  conversation (channel:SERVER/CHANNEL, group:G, conv:A/B), server/channel, or device (presence)
+-- column: place String  conversation (channel:SERVER/CHANNEL, group:G, conv:A/B), server/channel, or client type, device and connection id (presence)
 -- column: counterpart String  the other account(s) involved, where there are
--- column: text String  message or notification text, the name of what was created or changed, or why the account went offline
+-- column: text String  message or notification text, the name of what was created or changed, or why a connection of the account ended
 -- column: event_id String  deterministic event id, the key to the raw payload (query raw_payload)
 SELECT at, source, app, view, kind, op, role, place, counterpart, text, event_id
 FROM
@@ -43,7 +43,8 @@ FROM
       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
     UNION ALL
     SELECT occurred_at, toString(source), toString(app), 'presence_events', 'presence', toString(op), 'self',
-        trim(concat(toString(client_type), ' ', device_id)), '', if(stale, concat(toString(reason), ' (stale: did not change the state)'), toString(reason)),
+        trim(concat(toString(client_type), ' ', device_id, ' ', connection_id)), '',
+        if(stale, concat(toString(reason), ' (stale: did not change its connection''s state)'), toString(reason)),
         event_id
     FROM presence_events
     WHERE account = {account:String}

@@ -24,13 +24,13 @@ import (
 var analystQueries = []string{
 	"accounts_online_now", "antispam_hits", "app_list", "callback_delay", "channel_list", "client_type_mix",
 	"community_activity", "community_ops", "daily_active_senders", "duplicates_discarded", "membership_changes",
-	"message_changes", "message_totals", "message_volume", "monthly_active_senders", "online_accounts_over_time",
+	"message_changes", "message_totals", "message_volume", "monthly_active_senders", "online_accounts_over_time", "online_connections",
 	"presence_reasons", "quick_comment_counts", "recent_message_changes", "server_list", "server_membership",
 	"top_channels", "top_servers",
 }
 
-// seeded returns a connection to a fresh migrated database holding querytest's seed.
-func seeded(t *testing.T) driver.Conn {
+// seeded returns a connection to a fresh migrated database holding querytest's seed, and the seed.
+func seeded(t *testing.T) (driver.Conn, querytest.Seed) {
 	t.Helper()
 	_, conn := testenv.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -38,8 +38,8 @@ func seeded(t *testing.T) driver.Conn {
 	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
-	querytest.Load(t, conn)
-	return conn
+	seed := querytest.Load(t, conn)
+	return conn, seed
 }
 
 // params builds a parameter map from "name=value" pairs; every filter not given is empty (all).
@@ -71,7 +71,9 @@ const (
 // expectations) and compares every value of every row, and the column names and types with the
 // query's header.
 func TestAnalystQueries(t *testing.T) {
-	conn := seeded(t)
+	conn, seed := seeded(t)
+	ago := func(d time.Duration) string { return seed.Now.Add(-d).Format("2006-01-02 15:04:05.000") }
+	never := "1970-01-01 00:00:00.000"
 	cases := []struct {
 		query  string
 		name   string
@@ -122,30 +124,50 @@ func TestAnalystQueries(t *testing.T) {
 			"netease_qchat|nim1|S1|Alpha|5|3|2", "netease_qchat|nim1|S2|Beta|1|1|1",
 		}},
 		// Presence now (app nimnow, relative to the load): n1 online, n2 expired, n3 logged out, n4 online
-		// (its older logout arrived late). nim1 (history): alice logged out, bob kicked, carol expired.
-		// il1: u1 offline, u2 online (iLink states do not expire).
+		// (its older logout arrived late), n5 online on its new connection (type 7 closed the old one),
+		// n6 online on its phone (its PC logged out). nim1 (history): alice logged out, bob kicked, carol
+		// and dave expired. il1: u1 offline, u2 online (iLink states do not expire).
 		{"accounts_online_now", "all", params(appFilters), []string{
-			"ilink|il1|1|0|1|2", "netease_qchat|nim1|0|1|2|3", "netease_qchat|nimnow|2|1|1|4",
+			"ilink|il1|1|0|1|2|1|1", "netease_qchat|nim1|0|2|2|4|0|0", "netease_qchat|nimnow|4|1|1|6|4|4",
 		}},
-		{"accounts_online_now", "one app", params(appFilters, "app=nimnow"), []string{"netease_qchat|nimnow|2|1|1|4"}},
+		{"accounts_online_now", "one app", params(appFilters, "app=nimnow"), []string{"netease_qchat|nimnow|4|1|1|6|4|4"}},
+		// Newest session first; n1 and n4 copies name no consid (their device is their connection).
+		{"online_connections", "now", params([]string{"source", "account"}, "app=nimnow", "limit=10"), []string{
+			"netease_qchat|nimnow|n5|n5-new|n5-d|AOS||||" + never + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n4||dev-n4|WEB||||" + never + "|" + ago(5*time.Minute) + "|" + ago(5*time.Minute) + "|" + ago(5*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n6|n6-phone|n6-p|IOS||||" + never + "|" + ago(6*time.Minute) + "|" + ago(6*time.Minute) + "|" + ago(6*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n1||dev-n1|AOS||||" + never + "|" + ago(10*time.Minute) + "|" + ago(10*time.Minute) + "|" + ago(10*time.Minute-35*time.Minute),
+		}},
+		{"online_connections", "one account, iLink", params([]string{"app"}, "source=ilink", "account=u2", "limit=10"), []string{
+			"ilink|il1|u2|||||||" + never + "|2026-03-02 03:00:00.000|2026-03-02 03:00:00.000|" + never,
+		}},
+		{"online_connections", "limit", params([]string{"source", "account"}, "app=nimnow", "limit=1"), []string{
+			"netease_qchat|nimnow|n5|n5-new|n5-d|AOS||||" + never + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute-35*time.Minute),
+		}},
 		// 00: bob (late login of 00:30); 01: alice, bob, carol, u1; 02: bob (renewed, kicked 02:30), u1;
-		// 03: u1, u2; 04: u2 (u1 offline at 04:00).
+		// 03: dave, u1, u2; 04: u2 (u1 offline at 04:00; dave's PC lapsed at 03:45).
 		{"online_accounts_over_time", "hourly", params(appFilters, day1, "to=2026-03-02T05:00:00Z", hour), []string{
 			"2026-03-02 00:00:00.000|ilink|0", "2026-03-02 00:00:00.000|netease_qchat|1",
 			"2026-03-02 01:00:00.000|ilink|1", "2026-03-02 01:00:00.000|netease_qchat|3",
 			"2026-03-02 02:00:00.000|ilink|1", "2026-03-02 02:00:00.000|netease_qchat|1",
-			"2026-03-02 03:00:00.000|ilink|2", "2026-03-02 03:00:00.000|netease_qchat|0",
+			"2026-03-02 03:00:00.000|ilink|2", "2026-03-02 03:00:00.000|netease_qchat|1",
 			"2026-03-02 04:00:00.000|ilink|1", "2026-03-02 04:00:00.000|netease_qchat|0",
 		}},
 		{"online_accounts_over_time", "10-minute buckets around carol's expiry", params(appFilters, "from=2026-03-02T01:20:00Z", "to=2026-03-02T01:50:00Z", "step_seconds=600", "app=nim1"), []string{
 			"2026-03-02 01:20:00.000|netease_qchat|3", "2026-03-02 01:30:00.000|netease_qchat|3", "2026-03-02 01:40:00.000|netease_qchat|2",
 		}},
+		// dave: online from 03:00 on his phone, from 03:10 on his PC too; the phone's logout at 03:20 leaves
+		// him online on the PC until its renewal deadline, 03:45.
+		{"online_accounts_over_time", "10-minute buckets, dave's two devices", params(appFilters, "from=2026-03-02T03:00:00Z", "to=2026-03-02T04:00:00Z", "step_seconds=600", "app=nim1"), []string{
+			"2026-03-02 03:00:00.000|netease_qchat|1", "2026-03-02 03:10:00.000|netease_qchat|1", "2026-03-02 03:20:00.000|netease_qchat|1",
+			"2026-03-02 03:30:00.000|netease_qchat|1", "2026-03-02 03:40:00.000|netease_qchat|1", "2026-03-02 03:50:00.000|netease_qchat|0",
+		}},
 		{"presence_reasons", "history", params(appFilters, day1, "to=2026-03-02T05:00:00Z"), []string{
-			"login|online|4|3|1", "heartbeat|online|3|2|0", "online|online|2|2|0",
-			"kicked_by_server|offline|1|1|0", "logout|offline|1|1|0", "offline|offline|1|1|0",
+			"login|online|6|4|1", "heartbeat|online|3|2|0", "logout|offline|2|2|0", "online|online|2|2|0",
+			"kicked_by_server|offline|1|1|0", "offline|offline|1|1|0",
 		}},
 		{"client_type_mix", "two days", params(appFilters, day1, days2), []string{
-			"unknown|2|2|3|3", "IOS|2|1|2|1", "AOS|1|1|2|1", "WEB|1|1|1|1", "PC|0|0|1|1",
+			"unknown|2|2|3|3", "AOS|2|2|2|1", "IOS|2|1|2|1", "PC|1|1|1|1", "WEB|1|1|1|1",
 		}},
 		{"quick_comment_counts", "all", params(msgFilters, day1, days2), []string{"1|3|1|2|2|3", "2|1|0|1|1|1"}},
 		{"quick_comment_counts", "channel C3", params(msgFilters, day1, days2, "channel_id=C3"), []string{"1|1|0|1|1|1"}},
@@ -179,7 +201,7 @@ func TestAnalystQueries(t *testing.T) {
 		// Delays: one second for every event, but m7 2 s, m8 4 s and bob's late login 2 h 10 min.
 		{"callback_delay", "per day", params(appFilters, day1, days2, "step_seconds=86400"), []string{
 			"2026-03-02 00:00:00.000|ilink|5|1|4|4|4",
-			"2026-03-02 00:00:00.000|netease_qchat|31|1|1|7800|7800",
+			"2026-03-02 00:00:00.000|netease_qchat|34|1|1|7800|7800",
 			"2026-03-03 00:00:00.000|maxim|1|1|1|1|1",
 			"2026-03-03 00:00:00.000|netease_qchat|5|1|1|1|1",
 		}},
@@ -248,7 +270,7 @@ func eventID(app, name string) string {
 
 // TestAnalystQueriesRefuseBadInput: a wrong series name is a clear ClickHouse error, not an empty chart.
 func TestAnalystQueriesRefuseBadInput(t *testing.T) {
-	conn := seeded(t)
+	conn, _ := seeded(t)
 	q, err := queries.Get("message_volume")
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 -- name: duplicates_discarded
--- summary: What the archive received twice or too late, per time bucket and platform: raw receipts, receipts that repeat an earlier one (a platform retry past ingest's dedupe window, folded into one event), and presence events that arrived stale (kept, but did not change the online state).
+-- summary: What the archive received twice or too late, per time bucket and platform: raw receipts, receipts that repeat an earlier one (a platform retry past ingest's dedupe window, folded into one event), and presence copies that arrived stale (kept, but did not change their connection's online state).
 -- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
 -- param: to DateTime64(3, 'UTC')  end of the range, exclusive
 -- param: step_seconds UInt32  bucket width in seconds (3600 hour, 86400 day); buckets start at multiples of it since 1970-01-01 UTC
@@ -9,7 +9,7 @@
 -- column: source String  platform
 -- column: receipts UInt64  callbacks archived raw in the bucket
 -- column: duplicates UInt64  of them, receipts of an event (or an unreadable body) already received earlier: analysts see the event once
--- column: stale_presence UInt64  presence events received in the bucket after a later event of the same account
+-- column: stale_presence UInt64  presence copies received in the bucket after a later copy of the same connection
 --
 -- Retries that ingest answered from its dedupe window never reach the archive; they are counted in the
 -- Prometheus metric imarchive_ingest_duplicates_total (Ingest health dashboard).

@@ -1,5 +1,5 @@
 -- name: online_accounts_over_time
--- summary: Accounts online at some moment of each time bucket, per platform, by the online-state rule applied through time: an account is online from an online event (login, renewal, iLink online) until its next event by platform time or its renewal deadline, whichever comes first. Every bucket is listed for each platform with presence events.
+-- summary: Accounts online at some moment of each time bucket, per platform, by the online-state rule applied through time: a connection is online from an online copy (login, renewal, iLink online) until its next copy by platform time or its renewal deadline, whichever comes first, and an account while any of its connections is. Every bucket is listed for each platform with presence events.
 -- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
 -- param: to DateTime64(3, 'UTC')  end of the range, exclusive
 -- param: step_seconds UInt32  bucket width in seconds (3600 hour, 86400 day); buckets start at multiples of it since 1970-01-01 UTC
@@ -9,9 +9,9 @@
 -- column: source String  platform
 -- column: online_accounts UInt64  distinct accounts online at some moment of the bucket
 --
--- Every presence event counts, late (stale) ones included: at their own time they were the latest
--- word on the account. Events at the same time are ordered as the rule orders them (online first,
--- then event_id), so the later of them decides. At most 10000 buckets.
+-- Every presence copy counts, late (stale) ones included: at their own time they were the latest
+-- word on their connection. Copies of one connection at the same time are ordered as the rule applies
+-- them, by arrival, so the later of them decides. At most 10000 buckets.
 WITH
     toInt64(toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND))) AS first_s,
     first_s * 1000 AS first_ms,
@@ -34,13 +34,13 @@ FROM
             least(buckets - 1, toInt64(ceil((toUnixTimestamp64Milli(least(next_at, if(toUnixTimestamp64Milli(expires_at) > 0, expires_at, next_at))) - first_ms) / step_ms)) - 1) AS last_k
         FROM
         (
-            SELECT source, app, account, online, occurred_at, expires_at,
+            SELECT source, app, account, connection, online, occurred_at, expires_at,
                 leadInFrame(occurred_at, 1, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')) OVER w AS next_at
             FROM presence_events
             WHERE occurred_at < {to:DateTime64(3, 'UTC')}
               AND ({source:String} = '' OR source = {source:String})
               AND ({app:String} = '' OR app = {app:String})
-            WINDOW w AS (PARTITION BY source, app, account ORDER BY occurred_at, online, event_id ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
+            WINDOW w AS (PARTITION BY source, app, account, connection ORDER BY occurred_at, arrival ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
         )
         WHERE online
           AND least(next_at, if(toUnixTimestamp64Milli(expires_at) > 0, expires_at, next_at)) > occurred_at

@@ -13,18 +13,20 @@
 // Storage tables end in _data; analysts and auditors read the views named without it, which show each
 // event once (every table and column has a comment: DESCRIBE messages):
 //
-//	raw_callbacks      every callback accepted, body byte for byte, headers, event_id (one row per
-//	                   receipt), and its place in Kafka: raw_topic_id (0070), raw_partition, raw_offset
-//	messages           every platform's messages, one model told apart by source, in their current
-//	                   version (latest edit or append, recall or delete status, antispam)
-//	message_updates    every edit, append, recall and delete (NetEase 81, Maxim REPLACE/APPEND)
-//	notifications      custom system notifications and their updates (NetEase 49, 82)
-//	presence_events    every login, logout, drop, kick, heartbeat (NetEase 47, iLink status), with stale
-//	presence_state     per account: online, offline or expired, by the online-state rule
-//	presence_devices   per account and device
-//	community_events   servers, membership, channels, roles, permissions (NetEase 50–79)
-//	quick_comments     quick comments (NetEase 80); quick_comments_current: those in force
-//	archive_events     every event once, whatever its table (completeness checks against raw_callbacks)
+//	raw_callbacks        every callback accepted, body byte for byte, headers, event_id (one row per
+//	                     receipt), and its place in Kafka: raw_topic_id (0070), raw_partition, raw_offset
+//	messages             every platform's messages, one model told apart by source, in their current
+//	                     version (latest edit or append, recall or delete status, antispam)
+//	message_updates      every edit, append, recall and delete (NetEase 81, Maxim REPLACE/APPEND)
+//	notifications        custom system notifications and their updates (NetEase 49, 82)
+//	presence_events      every login, logout, drop, kick, heartbeat (NetEase 47, iLink status), with stale
+//	presence_connections per connection (NetEase consid; else device; else account): online, offline or
+//	                     expired, by the online-state rule (0075)
+//	presence_devices     per account and device: online when any of its connections is
+//	presence_state       per account: online when any of its connections is; devices and connections online
+//	community_events     servers, membership, channels, roles, permissions (NetEase 50–79)
+//	quick_comments       quick comments (NetEase 80); quick_comments_current: those in force
+//	archive_events       every event once, whatever its table (completeness checks against raw_callbacks)
 //
 // Deduplication, so that no query sees an event twice: every storage table is a ReplacingMergeTree
 // whose sorting key ends with event_id (the raw archive: the raw record's partition and offset), with
@@ -32,7 +34,7 @@
 // a consumer re-delivery, a replay) has the same key; version inserted_at, so the newest write wins.
 // Merges fold repeats at an unpredictable time; the views read with FINAL, so they show each event once
 // at any time. Query the views; query a _data table only with FINAL. The state tables
-// (message_update_latest, presence_state_agg, presence_device_agg) are AggregatingMergeTree fed by
+// (message_update_latest, presence_connection_agg) are AggregatingMergeTree fed by
 // materialized views with argMax and uniqExact, which a repeated row does not change.
 //
 // Keys and partitions follow the questions asked: messages by (source, app, conversation, msg_time),

@@ -98,6 +98,13 @@ func presence(source, app, name, account, op, clientType string, at time.Time) *
 	return e
 }
 
+// onConn puts a presence copy on a connection (NetEase consid) of a device.
+func onConn(e *event.Event, consid, device string) *event.Event {
+	e.ActorConnectionID, e.ActorDeviceID = consid, device
+	e.Attrs["consid"], e.Attrs["deviceId"] = consid, device
+	return e
+}
+
 func community(kind, op, name, actor, server string, at time.Time) *event.Event {
 	e := base(kind, event.SourceNetease, AppNetease, name, at)
 	e.Op = op
@@ -168,8 +175,15 @@ func batches(now time.Time) [][]*event.Event {
 	for _, p := range []*event.Event{pU1On, pU1Off, pU2On} {
 		p.PlatformType = "4"
 	}
+	// dave: the phone logs in at 03:00, the PC at 03:10, the phone logs out at 03:20: dave stays
+	// online on the PC until its renewal deadline (03:45).
+	pDavePhone := onConn(presence(ne, nim, "p-dave-phone-in", "dave", event.OpLogin, "AOS", At(3, 0)), "dave-phone", "dave-p")
+	pDavePC := onConn(presence(ne, nim, "p-dave-pc-in", "dave", event.OpLogin, "PC", At(3, 10)), "dave-pc", "dave-c")
+	pDavePhoneOut := onConn(presence(ne, nim, "p-dave-phone-out", "dave", event.OpLogout, "AOS", At(3, 20)), "dave-phone", "dave-p")
 
-	// Presence now: n1 online, n2 expired, n3 offline, n4 online despite a stale logout.
+	// Presence now: n1 online, n2 expired, n3 offline, n4 online despite a stale logout; n5 reconnected
+	// (a new connection, then type 7 closing the old one): online; n6 on a phone and a PC, the PC
+	// logged out: online.
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
 	pN1 := presence(ne, AppNow, "p-n1", "n1", event.OpLogin, "AOS", ago(10*time.Minute))
 	pN2 := presence(ne, AppNow, "p-n2", "n2", event.OpLogin, "IOS", ago(50*time.Minute))
@@ -177,6 +191,12 @@ func batches(now time.Time) [][]*event.Event {
 	pN3Out := presence(ne, AppNow, "p-n3-out", "n3", event.OpLogout, "PC", ago(5*time.Minute))
 	pN4In := presence(ne, AppNow, "p-n4-in", "n4", event.OpLogin, "WEB", ago(5*time.Minute))
 	pN4Late := presence(ne, AppNow, "p-n4-late-out", "n4", event.OpLogout, "WEB", ago(8*time.Minute))
+	pN5Old := onConn(presence(ne, AppNow, "p-n5-old", "n5", event.OpLogin, "AOS", ago(9*time.Minute)), "n5-old", "n5-d")
+	pN5New := onConn(presence(ne, AppNow, "p-n5-new", "n5", event.OpLogin, "AOS", ago(3*time.Minute)), "n5-new", "n5-d")
+	pN5Replaced := onConn(presence(ne, AppNow, "p-n5-replaced", "n5", event.OpReplaced, "AOS", ago(3*time.Minute-300*time.Millisecond)), "n5-old", "n5-d")
+	pN6Phone := onConn(presence(ne, AppNow, "p-n6-phone", "n6", event.OpLogin, "IOS", ago(6*time.Minute)), "n6-phone", "n6-p")
+	pN6PC := onConn(presence(ne, AppNow, "p-n6-pc", "n6", event.OpLogin, "PC", ago(4*time.Minute)), "n6-pc", "n6-c")
+	pN6PCOut := onConn(presence(ne, AppNow, "p-n6-pc-out", "n6", event.OpLogout, "PC", ago(2*time.Minute)), "n6-pc", "n6-c")
 
 	// Community (S1 created with name Alpha, S2 Beta; C1 renamed at 05:00).
 	srv1 := community(event.KindServer, event.OpCreate, "srv1", "owner", "S1", At(0, 5))
@@ -218,10 +238,11 @@ func batches(now time.Time) [][]*event.Event {
 		{srv1, srv2, ch1, ch2, inv, acc, role, roleAdd, app, perm, pBobIn, pAliceIn, pCarolIn, pU1On},
 		{m1, q1, q2, q3, q4, kick, m2, pAliceHB, pBobHB1, m5, m7},
 		{pAliceOut, pBobHB2, m3, m8, pBobKick},
-		{pBobLate, pU2On, u2, r5, pU1Off, ch1r},
+		{pBobLate, pU2On, u2, r5, pU1Off, ch1r, pDavePhone, pDavePC},
+		{pDavePhoneOut},
 		{m4, d4, m9, leave, m6, q5, &m1again},
 		{pN2, pN3In, pN1, pN4In, pN3Out},
-		{pN4Late},
+		{pN4Late, pN5Old, pN5New, pN5Replaced, pN6Phone, pN6PC, pN6PCOut},
 	}
 }
 

@@ -30,7 +30,7 @@ func TestLoad(t *testing.T) {
 	}{
 		{"SELECT count() FROM messages", 9},
 		{"SELECT count() FROM message_updates", 3},
-		{"SELECT count() FROM presence_events", 18},
+		{"SELECT count() FROM presence_events", 27},
 		{"SELECT countIf(stale) FROM presence_events", 2},
 		{"SELECT count() FROM community_events", 13},
 		{"SELECT count() FROM quick_comments", 5},

@@ -15,16 +15,23 @@
 -- column: online Bool  as in the presence_events view
 -- column: reason LowCardinality(String)  as in the presence_events view
 -- column: stale Bool  as in the presence_events view
+-- column: arrival UInt64  as in the presence_events view
 -- column: platform_type LowCardinality(String)  as in the presence_events view
 -- column: platform_subtype LowCardinality(String)  as in the presence_events view
 -- column: occurred_at DateTime64(3, 'UTC')  as in the presence_events view
 -- column: received_at DateTime64(3, 'UTC')  as in the presence_events view
+-- column: connection String  as in the presence_events view
+-- column: connection_id String  as in the presence_events view
 -- column: device_id String  as in the presence_events view
 -- column: client_type LowCardinality(String)  as in the presence_events view
 -- column: client_ip String  as in the presence_events view
+-- column: client_port String  as in the presence_events view
+-- column: sdk_version LowCardinality(String)  as in the presence_events view
+-- column: login_time DateTime64(3, 'UTC')  as in the presence_events view
+-- column: since DateTime64(3, 'UTC')  as in the presence_events view
 -- column: expires_at DateTime64(3, 'UTC')  as in the presence_events view
 -- column: attrs Map(String, String)  as in the presence_events view
-SELECT event_id, source, app, account, op, online, reason, stale, platform_type, platform_subtype, occurred_at, received_at, device_id, client_type, client_ip, expires_at, attrs
+SELECT event_id, source, app, account, op, online, reason, stale, arrival, platform_type, platform_subtype, occurred_at, received_at, connection, connection_id, device_id, client_type, client_ip, client_port, sdk_version, login_time, since, expires_at, attrs
 FROM presence_events
 WHERE event_id IN (SELECT event_id FROM export_selection(app = {app:String}, account = {account:String}, channel_id = {channel_id:String}, group_id = {group_id:String}, server_id = {server_id:String}, from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')}) WHERE table_name = 'presence_events_data')
 ORDER BY occurred_at, event_id
