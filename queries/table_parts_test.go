@@ -17,7 +17,7 @@ import (
 // rows has a part, a part is in a partition, no partition holds more parts than the table, the rows
 // are at least those FINAL reads: repeats not yet merged count too).
 func TestTableParts(t *testing.T) {
-	conn := seeded(t)
+	conn, _ := seeded(t)
 	_, other := testenv.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
