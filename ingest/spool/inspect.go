@@ -21,7 +21,7 @@ type Report struct {
 	Newest    time.Time
 	Forwarded uint64   // checkpoint
 	Damaged   []Damage // found now in the segments
-	SetAside  []string // files in the damaged directory (from this and earlier recoveries)
+	SetAside  []string // files in the damaged directory: damaged stretches (.damaged) and records Kafka refused (.rejected)
 }
 
 // Inspect reads the spool in dir without taking it over (serve may be running on it) and calls fn,
@@ -77,7 +77,7 @@ func Inspect(dir string, fn func(Record) error) (Report, error) {
 		return rep, fmt.Errorf("list damaged spool bytes: %w", err)
 	}
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".damaged") {
+		if strings.HasSuffix(e.Name(), ".damaged") || strings.HasSuffix(e.Name(), ".rejected") {
 			rep.SetAside = append(rep.SetAside, e.Name())
 		}
 	}

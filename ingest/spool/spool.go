@@ -612,3 +612,29 @@ func (s *Spool) Close() error {
 	errs = append(errs, unlockDir(s.lock))
 	return errors.Join(errs...)
 }
+
+// SetAside copies a record the forwarder cannot deliver (Kafka refuses it for good, or it does not
+// decode) into the damaged directory as record-<seq>.rejected, with the reason beside it in
+// record-<seq>.reason, and syncs both; the caller then acknowledges it. It is kept, never forwarded.
+func (s *Spool) SetAside(rec Record, reason string) error {
+	base := filepath.Join(s.dir, DamagedDir, fmt.Sprintf("record-%020d", rec.Seq))
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{base + ".rejected", rec.Payload}, {base + ".reason", []byte(reason + "\n")}} {
+		if err := writeSynced(f.path, f.data); err != nil {
+			return fmt.Errorf("set aside spool record %d: %w", rec.Seq, err)
+		}
+	}
+	return syncDir(filepath.Join(s.dir, DamagedDir))
+}
+
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	return errors.Join(werr, serr, f.Close())
+}

@@ -27,7 +27,9 @@ func open(t *testing.T, dir string, opts spool.Options) (*spool.Spool, spool.Rec
 	return s, rec
 }
 
-func payload(i int) []byte { return fmt.Appendf(nil, "record %04d %s", i, bytes.Repeat([]byte{'x'}, i%50)) }
+func payload(i int) []byte {
+	return fmt.Appendf(nil, "record %04d %s", i, bytes.Repeat([]byte{'x'}, i%50))
+}
 
 // appendN appends payload(from) … payload(to-1), concurrently, and fails the test on an error.
 func appendN(t *testing.T, s *spool.Spool, from, to int) {
