@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/imarchive/imarchive/ingest/spool"
 )
 
 // produce is the Kafka produce of one callback's records. It runs to its end whatever the handler
@@ -179,4 +181,9 @@ type spoolStats struct {
 	bytes   int64
 	oldest  time.Time
 	full    bool
+}
+
+// WithSpoolRecovery reports what the spool's recovery found in the receiver's metrics.
+func WithSpoolRecovery(rec spool.Recovery) Option {
+	return func(r *Receiver) { r.metrics.spoolDamaged.Add(float64(len(rec.Damaged))) }
 }
