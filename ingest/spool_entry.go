@@ -142,7 +142,7 @@ func (d *entryDecoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.data[d.off:])
-	if n <= 0 {
+	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) { // one encoding per value
 		d.fail("bad length")
 		return 0
 	}
@@ -155,7 +155,7 @@ func (d *entryDecoder) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.data[d.off:])
-	if n <= 0 {
+	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
 		d.fail("bad number")
 		return 0
 	}
