@@ -313,27 +313,56 @@ func waitDrained(t *testing.T, s *stack, timeout time.Duration) {
 	waitFor(t, "serve's spool to drain", timeout, func() bool { return gauge(url, "imarchive_ingest_spool_records") == 0 })
 }
 
+// loadRun is a stack under a timed load, with the broker's control command.
+type loadRun struct {
+	s          *stack
+	l          *timedLoad
+	kctl       string
+	ctx        context.Context
+	stop, done chan struct{}
+	from       time.Time
+}
+
+// startLoad starts serve and consume (with an iLink app) and a load of rate callbacks/s (0: as fast
+// as workers go), waits until events are archived, and makes sure the broker is started again
+// whatever the test does to it.
+func startLoad(t *testing.T, rate float64, workers int, timeout time.Duration) *loadRun {
+	t.Helper()
+	r := &loadRun{kctl: ctl(t, "IMARCHIVE_TEST_KAFKA_CTL"), s: newStack(t), stop: make(chan struct{}), done: make(chan struct{})}
+	startPipeline(t, r.s, spoolILinkApps)
+	c := r.s.conn()
+	t.Cleanup(func() { exec.Command("bash", "-c", r.kctl+" start").Run() })
+	r.l = newTimedLoad(r.s, rate)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	r.ctx, r.from = ctx, time.Now()
+	go func() { r.l.drive(ctx, workers, r.stop); close(r.done) }()
+	waitFor(t, "events archived", 60*time.Second, func() bool { return count(t, c, "SELECT count() FROM archive_events") > 50 })
+	return r
+}
+
+// finish stops the load and waits until every callback started was acknowledged; it returns when the
+// load stopped.
+func (r *loadRun) finish(t *testing.T) time.Time {
+	t.Helper()
+	close(r.stop)
+	to := time.Now()
+	<-r.done
+	if r.ctx.Err() != nil {
+		t.Fatal("traffic did not finish within its deadline")
+	}
+	return to
+}
+
 // TestFailureKafkaKilledAnswersInTime: under load (40 callbacks/s), the broker is killed with SIGKILL
 // with records in flight and stays down for a while: every request, measured one by one, is answered
 // with success within the 4 s ack budget (from the spool); /readyz stays ready, saying "degraded:
 // spooling"; once the broker is back the spool drains and every acknowledged callback is archived
 // once.
 func TestFailureKafkaKilledAnswersInTime(t *testing.T) {
-	kctl := ctl(t, "IMARCHIVE_TEST_KAFKA_CTL")
-	s := newStack(t)
-	startPipeline(t, s, spoolILinkApps)
-	c := s.conn()
-	t.Cleanup(func() { exec.Command("bash", "-c", kctl+" start").Run() })
-	l := newTimedLoad(s, 40)
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	from := time.Now()
-	go func() { l.drive(ctx, 8, stop); close(done) }()
-
-	waitFor(t, "events archived", 60*time.Second, func() bool { return count(t, c, "SELECT count() FROM archive_events") > 50 })
-	control(t, kctl, "kill")
+	r := startLoad(t, 40, 8, 150*time.Second)
+	s, l := r.s, r.l
+	control(t, r.kctl, "kill")
 	time.Sleep(8 * time.Second)
 	status, body := readyz(s)
 	if status != http.StatusOK || !strings.Contains(body, "degraded: spooling") {
@@ -343,16 +372,11 @@ func TestFailureKafkaKilledAnswersInTime(t *testing.T) {
 	if n := gauge(url, "imarchive_ingest_spool_records"); n <= 0 {
 		t.Errorf("spool records %v with the broker down", n)
 	}
-	control(t, kctl, "start")
+	control(t, r.kctl, "start")
 	waitDrained(t, s, 90*time.Second)
 	time.Sleep(2 * time.Second)
-	close(stop)
-	to := time.Now()
-	<-done
-	if ctx.Err() != nil {
-		t.Fatal("traffic did not finish within its deadline")
-	}
-	l.check(t, from, to, map[string]time.Duration{"netease": ackBudget, "ilink": ackBudget})
+	to := r.finish(t)
+	l.check(t, r.from, to, map[string]time.Duration{"netease": ackBudget, "ilink": ackBudget})
 	if n := gauge(url, "imarchive_ingest_spool_forwarded_records_total"); n <= 0 {
 		t.Errorf("forwarded %v records from the spool", n)
 	}
@@ -380,42 +404,25 @@ func kafkaOutage(t *testing.T) time.Duration {
 // success reply within its five seconds and NetEase within the ack budget; afterwards every callback
 // that got a success reply is in the analysts' views exactly once and in the raw archive.
 func TestFailureKafkaStoppedSpools(t *testing.T) {
-	kctl := ctl(t, "IMARCHIVE_TEST_KAFKA_CTL")
 	outage := kafkaOutage(t)
-	s := newStack(t)
-	startPipeline(t, s, spoolILinkApps)
-	c := s.conn()
-	t.Cleanup(func() { exec.Command("bash", "-c", kctl+" start").Run() })
-	l := newTimedLoad(s, 40)
-	ctx, cancel := context.WithTimeout(context.Background(), outage+150*time.Second)
-	defer cancel()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	from := time.Now()
-	go func() { l.drive(ctx, 8, stop); close(done) }()
-
-	waitFor(t, "events archived", 60*time.Second, func() bool { return count(t, c, "SELECT count() FROM archive_events") > 50 })
-	control(t, kctl, "stop")
+	r := startLoad(t, 40, 8, outage+150*time.Second)
+	s, l := r.s, r.l
+	control(t, r.kctl, "stop")
 	down := time.Now()
 	before := len(l.ackedIDs())
 	time.Sleep(outage)
 	during := len(l.ackedIDs()) - before
 	up := time.Now()
-	control(t, kctl, "start")
+	control(t, r.kctl, "start")
 	waitDrained(t, s, 120*time.Second)
 	time.Sleep(2 * time.Second)
-	close(stop)
-	to := time.Now()
-	<-done
-	if ctx.Err() != nil {
-		t.Fatal("traffic did not finish within its deadline")
-	}
+	to := r.finish(t)
 	t.Logf("outage of %s: %d callbacks acknowledged from the spool", up.Sub(down).Round(time.Second), during)
 	if during == 0 {
 		t.Error("nothing acknowledged during the outage")
 	}
 	// Every request of the run, the outage and the broker's restart included.
-	l.check(t, from, to, map[string]time.Duration{"netease": ackBudget, "ilink": ingest.ILinkSilence})
+	l.check(t, r.from, to, map[string]time.Duration{"netease": ackBudget, "ilink": ingest.ILinkSilence})
 	verifyArchive(t, s, l.ackedIDs())
 	checkReceipts(t, s)
 	s.stop("serve")
@@ -449,19 +456,8 @@ func restartServe(t *testing.T, s *stack) int {
 // back, is killed again while it drains the spool, and restarted. Nothing acknowledged is lost: every
 // callback answered 200 is archived once, and a receipt sent twice is marked as a spool re-send.
 func TestFailureServeKilledWhileSpooling(t *testing.T) {
-	kctl := ctl(t, "IMARCHIVE_TEST_KAFKA_CTL")
-	s := newStack(t)
-	startPipeline(t, s, spoolILinkApps)
-	c := s.conn()
-	t.Cleanup(func() { exec.Command("bash", "-c", kctl+" start").Run() })
-	l := newTimedLoad(s, 0)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
-	defer cancel()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { l.drive(ctx, 6, stop); close(done) }()
-	waitFor(t, "events archived", 60*time.Second, func() bool { return count(t, c, "SELECT count() FROM archive_events") > 50 })
-
+	r := startLoad(t, 0, 6, 200*time.Second)
+	s, l, kctl := r.s, r.l, r.kctl
 	control(t, kctl, "stop")
 	url := "http://" + s.listen + "/metrics"
 	waitFor(t, "callbacks spooled", 30*time.Second, func() bool { return gauge(url, "imarchive_ingest_spool_records") > 300 })
@@ -502,11 +498,7 @@ func TestFailureServeKilledWhileSpooling(t *testing.T) {
 	}
 	l.down.Store(false)
 	waitDrained(t, s, 90*time.Second)
-	close(stop)
-	<-done
-	if ctx.Err() != nil {
-		t.Fatal("traffic did not finish within its deadline")
-	}
+	r.finish(t)
 	verifyArchive(t, s, l.ackedIDs())
 	checkReceipts(t, s)
 	s.stop("serve")
