@@ -8,9 +8,12 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN make static VERSION=${VERSION}
+# serve's spool directory, owned by the runtime user so that a named volume mounted there is writable
+RUN mkdir -p /out/spool
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/bin/imarchive /usr/local/bin/imarchive
+COPY --from=build --chown=65532:65532 --chmod=700 /out/spool /var/lib/imarchive/spool
 USER nonroot:nonroot
 # 8080: platform callbacks (serve); 9091: /healthz, /readyz, /metrics (consume)
 EXPOSE 8080 9091

@@ -379,7 +379,28 @@ const (
 	nameBare   = "bare net/http handler: read body, answer 200 (ceiling)"
 	nameIngest = "imarchive ingest: NetEase 48, verified, normalized, deduped, acks=all"
 	nameRaw    = "raw franz-go producer, the same records, no HTTP (ceiling)"
+	nameSpool  = "imarchive ingest while spooling: Kafka unreachable, answered once fsynced to the local spool"
 )
+
+// spoolRow measures the receiver while Kafka is unreachable: every callback answered from the
+// spool, at full speed, beside the Kafka path's row.
+func (b *run) spoolRow(ctx context.Context) {
+	row := b.add(failed(areaIngest, nameSpool, errors.New("not run")))
+	srv, err := startIngestSpooling(b.main, b.cfg.ServiceDir, b.log)
+	if err != nil {
+		*row = failed(areaIngest, nameSpool, err)
+		return
+	}
+	dr, err := b.drive(ctx, srv.URL, 0, b.cfg.Duration, true)
+	note := srv.spoolNote()
+	if err := errors.Join(err, srv.Close()); err != nil {
+		*row = failed(areaIngest, nameSpool, err)
+		return
+	}
+	*row = dr.row(areaIngest, nameSpool, "callbacks/s", "serve")
+	row.Note = fmt.Sprintf("1 receiver, %d in flight, group-committed fsync per batch of appends; %s; %s", b.cfg.Concurrency, note, row.Note)
+	row.Compare = fmt.Sprintf("%s the Kafka path", ratio(row.Value, b.ingest.Value))
+}
 
 // primePhase runs ingest at full speed for Prime and drops the figures.
 func (b *run) primePhase(ctx context.Context) error {
@@ -428,6 +449,7 @@ func (b *run) ingestPhase(ctx context.Context) error {
 	*b.ingest = dr.row(areaIngest, nameIngest, "callbacks/s", "serve")
 	b.peak = dr.rep.Achieved
 	b.ingest.Note = fmt.Sprintf("1 receiver, %d partitions, %d in flight; %s; %s", b.cfg.Partitions, b.cfg.Concurrency, srv.ackNote(), b.ingest.Note)
+	b.spoolRow(ctx)
 
 	// The raw ceiling: the same records again, from as many goroutines as the generator has requests
 	// in flight, each waiting for its pair's acknowledgement as a handler does.

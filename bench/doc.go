@@ -12,6 +12,9 @@
 //     a bare net/http handler that reads the body and answers 200. Then the records the receiver
 //     produced are read back and produced again by a raw franz-go client with no HTTP: the second
 //     ceiling. Ingest is given as a ratio of each ceiling, and again at half of its peak rate.
+//   - Ingest while spooling: the same receiver with its Kafka unreachable (a closed port) and a spool
+//     in a temporary directory: after the first callbacks wait --spool-after, every callback is
+//     answered once fsynced to the spool — serve during a Kafka outage. Beside the Kafka path's row.
 //   - Producer peer: the same records through github.com/segmentio/kafka-go's Writer with
 //     RequiredAcks all (kafka-go has no idempotent producer), and through franz-go with idempotence
 //     off, which is kafka-go's durability.

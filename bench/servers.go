@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/ingest/spool"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -205,4 +207,63 @@ func (t *httpTarget) ackNote() string {
 	}
 	p50, p99 := h.quantiles()
 	return fmt.Sprintf("server-side ack p50 ≤ %s ms, p99 ≤ %s ms (histogram buckets, warm-up included)", ms(p50), ms(p99))
+}
+
+// startIngestSpooling serves one receiver whose Kafka is unreachable (a closed port), with a spool in
+// a new directory under dir: after the first callbacks wait for Kafka, everything is answered from
+// the fsynced spool — the path serve takes during a Kafka outage.
+func startIngestSpooling(tc topics.Config, dir string, log *slog.Logger) (*httpTarget, error) {
+	icfg := ingest.DefaultConfig()
+	icfg.NeteaseApps = map[string]string{benchApp: benchSecret}
+	sdir, err := os.MkdirTemp(dir, "bench-spool-")
+	if err != nil {
+		return nil, fmt.Errorf("spool directory: %w", err)
+	}
+	icfg.SpoolDir = sdir
+	dead := tc
+	dead.Brokers = []string{"127.0.0.1:1"} // nothing listens: records wait, as for a broker that died
+	cl, err := kgo.NewClient(producerOptions(dead, discard)...)
+	if err != nil {
+		os.RemoveAll(sdir)
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	sp, _, err := spool.Open(sdir, spool.Options{MaxBytes: 16 << 30, SegmentBytes: icfg.SpoolSegmentBytes}, log)
+	if err != nil {
+		cl.Close()
+		os.RemoveAll(sdir)
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	rcv, err := ingest.New(icfg, tc, cl, log, reg, ingest.WithSpool(sp))
+	if err != nil {
+		sp.Close()
+		cl.Close()
+		os.RemoveAll(sdir)
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	rcv.Register(mux)
+	t, err := startHTTP(mux, log)
+	if err != nil {
+		sp.Close()
+		cl.Close()
+		os.RemoveAll(sdir)
+		return nil, err
+	}
+	t.regs = []*prometheus.Registry{reg}
+	t.close = append(t.close, func() error {
+		cl.Close() // fails the records that never left
+		return errors.Join(sp.Close(), os.RemoveAll(sdir))
+	})
+	return t, nil
+}
+
+// spoolNote says what the server's spool histogram saw, for a row's notes.
+func (t *httpTarget) spoolNote() string {
+	h := readHistogram(t.regs, "imarchive_ingest_spool_ack_latency_seconds")
+	if h.n == 0 {
+		return ""
+	}
+	p50, p99 := h.quantiles()
+	return fmt.Sprintf("server-side spool ack p50 ≤ %s ms, p99 ≤ %s ms (histogram buckets; the first callbacks waited --spool-after for Kafka)", ms(p50), ms(p99))
 }

@@ -49,7 +49,7 @@ func TestSmoke(t *testing.T) {
 
 	// Every row, in order: the names start with these.
 	want := []string{
-		"bare net/http handler", "imarchive ingest: NetEase 48", "raw franz-go producer",
+		"bare net/http handler", "imarchive ingest: NetEase 48", "raw franz-go producer", "imarchive ingest while spooling",
 		"franz-go, idempotent", "franz-go, idempotence off", "segmentio/kafka-go Writer",
 		"imarchive ingest at half of its peak",
 		"events → ClickHouse", "imarchive consume as deployed", "end to end: acknowledged → visible",

@@ -95,6 +95,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"IMARCHIVE_SESSION_TIMEOUT=6s", // a killed consumer's partitions come back after this
 		"IMARCHIVE_SHUTDOWN_TIMEOUT=10s",
 		"IMARCHIVE_LOG_FORMAT=text",
+		"IMARCHIVE_SPOOL_DIR="+filepath.Join(cfg.Dir, "spool"), // kept across serve's restarts
 	)
 	fmt.Fprintf(cfg.Out, "chaos: seed %d (again: --seed %d), load %s at %.0f/s, a fault every ~%s of %v; database %s, topics %s*; logs in %s\n",
 		cfg.Seed, cfg.Seed, cfg.Duration, cfg.Rate, cfg.FaultEvery, cfg.Faults, r.db, r.topic, cfg.Dir)

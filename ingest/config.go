@@ -60,9 +60,23 @@ type Config struct {
 	Freshness time.Duration
 	// MaxBodyBytes bounds a callback body (default 1 MiB).
 	MaxBodyBytes int64
-	// AckTimeout bounds the wait for Kafka's acknowledgement before answering 503 (default 4 s, inside
-	// the platforms' 5 s).
+	// AckTimeout is serve's own answer deadline, counted from a callback's arrival (default 4 s, inside
+	// iLink's 5 s): by then the callback is answered — success once Kafka or the spool has it, else
+	// 503 (iLink: the answer is withheld past its 5 s, so that it retries) — whatever the Kafka client
+	// is still doing.
 	AckTimeout time.Duration
+	// SpoolAfter is how long a callback waits for Kafka's acknowledgement before it is written to the
+	// spool instead (default 2 s; less than AckTimeout, leaving the rest for the spool's fsync). Used
+	// only with a spool (WithSpool).
+	SpoolAfter time.Duration
+	// SpoolDir is the spool's directory (IMARCHIVE_SPOOL_DIR); empty: no spool, and a callback Kafka
+	// does not acknowledge in time is answered 503. serve opens it (package ingest/spool).
+	SpoolDir string
+	// SpoolMaxBytes bounds the spool's files on disk (default 1 GiB); when full, callbacks are refused
+	// as when Kafka is down without a spool.
+	SpoolMaxBytes int64
+	// SpoolSegmentBytes is the size of one spool segment file (default 8 MiB).
+	SpoolSegmentBytes int64
 	// DedupeWindow is how long a delivered event_id is remembered, so that a platform retry produces
 	// nothing (default 10 min).
 	DedupeWindow time.Duration
@@ -74,14 +88,17 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Freshness:    5 * time.Minute,
-		MaxBodyBytes: 1 << 20,
-		AckTimeout:   4 * time.Second,
-		DedupeWindow: 10 * time.Minute,
-		DedupeSize:   200_000,
-		RateLimit:    0,
-		RateBurst:    200,
-		MaxInFlight:  1024,
+		Freshness:         5 * time.Minute,
+		MaxBodyBytes:      1 << 20,
+		AckTimeout:        4 * time.Second,
+		SpoolAfter:        2 * time.Second,
+		SpoolMaxBytes:     1 << 30,
+		SpoolSegmentBytes: 8 << 20,
+		DedupeWindow:      10 * time.Minute,
+		DedupeSize:        200_000,
+		RateLimit:         0,
+		RateBurst:         200,
+		MaxInFlight:       1024,
 	}
 }
 
@@ -141,6 +158,17 @@ func (c Config) Validate() error {
 	}
 	if c.AckTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("ack timeout %s: must be positive", c.AckTimeout))
+	}
+	if c.SpoolDir != "" {
+		if c.SpoolAfter <= 0 || c.SpoolAfter >= c.AckTimeout {
+			errs = append(errs, fmt.Errorf("spool after %s: must be positive and less than the ack timeout (%s), leaving time for the spool's fsync", c.SpoolAfter, c.AckTimeout))
+		}
+		if c.SpoolMaxBytes <= 0 {
+			errs = append(errs, fmt.Errorf("spool max bytes %d: must be positive", c.SpoolMaxBytes))
+		}
+		if c.SpoolSegmentBytes <= 0 || c.SpoolSegmentBytes > c.SpoolMaxBytes {
+			errs = append(errs, fmt.Errorf("spool segment bytes %d: must be positive and at most the spool max bytes (%d)", c.SpoolSegmentBytes, c.SpoolMaxBytes))
+		}
 	}
 	if c.DedupeWindow < 0 {
 		errs = append(errs, fmt.Errorf("dedupe window %s: must not be negative (0 turns deduplication off)", c.DedupeWindow))

@@ -1,7 +1,11 @@
 // Package ingest receives the IM platforms' HTTP callbacks, verifies them, keeps the bytes exactly as
 // received on the raw topic, normalizes them into canonical events (package event) on the events
-// topic, and answers the platform only after Kafka acknowledged the records (acks=all, idempotent
-// producer).
+// topic, and answers the platform only once the records are durable: acknowledged by Kafka (acks=all,
+// idempotent producer) or, when Kafka is slow or down, fsynced to the local spool (package
+// ingest/spool), which Forward drains to Kafka in order. The answer is due AckTimeout after arrival
+// whatever the Kafka client is doing: the handler waits on its own timer, never on franz-go (which
+// cannot fail an idempotent producer's records once they are on the wire); a produce that outlives
+// the deadline finishes in the background, and when it succeeds, its spooled copy is not sent again.
 //
 // # Endpoints and answers
 //
@@ -11,12 +15,15 @@
 //	POST /v1/maxim/{app_id}             Maxim (美信拓扑 / Lanying) message subscription
 //
 // Success is NetEase 200 with an empty body, iLink {"code":0}, Maxim 200 with an empty body, and comes
-// only once Kafka acknowledged the raw record and the event (or the dead letter). Refusals produce
+// only once Kafka acknowledged the raw record and the event (or the dead letter), or the spool has
+// them. Refusals produce
 // nothing: 401 for a bad or missing signature, CheckSum, MD5, a stale CurTime, an unknown app or a
 // body naming another app; 403 for a wrong or missing iLink path secret or a source address outside
 // the iLink allow-list; 413 for a body over the limit; 405 for a wrong method. A failure of ours that
-// the platform must retry (Kafka unreachable or slow) is 503 within AckTimeout — never 500, which
-// NetEase counts as delivered and does not retry.
+// the platform must retry (neither Kafka nor the spool took the callback) is 503 within AckTimeout —
+// never 500, which NetEase counts as delivered and does not retry — except for iLink, which retries
+// only when it gets no answer within five seconds (manual 000 §2.1): its answer is withheld until
+// then.
 //
 // An authentic body that cannot be normalized (not a JSON object, an unknown type, a bad Base64
 // content, a field that must be a number or boolean and is not) is kept: its raw record, and a copy
@@ -67,8 +74,10 @@
 // process: replicas do not share it, and ClickHouse folds what still repeats by event_id.
 //
 // The raw and event records of one delivery are produced together but not atomically: when one is
-// acknowledged and the other not (or Kafka acknowledges after our deadline), the platform gets 503,
-// retries, and the raw topic can hold that delivery twice. The events topic's repeats fold downstream.
+// acknowledged and the other not, the delivery is spooled (or, without a spool, answered 503 and
+// retried), and the raw topic can hold it twice. Each raw record carries the receipt id of its HTTP
+// request (imarchive.receipt_id): a copy sent again by the spool keeps it, a platform retry gets a new
+// one. The events topic's repeats fold downstream by event_id.
 //
 // # Readings of the manuals
 //

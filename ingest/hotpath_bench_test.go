@@ -80,7 +80,7 @@ func BenchmarkHotPath(b *testing.B) {
 	b.Run("raw_record", func(b *testing.B) {
 		d := delivery{platform: event.SourceNetease, app: app, req: req, body: body, start: now}
 		for b.Loop() {
-			rawRecord("imarchive.raw", d, ev.EventID, ev.EventID)
+			rawRecord("imarchive.raw", d, ev.EventID, ev.EventID, newReceipt())
 		}
 	})
 	b.Run("dedupe", func(b *testing.B) {

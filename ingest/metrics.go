@@ -9,7 +9,9 @@ const (
 	outcomeAccepted      = "accepted"           // normalized; raw and event acknowledged by Kafka
 	outcomeDeadLetter    = "dead_letter"        // authentic but not normalizable; raw and dead letter acknowledged
 	outcomeDuplicate     = "duplicate"          // a retry of a delivery already acknowledged; nothing produced
-	outcomeKafka         = "kafka_unavailable"  // Kafka did not acknowledge in time; answered 503
+	outcomeKafka         = "kafka_unavailable"  // Kafka did not acknowledge in time and no spool took it; answered 503 (iLink: withheld)
+	outcomeSpooled       = "spooled"            // written to the local spool (Kafka slow or down, or the spool not empty); success answered
+	outcomeSpoolFull     = "spool_full"         // Kafka did not acknowledge and the spool was full or broken; answered 503 (iLink: withheld)
 	outcomeAuth          = "rejected_auth"      // bad or missing signature, checksum, MD5, unknown app: 401
 	outcomeStale         = "rejected_stale"     // CurTime outside the freshness window: 401
 	outcomeForbidden     = "rejected_forbidden" // wrong iLink path secret or source address: 403
@@ -34,13 +36,21 @@ type metrics struct {
 	rateLimited    *prometheus.CounterVec
 	replays        *prometheus.CounterVec
 	previousSecret *prometheus.CounterVec
+
+	spooled          *prometheus.CounterVec
+	spoolLatency     *prometheus.HistogramVec
+	forwarded        prometheus.Counter
+	alreadyDelivered prometheus.Counter
+	spoolRejected    prometheus.Counter
+	spoolDamaged     prometheus.Counter
+	forwardErrors    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_callbacks_total",
-			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, kafka_unavailable, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_method, rejected_bad_request, rejected_rate_limited, overloaded, replay, handshake_ok, handshake_failed).",
+			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, spooled, kafka_unavailable, spool_full, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_method, rejected_bad_request, rejected_rate_limited, overloaded, replay, handshake_ok, handshake_failed).",
 		}, []string{"platform", "type", "outcome"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_duplicates_total",
@@ -80,6 +90,36 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Callbacks verified with an app's previous secret during a rotation, by platform and app: when it stays flat, remove the previous secret.",
 		}, []string{"platform", "app"}),
 	}
+	m.spooled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imarchive_ingest_spooled_total",
+		Help: "Callbacks written to the local spool and answered from it, by platform and reason (kafka_slow: no acknowledgement within the spool-after wait; kafka_error: the produce failed; spooling: the spool was not empty, so order is kept).",
+	}, []string{"platform", "reason"})
+	m.spoolLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "imarchive_ingest_spool_ack_latency_seconds",
+		Help:    "Time from a callback's arrival to its success answer from the spool (its record fsynced).",
+		Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 3, 4, 5},
+	}, []string{"platform"})
+	m.forwarded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imarchive_ingest_spool_forwarded_records_total",
+		Help: "Spool records forwarded to Kafka (acknowledged) and removed from the spool; includes those found already delivered by their own late produce.",
+	})
+	m.alreadyDelivered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imarchive_ingest_spool_already_delivered_total",
+		Help: "Spool records not sent again because the produce that timed out before they were spooled was acknowledged after all.",
+	})
+	m.spoolRejected = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imarchive_ingest_spool_rejected_records_total",
+		Help: "Spool records Kafka refused for good (e.g. too large) or that did not decode: set aside in the spool's damaged directory, not forwarded. Alert on any.",
+	})
+	m.spoolDamaged = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imarchive_ingest_spool_damaged_total",
+		Help: "Damaged stretches (torn tails, changed bytes) found by the spool's recovery at start and set aside in its damaged directory. Alert on any.",
+	})
+	m.forwardErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imarchive_ingest_spool_forward_errors_total",
+		Help: "Failed attempts to forward spool records to Kafka (retried with backoff).",
+	})
+	reg.MustRegister(m.spooled, m.spoolLatency, m.forwarded, m.alreadyDelivered, m.spoolRejected, m.spoolDamaged, m.forwardErrors)
 	reg.MustRegister(m.callbacks, m.duplicates, m.ackLatency, m.produceErrors, m.dedupeEntries, m.dedupeEvicted, m.dedupeWaiting,
 		m.rateLimited, m.replays, m.previousSecret)
 	return m

@@ -9,18 +9,21 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/ingest/spool"
 	"github.com/imarchive/imarchive/topics"
 )
 
-// Producer is what the receiver needs of a Kafka client; *kgo.Client is one.
+// Producer is what the receiver needs of a Kafka client; *kgo.Client is one. TryProduce never
+// blocks: a full buffer fails the record at once (kgo.ErrMaxBuffered).
 type Producer interface {
-	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+	TryProduce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
 
 // Receiver serves the platforms' callback endpoints.
@@ -37,6 +40,13 @@ type Receiver struct {
 	replays  *dedupe
 	limiter  *rateLimiter
 	inflight chan struct{} // a slot per callback being handled (MaxInFlight); nil: no bound
+
+	spool *spool.Spool // nil: no spool, Kafka or 503
+	// late holds, by receipt, the produce of a callback that was spooled while its produce was still
+	// in flight: the forwarder sends the spooled copy only if that produce fails.
+	late sync.Map // receipt → *produce
+	// iLinkHold is how long after arrival a refused iLink push is answered (past its 5 s, so it retries).
+	iLinkHold time.Duration
 }
 
 // Option configures a Receiver.
@@ -46,15 +56,30 @@ type Option func(*Receiver)
 // dedupe and replay windows and the rate limiter's refill (tests). Deadlines for Kafka's acknowledgement always use the real clock.
 func WithClock(now func() time.Time) Option { return func(r *Receiver) { r.now = now } }
 
+// WithSpool gives the receiver a spool: a callback Kafka does not acknowledge within SpoolAfter is
+// written to it and answered with success, and while it holds records every callback goes through
+// it. Run Forward to drain it.
+func WithSpool(s *spool.Spool) Option { return func(r *Receiver) { r.spool = s } }
+
+// ILinkSilence is how long ET-iLink's push server waits for an answer before it drops the connection
+// and retries (manual 000 §2.1: five seconds, three retries; any answer ends it).
+const ILinkSilence = 5 * time.Second
+
+// WithILinkHold sets how long after arrival a refused iLink push is answered (default ILinkSilence
+// + 1 s: past the platform's wait, so that it retries). For tests.
+func WithILinkHold(d time.Duration) Option { return func(r *Receiver) { r.iLinkHold = d } }
+
 // New builds a Receiver. It returns the configuration's validation error, if any.
 func New(cfg Config, tc topics.Config, prod Producer, log *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Receiver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest config: %w", err)
 	}
-	r := &Receiver{cfg: cfg, topics: tc, prod: prod, log: log, metrics: newMetrics(reg), now: time.Now}
+	r := &Receiver{cfg: cfg, topics: tc, prod: prod, log: log, metrics: newMetrics(reg), now: time.Now,
+		iLinkHold: ILinkSilence + time.Second}
 	for _, o := range opts {
 		o(r)
 	}
+	r.registerSpoolGauges(reg)
 	clock := func() time.Time { return r.now() }
 	r.dedupe = newDedupe(cfg.DedupeWindow, cfg.DedupeSize, clock, r.metrics.dedupeHooks())
 	replaySize := cfg.DedupeSize
@@ -135,7 +160,8 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 	delivered := false
 	defer func() { r.dedupe.release(key, delivered) }()
 
-	raw := rawRecord(r.topics.Raw(), d, key, ev.EventID)
+	receipt := newReceipt()
+	raw := rawRecord(r.topics.Raw(), d, key, ev.EventID, receipt)
 	recs := []*kgo.Record{raw}
 	outcome := outcomeAccepted
 	if nerr == nil {
@@ -154,14 +180,20 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 		recs = append(recs, deadLetterRecord(r.topics.DeadLetter(), raw, nerr))
 		r.log.Warn("callback kept raw and dead-lettered, not normalized", "platform", d.platform, "app", d.app, "type", typ, "err", nerr)
 	}
-	if err := r.produce(ctx, recs); err != nil {
-		r.unavailable(w, d, typ, err)
+	spooled, err := r.deliver(ctx, d, receipt, recs)
+	if err != nil {
+		r.refuse(w, d, typ, err)
 		return
 	}
 	delivered = true
 	r.rememberSignature(d)
-	r.metrics.ackLatency.WithLabelValues(d.platform).Observe(time.Since(d.began).Seconds())
-	r.metrics.callbacks.WithLabelValues(d.platform, typ, outcome).Inc()
+	if spooled {
+		r.metrics.spoolLatency.WithLabelValues(d.platform).Observe(time.Since(d.began).Seconds())
+		r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeSpooled).Inc()
+	} else {
+		r.metrics.ackLatency.WithLabelValues(d.platform).Observe(time.Since(d.began).Seconds())
+		r.metrics.callbacks.WithLabelValues(d.platform, typ, outcome).Inc()
+	}
 	d.answer(w)
 }
 
@@ -173,24 +205,41 @@ func (r *Receiver) rememberSignature(d delivery) {
 	}
 }
 
-// unavailable answers 503 (never 500: NetEase counts a 500 as delivered), so that the platform retries.
+// unavailable answers a callback that could not be taken (Kafka did not acknowledge it in time and
+// no spool took it, or the wait for its first delivery outlasted the deadline), so that the platform
+// retries: 503 (never 500: NetEase counts a 500 as delivered). iLink retries only on silence (manual
+// 000 §2.1: any answer ends it), so its answer is withheld until past its five seconds.
 func (r *Receiver) unavailable(w http.ResponseWriter, d delivery, typ string, err error) {
 	r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeKafka).Inc()
 	r.log.Error("callback not acknowledged by kafka; answering 503 so the platform retries",
 		"platform", d.platform, "app", d.app, "err", err)
-	http.Error(w, "temporarily unavailable, retry", http.StatusServiceUnavailable)
+	r.retryLater(w, d)
 }
 
-// produce sends the records and waits for Kafka's acknowledgement of all of them, until ctx's deadline.
-func (r *Receiver) produce(ctx context.Context, recs []*kgo.Record) error {
-	var errs []error
-	for _, res := range r.prod.ProduceSync(ctx, recs...) {
-		if res.Err != nil {
-			r.metrics.produceErrors.WithLabelValues(res.Record.Topic).Inc()
-			errs = append(errs, fmt.Errorf("produce to %s: %w", res.Record.Topic, res.Err))
+// refuse answers a callback that neither Kafka nor the spool took.
+func (r *Receiver) refuse(w http.ResponseWriter, d delivery, typ string, err error) {
+	if errors.Is(err, spool.ErrFull) || errors.Is(err, spool.ErrBroken) || errors.Is(err, spool.ErrClosed) {
+		r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeSpoolFull).Inc()
+		r.log.Error("callback refused: kafka did not acknowledge it and the spool cannot take it; the platform must retry",
+			"platform", d.platform, "app", d.app, "spool", r.spool.Dir(), "err", err)
+		r.retryLater(w, d)
+		return
+	}
+	r.unavailable(w, d, typ, err)
+}
+
+// retryLater answers 503, after withholding any answer from iLink until past its silence limit.
+func (r *Receiver) retryLater(w http.ResponseWriter, d delivery) {
+	if d.platform == event.SourceILink {
+		t := time.NewTimer(time.Until(d.began.Add(r.iLinkHold)))
+		select {
+		case <-t.C:
+		case <-d.req.Context().Done(): // the platform gave up, as it should
+			t.Stop()
 		}
 	}
-	return errors.Join(errs...)
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "temporarily unavailable, retry", http.StatusServiceUnavailable)
 }
 
 // ErrBodyTooLarge is returned for a body over the limit (413).
@@ -282,6 +331,14 @@ const (
 	// request came through one; imarchive.remote_addr is then the proxy's.
 	HeaderClientAddr = "imarchive.client_addr"
 	HeaderEventID    = "imarchive.event_id"
+	// HeaderReceipt identifies one receipt of a callback (one HTTP request we accepted). A platform
+	// retry is a new receipt; a spool re-send of the same receipt carries the same id, so two raw
+	// records with one receipt id are one callback sent twice by us, not by the platform.
+	HeaderReceipt = "imarchive.receipt_id"
+	// HeaderSpooledAt, on a record forwarded from the spool: when it was written to the spool (Unix
+	// ms); HeaderSpoolSeq: its sequence number there.
+	HeaderSpooledAt  = "imarchive.spooled_at_ms"
+	HeaderSpoolSeq   = "imarchive.spool_seq"
 	HTTPHeaderPrefix = "http."
 	// HeaderReason, on a dead-letter record: why the body could not be normalized.
 	HeaderReason = "imarchive.reason"
@@ -298,7 +355,7 @@ const Redacted = "[redacted]"
 // rawRecord keeps the body exactly as received as the record value, and every request header except
 // the value of credentials. Its key is the event_id (or, for a body that could not be normalized, the
 // hash of the body), so the raw record of an event is found by its id.
-func rawRecord(topic string, d delivery, key, eventID string) *kgo.Record {
+func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Record {
 	path := d.req.URL.Path
 	if d.platform == event.SourceILink {
 		path = "/v1/ilink/" + d.app + "/" + Redacted
@@ -309,6 +366,7 @@ func rawRecord(topic string, d delivery, key, eventID string) *kgo.Record {
 		{Key: HeaderReceivedAt, Value: []byte(strconv.FormatInt(d.start.UnixMilli(), 10))},
 		{Key: HeaderPath, Value: []byte(path)},
 		{Key: HeaderRemoteAddr, Value: []byte(d.req.RemoteAddr)},
+		{Key: HeaderReceipt, Value: []byte(receipt)},
 	}
 	if d.client != "" {
 		hs = append(hs, kgo.RecordHeader{Key: HeaderClientAddr, Value: []byte(d.client)})

@@ -13,35 +13,44 @@ import (
 	"github.com/imarchive/imarchive/ingest"
 )
 
-// gatedProducer passes records to Kafka, except that its first call can be held until release and
-// can fail instead of producing.
+// gatedProducer passes records to Kafka, except that the records of its first call (a callback's
+// records share one context) can be held until release and can fail instead of being produced.
 type gatedProducer struct {
 	inner     ingest.Producer
 	hold      chan struct{} // if not nil, the first call waits for it to close
 	failFirst bool
 	release   sync.Once
 	mu        sync.Mutex
-	calls     int
+	calls     map[context.Context]int
 }
 
 var errInjected = errors.New("injected: broker unreachable")
 
-func (g *gatedProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+func (g *gatedProducer) TryProduce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
 	g.mu.Lock()
-	g.calls++
-	first := g.calls == 1
+	if g.calls == nil {
+		g.calls = map[context.Context]int{}
+	}
+	n, ok := g.calls[ctx]
+	if !ok {
+		n = len(g.calls) + 1
+		g.calls[ctx] = n
+	}
 	g.mu.Unlock()
-	if first && g.hold != nil {
-		<-g.hold
+	if n != 1 || (g.hold == nil && !g.failFirst) {
+		g.inner.TryProduce(ctx, r, promise)
+		return
 	}
-	if first && g.failFirst {
-		out := make(kgo.ProduceResults, len(rs))
-		for i, r := range rs {
-			out[i] = kgo.ProduceResult{Record: r, Err: errInjected}
+	go func() {
+		if g.hold != nil {
+			<-g.hold
 		}
-		return out
-	}
-	return g.inner.ProduceSync(ctx, rs...)
+		if g.failFirst {
+			promise(r, errInjected)
+			return
+		}
+		g.inner.TryProduce(ctx, r, promise)
+	}()
 }
 
 // open releases the held first call (once).
@@ -50,7 +59,7 @@ func (g *gatedProducer) open() { g.release.Do(func() { close(g.hold) }) }
 func (g *gatedProducer) callCount() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.calls
+	return len(g.calls)
 }
 
 func newGatedFixture(t *testing.T, g *gatedProducer, cfgFn func(*ingest.Config)) *fixture {

@@ -45,6 +45,10 @@ flags' environment variables, or --config FILE); see their --help.`)
 				"*** dev: NO Kafka configured: using an EMBEDDED IN-MEMORY Kafka at %s\n"+
 				"*** It is NOT DURABLE: callbacks not yet written to ClickHouse are LOST when dev stops.\n"+
 				"*** Set IMARCHIVE_KAFKA_BROKERS for anything but a trial.\n\n", brokers)
+			// A spool on disk in front of an in-memory Kafka would keep nothing the broker keeps.
+			if _, set := os.LookupEnv("IMARCHIVE_SPOOL_DIR"); !set {
+				os.Setenv("IMARCHIVE_SPOOL_DIR", "off")
+			}
 		}
 		// The sub-commands read their settings as they always do; dev only fixes where Kafka and
 		// ClickHouse are, and passes the config file on.

@@ -90,6 +90,7 @@ func newStack(t *testing.T) *stack {
 		"IMARCHIVE_OPS_LISTEN="+freeAddr(t),
 		"IMARCHIVE_BATCH_WAIT=200ms",
 		"IMARCHIVE_LOG_FORMAT=text",
+		"IMARCHIVE_SPOOL_DIR="+t.TempDir(), // serve's spool, kept across its restarts within the test
 	)
 	t.Cleanup(func() {
 		for name, p := range s.procs {

@@ -39,6 +39,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		auditCommand(stdout, stderr),
 		holdCommand(stdout, stderr),
 		retentionCommand(stdout, stderr),
+		spoolCommand(stdout),
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/ingest/spool"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -63,14 +65,28 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// opsMux serves /healthz (the process is up), /readyz (its dependency answers) and /metrics.
+// degraded is a readiness error that still means ready: the service takes work but not on its
+// normal path (serve answering from its spool while Kafka does not take callbacks).
+type degraded struct{ why string }
+
+func (d degraded) Error() string { return "degraded: " + d.why }
+
+// opsMux serves /healthz (the process is up), /readyz (its dependency answers, or it is degraded but
+// working: 200 with "degraded: …" in the body and the X-Imarchive-Degraded header) and /metrics.
 func opsMux(reg *prometheus.Registry, ready func(context.Context) error) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := ready(ctx); err != nil {
+		err := ready(ctx)
+		var d degraded
+		if errors.As(err, &d) {
+			w.Header().Set("X-Imarchive-Degraded", d.why)
+			io.WriteString(w, "ready\n"+d.Error()+"\n")
+			return
+		}
+		if err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
@@ -87,16 +103,21 @@ func serveCommand(stderr io.Writer) *command {
   GET  /v1/ilink/{appkey}/{secret}   ET-iLink URL verification (signature, timestamp, echostr)
   POST /v1/ilink/{appkey}/{secret}   ET-iLink pushes; the secret path segment authenticates them
   POST /v1/maxim/{app_id}            Maxim message subscription ("signature" header = console secret)
-  GET  /healthz, /readyz             liveness; readiness = Kafka reachable
+  GET  /healthz, /readyz             liveness; readiness = Kafka reachable or the spool taking callbacks
+                                     (then 200 with "degraded: spooling")
   GET  /metrics                      Prometheus metrics
-A callback is answered only after Kafka acknowledged its records (acks=all): NetEase and Maxim 200
-with an empty body, iLink {"code":0}. Forged or stale requests get 401 (a wrong iLink secret or source
+A callback is answered only once its records are durable: acknowledged by Kafka (acks=all), or, when
+Kafka has not acknowledged them within --spool-after (or the spool still holds records, so that
+nothing overtakes them), fsynced to the local spool (--spool-dir), which a forwarder drains to Kafka
+in order. Success is NetEase and Maxim 200 with an empty body, iLink {"code":0}, always within
+--ack-timeout of arrival. Forged or stale requests get 401 (a wrong iLink secret or source
 address 403) and produce nothing; a body over the limit 413; a wrong method 405; an app over its rate
 limit 429 with Retry-After. A retry of a delivery within the dedupe window, or a replay of a request
 already delivered, produces nothing more. An authentic body that cannot be normalized is kept on the
-raw and dead-letter topics and answered as delivered. When Kafka does not acknowledge in time, or too
-many callbacks are in flight, the answer is 503 (never 500), so the platform retries; nothing is
-spooled locally. serve needs Kafka only, not ClickHouse.
+raw and dead-letter topics and answered as delivered. When neither Kafka nor the spool (full, or
+--spool-dir=off) takes a callback in time, or too many callbacks are in flight, the answer is 503
+(never 500), so the platform retries; iLink, which retries only when it gets no answer within 5 s, gets
+none until then. serve needs Kafka only, not ClickHouse. Inspect the spool with imarchive spool.
 Secret rotation: list an app twice in its variable, the new secret first (appkey=new,appkey=old):
 both are accepted until the old entry is removed; imarchive_ingest_previous_secret_total counts the
 callbacks still signed with the old one. TLS: --tls-cert-file and --tls-key-file (re-read when they
@@ -115,6 +136,9 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 		hcfg        = defaultHTTPConfig()
 		trusted     string
 		tlsFiles    tlsFiles
+		spoolDir    string
+		spoolMax    int
+		spoolSeg    int
 	)
 	lf.register(c)
 	kf.register(c)
@@ -132,7 +156,11 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 	c.str(&tlsFiles.key, "tls-key-file", "IMARCHIVE_TLS_KEY_FILE", "", "PEM private key of --tls-cert-file")
 	c.duration(&icfg.Freshness, "freshness", "IMARCHIVE_FRESHNESS", icfg.Freshness, "how far a request's CurTime may be from our clock")
 	c.integer(&maxBody, "max-body-bytes", "IMARCHIVE_MAX_BODY_BYTES", int(icfg.MaxBodyBytes), "largest callback body accepted (413 above)")
-	c.duration(&icfg.AckTimeout, "ack-timeout", "IMARCHIVE_ACK_TIMEOUT", icfg.AckTimeout, "longest wait for Kafka's acknowledgement before answering 503")
+	c.duration(&icfg.AckTimeout, "ack-timeout", "IMARCHIVE_ACK_TIMEOUT", icfg.AckTimeout, "answer deadline from a callback's arrival: success once Kafka or the spool has it, else 503 (iLink: withheld past its 5 s)")
+	c.duration(&icfg.SpoolAfter, "spool-after", "IMARCHIVE_SPOOL_AFTER", icfg.SpoolAfter, "how long a callback waits for Kafka's acknowledgement before it is written to the spool instead (less than --ack-timeout)")
+	c.str(&spoolDir, "spool-dir", "IMARCHIVE_SPOOL_DIR", defaultSpoolDir(), "directory of the local spool, on a local disk, one per serve process; \"off\": no spool (503 when Kafka does not acknowledge in time)")
+	c.integer(&spoolMax, "spool-max-bytes", "IMARCHIVE_SPOOL_MAX_BYTES", int(icfg.SpoolMaxBytes), "most bytes of spool files on disk; when full, callbacks Kafka does not take are refused (503; iLink: no answer)")
+	c.integer(&spoolSeg, "spool-segment-bytes", "IMARCHIVE_SPOOL_SEGMENT_BYTES", int(icfg.SpoolSegmentBytes), "size of one spool segment file; a segment is deleted once all of it was forwarded")
 	c.duration(&icfg.DedupeWindow, "dedupe-window", "IMARCHIVE_DEDUPE_WINDOW", icfg.DedupeWindow, "how long a delivered event_id is remembered so a platform retry produces nothing (0 turns it off)")
 	c.integer(&icfg.DedupeSize, "dedupe-size", "IMARCHIVE_DEDUPE_SIZE", icfg.DedupeSize, "most event_ids remembered; the oldest are forgotten first")
 	c.duration(&hcfg.readHeader, "http-read-header-timeout", "IMARCHIVE_HTTP_READ_HEADER_TIMEOUT", hcfg.readHeader, "longest time to read a request's headers")
@@ -149,6 +177,10 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 			return err
 		}
 		icfg.MaxBodyBytes = int64(maxBody)
+		icfg.SpoolMaxBytes, icfg.SpoolSegmentBytes = int64(spoolMax), int64(spoolSeg)
+		if spoolDir != "off" {
+			icfg.SpoolDir = spoolDir
+		}
 		var perrs []error
 		if icfg.NeteaseApps, icfg.NeteasePrevious, err = ingest.ParseAppsRotation(apps); err != nil {
 			perrs = append(perrs, fmt.Errorf("netease apps: %w", err))
@@ -188,18 +220,40 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 	go tc.EnsureRetry(ctx, cl, log)
 
 	reg := newRegistry()
-	rcv, err := ingest.New(icfg, tc, cl, log, reg)
+	var (
+		sp   *spool.Spool
+		opts []ingest.Option
+	)
+	if icfg.SpoolDir != "" {
+		var rec spool.Recovery
+		sp, rec, err = spool.Open(icfg.SpoolDir, spool.Options{MaxBytes: icfg.SpoolMaxBytes, SegmentBytes: icfg.SpoolSegmentBytes}, log)
+		if err != nil {
+			return fmt.Errorf("%w (set --spool-dir to a writable directory on local disk, or --spool-dir=off to answer 503 instead of spooling)", err)
+		}
+		defer sp.Close()
+		log.Info("spool opened", "dir", icfg.SpoolDir, "records_to_forward", rec.Records, "segments", rec.Segments,
+			"damaged", len(rec.Damaged), "max_bytes", icfg.SpoolMaxBytes)
+		opts = append(opts, ingest.WithSpool(sp), ingest.WithSpoolRecovery(rec))
+	} else {
+		log.Warn("no spool (--spool-dir=off): callbacks Kafka does not acknowledge within the ack timeout are answered 503")
+	}
+	rcv, err := ingest.New(icfg, tc, cl, log, reg, opts...)
 	if err != nil {
 		return err
 	}
-	mux := opsMux(reg, func(ctx context.Context) error { return topics.Ping(ctx, cl) })
+	mux := opsMux(reg, func(ctx context.Context) error { return serveReady(ctx, cl, sp) })
 	rcv.Register(mux)
+	fctx, stopForward := context.WithCancel(context.Background())
+	defer stopForward()
+	forwarded := make(chan error, 1)
+	go func() { forwarded <- rcv.Forward(fctx) }()
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: hcfg.readHeader,
 		ReadTimeout:       hcfg.read,
-		// The answer waits at most AckTimeout for Kafka after the body is read.
-		WriteTimeout:   hcfg.read + icfg.AckTimeout + 5*time.Second,
+		// The answer is due AckTimeout after arrival; a refused iLink push is answered only past iLink's
+		// 5 s (ingest.ILinkSilence), so that it retries.
+		WriteTimeout:   hcfg.read + max(icfg.AckTimeout, ingest.ILinkSilence+time.Second) + 5*time.Second,
 		IdleTimeout:    hcfg.idle,
 		MaxHeaderBytes: hcfg.maxHeader,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -222,7 +276,7 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 		"apps_in_rotation", len(icfg.NeteasePrevious)+len(icfg.ILinkPrevious)+len(icfg.MaximPrevious),
 		"ilink_allow_ips", len(icfg.ILinkAllowIPs), "trusted_proxies", len(icfg.TrustedProxies),
 		"rate_limit", icfg.RateLimit, "max_in_flight", icfg.MaxInFlight,
-		"dedupe_window", icfg.DedupeWindow, "dedupe_size", icfg.DedupeSize,
+		"dedupe_window", icfg.DedupeWindow, "dedupe_size", icfg.DedupeSize, "spool_dir", icfg.SpoolDir,
 		"kafka_tls", tc.Security.TLS || tc.Security.TLSCAFile != "", "kafka_sasl", tc.Security.SASLMechanism)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -238,11 +292,54 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
+	if sp != nil && sp.Pending() && topics.Ping(sctx, cl) == nil {
+		// Kafka is there: give the forwarder the rest of the deadline to empty the spool. What it
+		// does not forward stays on disk for the next start.
+		log.Info("shutting down: forwarding the spool", "records", sp.Stats().Records)
+		for sp.Pending() && sctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	stopForward()
+	if err := <-forwarded; err != nil {
+		errs = append(errs, fmt.Errorf("spool forwarder: %w", err))
+	}
 	if err := cl.Flush(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("kafka flush: %w", err))
 	}
 	log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// serveReady: ready when Kafka answers; ready but degraded while the spool holds callbacks or takes
+// them for an unreachable Kafka; not ready when neither Kafka nor the spool can take a callback.
+func serveReady(ctx context.Context, cl *kgo.Client, sp *spool.Spool) error {
+	kerr := topics.Ping(ctx, cl)
+	if sp == nil {
+		return kerr
+	}
+	st := sp.Stats()
+	switch {
+	case kerr != nil && (st.Full || st.Broken != nil):
+		return fmt.Errorf("%w; and the spool cannot take callbacks (full: %v, broken: %v)", kerr, st.Full, st.Broken)
+	case kerr != nil:
+		return degraded{fmt.Sprintf("spooling (kafka unreachable: %v; %d records, %d bytes in the spool)", kerr, st.Records, st.Bytes)}
+	case st.Records > 0:
+		return degraded{fmt.Sprintf("spooling (%d records, %d bytes in the spool, oldest from %s, being forwarded)", st.Records, st.Bytes, st.Oldest.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// defaultSpoolDir is $XDG_STATE_HOME/imarchive/spool, else ~/.local/state/imarchive/spool, else
+// ./imarchive-spool.
+func defaultSpoolDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "imarchive", "spool")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "imarchive", "spool")
+	}
+	return "imarchive-spool"
 }
 
 // httpConfig is the HTTP server's hygiene: bounded header and body reads, idle connections, header size.
