@@ -33,7 +33,7 @@ var rotationConfigs = []struct {
 // produces nothing.
 func TestSecretRotation(t *testing.T) {
 	const (
-		oldSecret, newSecret, otherSecret = "old-s3cret", "new-s3cret", "never-configured"
+		oldSecret, newSecret, otherSecret = "old-s3cret-0123456", "new-s3cret-0123456", "never-configured"
 	)
 	neteaseBody := seedMessage(t)
 	maximBody := readFile(t, "testdata/maxim/chat_text.json")

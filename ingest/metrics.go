@@ -14,6 +14,7 @@ const (
 	outcomeStale         = "rejected_stale"     // CurTime outside the freshness window: 401
 	outcomeForbidden     = "rejected_forbidden" // wrong iLink path secret or source address: 403
 	outcomeTooLarge      = "rejected_too_large" // body over the limit: 413
+	outcomeSlow          = "rejected_slow"      // body under the minimum rate or over its deadline: 408
 	outcomeMethod        = "rejected_method"    // wrong HTTP method: 405
 	outcomeBadRequest    = "rejected_bad_request"
 	outcomeRateLimited   = "rejected_rate_limited" // over the app's rate limit: 429
@@ -40,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_callbacks_total",
-			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, kafka_unavailable, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_method, rejected_bad_request, rejected_rate_limited, overloaded, replay, handshake_ok, handshake_failed).",
+			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, kafka_unavailable, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_slow, rejected_method, rejected_bad_request, rejected_rate_limited, overloaded, replay, handshake_ok, handshake_failed).",
 		}, []string{"platform", "type", "outcome"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_duplicates_total",

@@ -27,7 +27,7 @@ import (
 const (
 	secret      = "s3cret"
 	ilinkToken  = "abcdefg"
-	ilinkSecret = "p4th-s3cret"
+	ilinkSecret = "p4th-s3cret-0123456"
 	maximSecret = "m4xim-s3cret"
 )
 

@@ -25,7 +25,7 @@ import (
 
 const (
 	ingToken       = "abcdefg"
-	ingILinkSecret = "p4th-s3cret"
+	ingILinkSecret = "p4th-s3cret-0123456"
 	ingMaximSecret = "m4xim-s3cret"
 )
 

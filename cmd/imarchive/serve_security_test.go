@@ -85,7 +85,7 @@ func TestServeTLSRotationAndProxy(t *testing.T) {
 		"IMARCHIVE_TLS_CERT_FILE="+certFile,
 		"IMARCHIVE_TLS_KEY_FILE="+keyFile,
 		"IMARCHIVE_NETEASE_APPS=app1=new-s3cret,app2=other,app1=s3cret",
-		"IMARCHIVE_ILINK_APPS=il=tok:path-s3cret",
+		"IMARCHIVE_ILINK_APPS=il=tok:path-s3cret-0123456",
 		"IMARCHIVE_ILINK_ALLOW_IPS=203.0.113.0/24",
 		"IMARCHIVE_TRUSTED_PROXIES=127.0.0.1",
 	)
@@ -154,7 +154,7 @@ func TestServeTLSRotationAndProxy(t *testing.T) {
 		xff  string
 		want int
 	}{{"203.0.113.5", 200}, {"198.51.100.7", 403}, {"203.0.113.5, 198.51.100.7", 403}} {
-		if got := do("POST", "/v1/ilink/il/path-s3cret", status, http.Header{"X-Forwarded-For": {c.xff}}); got != c.want {
+		if got := do("POST", "/v1/ilink/il/path-s3cret-0123456", status, http.Header{"X-Forwarded-For": {c.xff}}); got != c.want {
 			t.Errorf("iLink via the proxy for %q: status %d, want %d", c.xff, got, c.want)
 		}
 	}
