@@ -396,3 +396,25 @@ func TestReplayOfFailedDeliveryGetsThrough(t *testing.T) {
 	}
 	f.wantCounts(t, 1, 1, 0)
 }
+
+// TestReplaysDoNotSpendRateBudget: 50 replays of one captured, delivered request are answered as
+// delivered and take nothing from the app's rate budget — replays are recognised before the rate
+// limit — so the next genuine callback is accepted, not refused 429.
+func TestReplaysDoNotSpendRateBudget(t *testing.T) {
+	f := newFixture(t, func(c *ingest.Config) { c.RateLimit = 1; c.RateBurst = 3 })
+	body := seedMessage(t)
+	h := signedHeaders(secret, body, f.now)
+	counts := map[int]int{}
+	for range 51 {
+		st, _ := f.do(t, "POST", "/v1/netease/app1", body, h)
+		counts[st]++
+	}
+	if counts[200] != 51 {
+		t.Errorf("one delivery and 50 replays answered %v, want 51×200", counts)
+	}
+	next := bytes.Replace(body, []byte(`"1541869"`), []byte(`"after-replays"`), 1)
+	if st, _ := f.do(t, "POST", "/v1/netease/app1", next, signedHeaders(secret, next, f.now)); st != 200 {
+		t.Errorf("the next genuine callback after the replays: status %d, want 200", st)
+	}
+	f.wantCounts(t, 2, 2, 0)
+}
