@@ -45,7 +45,7 @@ func ingStack(t *testing.T) (*stack, string) {
 	}
 	s.start("serve")
 	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + s.listen + "/readyz")
+		resp, err := http.Get("http://" + s.ops + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -262,7 +262,7 @@ func TestEndToEndIngestEveryPlatform(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get("http://" + s.listen + "/metrics")
+	resp, err := http.Get("http://" + s.ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -289,7 +289,7 @@ func startPipeline(t *testing.T, s *stack, extraEnv ...string) {
 	s.start("serve")
 	s.start("consume")
 	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + s.listen + "/readyz")
+		resp, err := http.Get("http://" + s.ops + "/readyz")
 		if err != nil {
 			return false
 		}
