@@ -3,7 +3,7 @@ package ingest
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,9 +121,14 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 	// The answer is due within AckTimeout of arrival, whatever the platform's connection does meanwhile.
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(d.req.Context()), d.began.Add(r.cfg.AckTimeout))
 	defer cancel()
-	owner, dup, err := r.dedupe.acquire(ctx, key)
+	sum := bodySum(sha256.Sum256(d.body))
+	owner, dup, first, err := r.dedupe.acquireBody(ctx, key, sum)
 	if err != nil {
 		r.unavailable(w, d, typ, fmt.Errorf("waiting for the first delivery of the same event: %w", err))
+		return
+	}
+	if dup == dupConflict {
+		r.conflict(ctx, w, d, typ, key, ev.EventID, first, sum)
 		return
 	}
 	if !owner {
@@ -142,7 +147,10 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 	outcome := outcomeAccepted
 	if nerr == nil {
 		ev.RawKey = key
-		evRec, err := eventRecord(r.topics.Events(), &ev)
+		evRec, err := r.topics.EventRecord(&ev)
+		if err == nil && !r.topics.Fits(evRec) {
+			err = fmt.Errorf("%w: %d bytes, the limit is %d (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES)", ErrRecordTooLarge, topics.EncodedSize(evRec), r.topics.MaxMessageBytes)
+		}
 		if err != nil {
 			nerr = err
 		} else {
@@ -156,6 +164,7 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 		recs = append(recs, deadLetterRecord(r.topics.DeadLetter(), raw, nerr))
 		r.log.Warn("callback kept raw and dead-lettered, not normalized", "platform", d.platform, "app", d.app, "type", typ, "err", nerr)
 	}
+	r.sign(recs)
 	if err := r.produce(ctx, recs); err != nil {
 		r.unavailable(w, d, typ, err)
 		return
@@ -331,12 +340,4 @@ func deadLetterRecord(topic string, raw *kgo.Record, reason error) *kgo.Record {
 		{Key: HeaderStage, Value: []byte("ingest.normalize")},
 	}, raw.Headers...)
 	return &kgo.Record{Topic: topic, Key: raw.Key, Value: raw.Value, Headers: hs, Timestamp: raw.Timestamp}
-}
-
-func eventRecord(topic string, e *event.Event) (*kgo.Record, error) {
-	v, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("encode event: %w", err)
-	}
-	return &kgo.Record{Topic: topic, Key: []byte(e.Key()), Value: v}, nil
 }

@@ -227,7 +227,7 @@ func TestEndToEndIngestEveryPlatform(t *testing.T) {
 	got := map[string]event.Event{}
 	for _, r := range evs {
 		var e event.Event
-		if err := json.Unmarshal(r.Value, &e); err != nil {
+		if err := event.Unmarshal(r.Value, &e); err != nil {
 			t.Fatal(err)
 		}
 		if string(r.Key) != e.Key() {

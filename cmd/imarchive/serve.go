@@ -28,6 +28,9 @@ type kafkaFlags struct {
 	brokers, prefix string
 	partitions      int
 	replication     int
+	maxMessage      int
+	recordKeys      string
+	recordKeysFile  string
 	sec             topics.Security
 }
 
@@ -36,6 +39,9 @@ func (k *kafkaFlags) register(c *command) {
 	c.str(&k.prefix, "topic-prefix", "IMARCHIVE_TOPIC_PREFIX", "imarchive.", "prefix of the topics <prefix>raw, <prefix>events, <prefix>deadletter (created if missing)")
 	c.integer(&k.partitions, "topic-partitions", "IMARCHIVE_TOPIC_PARTITIONS", 6, "partitions of a topic when it is created")
 	c.integer(&k.replication, "topic-replication", "IMARCHIVE_TOPIC_REPLICATION", -1, "replication factor of a topic when it is created; -1: the broker's default (production: 3, with min.insync.replicas=2)")
+	c.integer(&k.maxMessage, "topic-max-message-bytes", "IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES", topics.DefaultMaxMessageBytes, "record limit: the topics' max.message.bytes when created (checked on existing topics) and the producers' batch limit; serve refuses a --max-body-bytes whose raw record could not fit")
+	c.str(&k.recordKeys, "record-keys", "IMARCHIVE_RECORD_KEYS", "", "HMAC keys shared by serve, replay and consume, id=secret[,id=secret] (current first, 32+ characters): serve and replay sign their records, consume dead-letters events not signed with one of them; empty: no signing (the topics are as trusted as Kafka's ACLs)")
+	c.str(&k.recordKeysFile, "record-keys-file", "IMARCHIVE_RECORD_KEYS_FILE", "", "file holding the record keys instead (commas or lines)")
 	c.fs.BoolVar(&k.sec.TLS, "kafka-tls", false, "connect to the brokers with TLS (implied by any --kafka-tls-* file)")
 	c.env("kafka-tls", "IMARCHIVE_KAFKA_TLS")
 	c.str(&k.sec.TLSCAFile, "kafka-tls-ca-file", "IMARCHIVE_KAFKA_TLS_CA_FILE", "", "PEM file of the CAs that sign the brokers' certificates (default: the system's roots)")
@@ -54,6 +60,8 @@ func (k *kafkaFlags) config() topics.Config {
 	tc.Prefix = k.prefix
 	tc.Partitions = int32(k.partitions)
 	tc.ReplicationFactor = int16(k.replication)
+	tc.MaxMessageBytes = int32(min(k.maxMessage, 1<<31-1))
+	tc.Auth = topics.NewRecordAuth(k.recordKeys, k.recordKeysFile)
 	tc.Security = k.sec
 	return tc
 }
@@ -184,6 +192,10 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 		if err != nil {
 			perrs = append(perrs, err)
 		}
+		if raw := icfg.MaxBodyBytes + int64(hcfg.maxHeader) + 16<<10; raw > int64(tc.MaxMessageBytes) {
+			perrs = append(perrs, fmt.Errorf("max body bytes %d with max header bytes %d make raw records of up to %d bytes, over the record limit %d: raise IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES (and the topics' max.message.bytes) or lower IMARCHIVE_MAX_BODY_BYTES",
+				icfg.MaxBodyBytes, hcfg.maxHeader, raw, tc.MaxMessageBytes))
+		}
 		if err := errors.Join(append(perrs, tc.Validate(), icfg.Validate(), hcfg.validate(), tlsFiles.validate())...); err != nil {
 			return err
 		}
@@ -199,8 +211,7 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 }
 
 func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Config, icfg ingest.Config, hcfg httpConfig, shutdownMax time.Duration, tf tlsFiles) error {
-	cl, err := kgo.NewClient(append(tc.ClientOptions(log),
-		kgo.RequiredAcks(kgo.AllISRAcks()), // with the default idempotent producer
+	cl, err := kgo.NewClient(append(append(tc.ClientOptions(log), tc.ProducerOptions()...), // acks=all, idempotent; batches the topics accept
 		kgo.ProducerLinger(0),
 	)...)
 	if err != nil {
@@ -266,7 +277,8 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 		"ilink_allow_ips", len(icfg.ILinkAllowIPs), "trusted_proxies", len(icfg.TrustedProxies),
 		"rate_limit", icfg.RateLimit, "max_in_flight", icfg.MaxInFlight, "max_conns_per_addr", hcfg.maxConnsPerAddr,
 		"dedupe_window", icfg.DedupeWindow, "dedupe_size", icfg.DedupeSize,
-		"kafka_tls", tc.Security.TLS || tc.Security.TLSCAFile != "", "kafka_sasl", tc.Security.SASLMechanism)
+		"kafka_tls", tc.Security.TLS || tc.Security.TLSCAFile != "", "kafka_sasl", tc.Security.SASLMechanism,
+		"max_message_bytes", tc.MaxMessageBytes, "records_signed", tc.Auth.On())
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
