@@ -45,8 +45,10 @@ func TestRecordAuth(t *testing.T) {
 		t.Fatalf("a signed record: %v", err)
 	}
 	tamper := map[string]func(r *kgo.Record){
-		"key":           func(r *kgo.Record) { r.Key = []byte("maxim/app/channel:1/3") },
-		"value":         func(r *kgo.Record) { r.Value = bytes.Replace(r.Value, []byte("hello"), []byte("FORGED: wire the money"), 1) },
+		"key": func(r *kgo.Record) { r.Key = []byte("maxim/app/channel:1/3") },
+		"value": func(r *kgo.Record) {
+			r.Value = bytes.Replace(r.Value, []byte("hello"), []byte("FORGED: wire the money"), 1)
+		},
 		"header value":  func(r *kgo.Record) { r.Headers[0].Value = []byte("ilink") },
 		"header added":  func(r *kgo.Record) { r.Headers = append(r.Headers, kgo.RecordHeader{Key: "x", Value: []byte("y")}) },
 		"value to key":  func(r *kgo.Record) { r.Key, r.Value = append(r.Key, r.Value[:1]...), r.Value[1:] },
