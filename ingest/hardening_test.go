@@ -2,6 +2,8 @@ package ingest_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"hash/crc32"
 	"net/http"
 	"net/netip"
@@ -417,4 +419,40 @@ func TestReplaysDoNotSpendRateBudget(t *testing.T) {
 		t.Errorf("the next genuine callback after the replays: status %d, want 200", st)
 	}
 	f.wantCounts(t, 2, 2, 0)
+}
+
+// TestEventIDConflictIsKeptAndAlerted: whoever knows a static credential (here Maxim's signature)
+// sends a forged message with a real message id first; the genuine callback with the same id comes
+// second. It is not swallowed as a duplicate: its raw receipt is kept and it is dead-lettered with
+// the SHA-256 of both bodies, counted in imarchive_ingest_event_id_conflicts_total, and answered as
+// delivered. A true retry of the first (the same bytes) is still a duplicate.
+func TestEventIDConflictIsKeptAndAlerted(t *testing.T) {
+	f := newFixture(t, nil)
+	genuine := readFile(t, "testdata/maxim/chat_text.json")
+	forged := bytes.Replace(genuine, []byte("你好,美信"), []byte("FORGED: wire the money"), 1)
+	for i, body := range [][]byte{forged, forged, genuine} {
+		if st, _ := f.do(t, "POST", "/v1/maxim/welovemaxim", body, maximHeaders(maximSecret)); st != 200 {
+			t.Fatalf("delivery %d: status %d", i, st)
+		}
+	}
+	f.wantCounts(t, 2, 1, 1)
+	raw := f.records(t, f.tc.Raw())
+	if !bytes.Equal(raw[1].Value, genuine) {
+		t.Errorf("the second raw receipt is not the genuine body")
+	}
+	dl := f.records(t, f.tc.DeadLetter())[0]
+	h := headerMap(dl)
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	if h[ingest.HeaderBodySHA256] != sum(genuine) || h[ingest.HeaderFirstBodySHA256] != sum(forged) {
+		t.Errorf("dead letter hashes: this %s, first %s; want %s, %s", h[ingest.HeaderBodySHA256], h[ingest.HeaderFirstBodySHA256], sum(genuine), sum(forged))
+	}
+	if !strings.Contains(h[ingest.HeaderReason], "event_id conflict") || h[ingest.HeaderStage] != "ingest.dedupe" || !bytes.Equal(dl.Value, genuine) {
+		t.Errorf("dead letter: reason %q, stage %q", h[ingest.HeaderReason], h[ingest.HeaderStage])
+	}
+	if v := metricValue(t, f, "imarchive_ingest_event_id_conflicts_total", nil); v != 1 {
+		t.Errorf("imarchive_ingest_event_id_conflicts_total = %v, want 1", v)
+	}
+	if v := metricValue(t, f, "imarchive_ingest_duplicates_total", nil); v != 1 {
+		t.Errorf("imarchive_ingest_duplicates_total = %v, want 1 (the forgery's own retry)", v)
+	}
 }
