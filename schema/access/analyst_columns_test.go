@@ -285,3 +285,30 @@ func planParam(name, typ string, filled bool) string {
 	}
 	return ""
 }
+
+// TestHoldChangesOnlyByAuditor: a hold is placed or released by an INSERT into legal_holds; of the
+// roles, only the auditor may do it — the writer's INSERT on the database is revoked there (and on
+// the retention log), the analyst has no INSERT at all. (The statements are checked; that the server
+// enforces them needs a real server.)
+func TestHoldChangesOnlyByAuditor(t *testing.T) {
+	stmts, err := testConfig("imarchive").Statements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, s := range stmts {
+		have[s.SQL] = true
+		if strings.Contains(s.SQL, "INSERT") && strings.HasSuffix(s.SQL, "TO `imarchive_role_analyst`") {
+			t.Errorf("the analyst may insert: %s", s.SQL)
+		}
+	}
+	for _, want := range []string{
+		"REVOKE INSERT ON `imarchive`.legal_holds FROM `imarchive_role_writer`",
+		"REVOKE INSERT ON `imarchive`.retention_runs FROM `imarchive_role_writer`",
+		"GRANT INSERT ON `imarchive`.legal_holds TO `imarchive_role_auditor`",
+	} {
+		if !have[want] {
+			t.Errorf("roles.sql lacks %s", want)
+		}
+	}
+}
