@@ -456,3 +456,28 @@ func TestEventIDConflictIsKeptAndAlerted(t *testing.T) {
 		t.Errorf("imarchive_ingest_duplicates_total = %v, want 1 (the forgery's own retry)", v)
 	}
 }
+
+// TestILinkPathSecretMinimumLength: the path secret is an iLink push's only credential; one shorter
+// than MinILinkSecretLen is refused at start, for the current and the previous entry alike, and the
+// error does not show it.
+func TestILinkPathSecretMinimumLength(t *testing.T) {
+	base := ingest.DefaultConfig()
+	short, long := strings.Repeat("s", ingest.MinILinkSecretLen-1), strings.Repeat("s", ingest.MinILinkSecretLen)
+	for _, c := range []struct {
+		cur, prev string
+		ok        bool
+	}{{long, "", true}, {short, "", false}, {long, short, false}, {long, long + "x", true}} {
+		cfg := base
+		cfg.ILinkApps = map[string]ingest.ILinkApp{"a": {Token: "t", Secret: c.cur}}
+		if c.prev != "" {
+			cfg.ILinkPrevious = map[string]ingest.ILinkApp{"a": {Token: "t", Secret: c.prev}}
+		}
+		err := cfg.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("secrets of %d and %d characters: %v, want ok=%v", len(c.cur), len(c.prev), err, c.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), short) {
+			t.Errorf("the error shows the secret: %v", err)
+		}
+	}
+}
