@@ -12,7 +12,8 @@ RUN make static VERSION=${VERSION}
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/bin/imarchive /usr/local/bin/imarchive
 USER nonroot:nonroot
-# 8080: platform callbacks (serve); 9091: /healthz, /readyz, /metrics (consume)
-EXPOSE 8080 9091
+# 8080: platform callbacks (serve); 8081: /healthz, /readyz, /metrics (serve, IMARCHIVE_SERVE_OPS_LISTEN);
+# 9091: /healthz, /readyz, /metrics (consume)
+EXPOSE 8080 8081 9091
 ENTRYPOINT ["/usr/local/bin/imarchive"]
 CMD ["serve"]
