@@ -241,6 +241,7 @@ func (r *Receiver) reject(w http.ResponseWriter, req *http.Request, platform, ty
 func (r *Receiver) wrongMethod(platform, allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		r.metrics.callbacks.WithLabelValues(platform, "", outcomeMethod).Inc()
+		hangUp(w)
 		w.Header().Set("Allow", allow)
 		http.Error(w, "method not allowed; use "+allow, http.StatusMethodNotAllowed)
 	}

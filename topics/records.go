@@ -62,10 +62,14 @@ func (c Config) EventRecord(e *event.Event) (*kgo.Record, error) {
 // ErrTopicLimit: an existing topic accepts smaller records than the producers may write.
 var ErrTopicLimit = errors.New("topic's max.message.bytes is below the record limit")
 
-// checkLimits reports every topic whose max.message.bytes (its own or the broker's default) is below
-// MaxMessageBytes: records the producers may write would be refused there.
-func (c Config) checkLimits(ctx context.Context, adm *kadm.Client) error {
-	rcs, err := adm.DescribeTopicConfigs(ctx, c.All()...)
+// checkLimits reports every topic of existing (created before; those just created have the limit
+// from Ensure) whose max.message.bytes, its own or the broker's default, is below MaxMessageBytes:
+// records the producers may write would be refused there.
+func (c Config) checkLimits(ctx context.Context, adm *kadm.Client, existing []string) error {
+	if len(existing) == 0 {
+		return nil
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, existing...)
 	if err != nil {
 		return fmt.Errorf("describe topic configs: %w", err)
 	}

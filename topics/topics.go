@@ -96,15 +96,19 @@ func (c Config) Ensure(ctx context.Context, cl *kgo.Client) error {
 		return fmt.Errorf("create topics: %w", err)
 	}
 	var errs []error
+	var existing []string
 	for _, r := range resp.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+		switch {
+		case errors.Is(r.Err, kerr.TopicAlreadyExists):
+			existing = append(existing, r.Topic)
+		case r.Err != nil:
 			errs = append(errs, fmt.Errorf("create topic %s: %w", r.Topic, r.Err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return c.checkLimits(ctx, adm)
+	return c.checkLimits(ctx, adm, existing)
 }
 
 // Ping asks the cluster for its metadata; it is how readiness is judged.
