@@ -15,7 +15,8 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/bin/imarchive /usr/local/bin/imarchive
 COPY --from=build --chown=65532:65532 --chmod=700 /out/spool /var/lib/imarchive/spool
 USER nonroot:nonroot
-# 8080: platform callbacks (serve); 9091: /healthz, /readyz, /metrics (consume)
-EXPOSE 8080 9091
+# 8080: platform callbacks (serve); 8081: /healthz, /readyz, /metrics (serve, IMARCHIVE_SERVE_OPS_LISTEN);
+# 9091: /healthz, /readyz, /metrics (consume)
+EXPOSE 8080 8081 9091
 ENTRYPOINT ["/usr/local/bin/imarchive"]
 CMD ["serve"]

@@ -88,6 +88,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"IMARCHIVE_ILINK_APPS="+ilinkApp+"="+ilinkToken+":"+ilinkPath,
 		"IMARCHIVE_MAXIM_APPS="+maximApp+"="+maximSecret,
 		"IMARCHIVE_LISTEN="+cfg.Listen,
+		"IMARCHIVE_SERVE_OPS_LISTEN=", // serve's /readyz beside its callbacks, on the run's loopback address
 		"IMARCHIVE_OPS_LISTEN="+cfg.OpsListen,
 		"IMARCHIVE_BATCH_ROWS=500",
 		"IMARCHIVE_BATCH_WAIT=300ms",

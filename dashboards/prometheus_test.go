@@ -193,7 +193,8 @@ func TestProvisioning(t *testing.T) {
 		return string(b)
 	}
 	opts, err := cli.NewProjectOptions([]string{"../docker-compose.yml"}, cli.WithWorkingDirectory(".."),
-		cli.WithEnv([]string{"CLICKHOUSE_PASSWORD=x", "GRAFANA_ADMIN_PASSWORD=x"}), cli.WithName("imarchive"))
+		cli.WithEnv([]string{"CLICKHOUSE_PASSWORD=x", "GRAFANA_ADMIN_PASSWORD=x", "CLICKHOUSE_WRITER_PASSWORD=x", "CLICKHOUSE_AUDITOR_PASSWORD=x",
+			"CLICKHOUSE_ADMIN_PASSWORD=x", "KAFKA_HOST_PASSWORD=x", "IMARCHIVE_RECORD_KEYS=x"}), cli.WithName("imarchive"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestProvisioning(t *testing.T) {
 		t.Errorf("prometheus mounts %v: want dashboards/prometheus/prometheus.yml", m)
 	}
 	scrape := read("prometheus/prometheus.yml")
-	for svc, env := range map[string]string{"serve": "IMARCHIVE_LISTEN", "consume": "IMARCHIVE_OPS_LISTEN"} {
+	for svc, env := range map[string]string{"serve": "IMARCHIVE_SERVE_OPS_LISTEN", "consume": "IMARCHIVE_OPS_LISTEN"} {
 		s, err := p.GetService(svc)
 		if err != nil {
 			t.Fatal(err)

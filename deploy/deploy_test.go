@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,12 +20,20 @@ import (
 
 const root = ".."
 
+// loadCompose loads docker-compose.yml as docker compose would with the .env scripts/secrets.sh
+// writes (the documented first run), its app lists filled in.
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
-	env, err := readEnvFile(filepath.Join(root, ".env.example"))
+	env := secretsEnv(t)
+	env["IMARCHIVE_NETEASE_APPS"] = "demo=" + strings.Repeat("s", 16)
+	p, err := composeWith(env)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("docker-compose.yml does not load as a valid compose file: %v", err)
 	}
+	return p
+}
+
+func composeWith(env map[string]string) (*types.Project, error) {
 	var envList []string
 	for k, v := range env {
 		envList = append(envList, k+"="+v)
@@ -32,13 +41,27 @@ func loadCompose(t *testing.T) *types.Project {
 	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
 		cli.WithWorkingDirectory(root), cli.WithEnv(envList), cli.WithName("imarchive"))
 	if err != nil {
+		return nil, err
+	}
+	return opts.LoadProject(context.Background())
+}
+
+// secretsEnv runs scripts/secrets.sh and reads the .env it writes.
+func secretsEnv(t *testing.T) map[string]string {
+	t.Helper()
+	out, err := exec.Command("bash", filepath.Join(root, "scripts", "secrets.sh")).Output()
+	if err != nil {
+		t.Fatalf("scripts/secrets.sh: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(file, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := opts.LoadProject(context.Background())
+	env, err := readEnvFile(file)
 	if err != nil {
-		t.Fatalf("docker-compose.yml does not load as a valid compose file: %v", err)
+		t.Fatal(err)
 	}
-	return p
+	return env
 }
 
 func readEnvFile(path string) (map[string]string, error) {
@@ -68,7 +91,7 @@ func TestComposeServices(t *testing.T) {
 			t.Errorf("service %s missing", name)
 		}
 	}
-	pinned := regexp.MustCompile(`^[a-z0-9./_-]+:v?[0-9][0-9A-Za-z.\-]*$`) // v3.5.0 (Prometheus tags) is pinned too
+	pinned := regexp.MustCompile(`^[a-z0-9./_-]+:v?[0-9][0-9A-Za-z.\-]*(@sha256:[0-9a-f]{64})?$`) // v3.5.0 (Prometheus tags) is pinned too
 	for name, s := range p.Services {
 		if s.Build == nil && !pinned.MatchString(s.Image) {
 			t.Errorf("service %s: image %q is not pinned to a version", name, s.Image)
@@ -111,20 +134,24 @@ func TestComposeServices(t *testing.T) {
 	}
 }
 
-// TestComposeSecretsNotBakedIn: every password, secret or app list in the compose file is taken from
-// the environment (with a documented demo default), never written as a bare literal.
+// secretish names the variables and keys that hold a credential.
+var secretish = regexp.MustCompile(`(?i)(PASSWORD|SECRET|_APPS|_KEYS|JAAS)`)
+
+// TestComposeSecretsNotBakedIn: every password, secret, key or app list in the compose file is taken
+// from the environment, never written as a bare literal, and every variable it uses is documented in
+// .env.example.
 func TestComposeSecretsNotBakedIn(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	secretish := regexp.MustCompile(`(?i)^\s*([A-Z_]*(PASSWORD|SECRET|_APPS))\s*:\s*(.*)$`)
+	setting := regexp.MustCompile(`^\s*([A-Z_]+)\s*:\s*(.*)$`)
 	for i, line := range strings.Split(string(b), "\n") {
-		m := secretish.FindStringSubmatch(line)
-		if m == nil || strings.HasPrefix(strings.TrimSpace(line), "#") {
+		m := setting.FindStringSubmatch(line)
+		if m == nil || !secretish.MatchString(m[1]) || strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
-		if !strings.Contains(m[3], "${") {
+		if !strings.Contains(m[2], "${") {
 			t.Errorf("docker-compose.yml:%d: %s is a literal; take it from the environment or .env", i+1, m[1])
 		}
 	}
@@ -137,6 +164,151 @@ func TestComposeSecretsNotBakedIn(t *testing.T) {
 			t.Errorf("docker-compose.yml uses ${%s}, which .env.example does not document", ref[1])
 		}
 	}
+}
+
+// TestComposeRefusesDefaultSecrets: no credential has a default. Every secret variable is required
+// (${VAR:?…}) — the stack does not start, naming it, until it is set — or, for the app lists, empty
+// by default (serve then refuses to start with no app). .env.example leaves every one of them empty,
+// so copying it is not enough; scripts/secrets.sh fills them with random values.
+func TestComposeRefusesDefaultSecrets(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	required := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{([A-Z_]+)(:?[-?+])?([^}]*)\}`).FindAllStringSubmatch(string(b), -1) {
+		name, op, def := m[1], m[2], m[3]
+		if !secretish.MatchString(name) {
+			continue
+		}
+		switch {
+		case op == ":?" || op == "?":
+			required[name] = true
+		case (op == ":-" || op == "-") && def == "":
+		default:
+			t.Errorf("${%s%s%s}: a credential with a default; use ${%s:?…}", name, op, def, name)
+		}
+	}
+	example, err := readEnvFile(filepath.Join(root, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range example {
+		if secretish.MatchString(name) && v != "" {
+			t.Errorf(".env.example gives %s a value: whoever copies it runs with a published default", name)
+		}
+	}
+	if len(required) < 6 {
+		t.Fatalf("only %d required secrets: %v", len(required), required)
+	}
+	if _, err := composeWith(example); err == nil {
+		t.Error("the stack loads with .env.example as it is: it would start without secrets")
+	}
+	full := secretsEnv(t)
+	for name := range required {
+		env := maps.Clone(full)
+		delete(env, name)
+		_, err := composeWith(env)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("without %s the stack loads, or its error does not name it: %v", name, err)
+		}
+	}
+	if _, err := composeWith(full); err != nil {
+		t.Errorf("with the .env scripts/secrets.sh writes the stack does not load: %v", err)
+	}
+}
+
+// publicPorts are the only ports published on every interface: serve's callbacks, which the
+// platforms must reach and which authenticate every request per app.
+var publicPorts = map[string]bool{"serve:8080": true}
+
+// TestComposePublishesNothingOpen: every published port is bound to the host's loopback but the
+// callback port; and every Kafka listener that is published, even on loopback, wants SASL with a
+// password from the environment. ClickHouse, Grafana, Prometheus and the ops endpoints are not
+// reachable from other machines.
+func TestComposePublishesNothingOpen(t *testing.T) {
+	p := loadCompose(t)
+	for name, s := range p.Services {
+		for _, port := range s.Ports {
+			key := fmt.Sprintf("%s:%d", name, port.Target)
+			loopback := port.HostIP == "127.0.0.1" || port.HostIP == "::1"
+			if !loopback && !publicPorts[key] {
+				t.Errorf("%s is published on every interface (host_ip %q): bind it to 127.0.0.1 or do not publish it", key, port.HostIP)
+			}
+		}
+	}
+	k, err := p.GetService("kafka")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envOf := func(key string) string {
+		if v := k.Environment[key]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	protocols := map[string]string{}
+	for _, pair := range strings.Split(envOf("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"), ",") {
+		name, proto, _ := strings.Cut(pair, ":")
+		protocols[name] = proto
+	}
+	listenerOn := map[string]string{} // container port → listener name
+	for _, l := range strings.Split(envOf("KAFKA_LISTENERS"), ",") {
+		name, addr, _ := strings.Cut(l, "://")
+		_, port, _ := strings.Cut(addr, ":")
+		listenerOn[port] = name
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range k.Ports {
+		name := listenerOn[fmt.Sprint(port.Target)]
+		if name == "" {
+			t.Errorf("kafka publishes %d, which no listener binds", port.Target)
+			continue
+		}
+		if proto := protocols[name]; !strings.HasPrefix(proto, "SASL_") {
+			t.Errorf("kafka's published listener %s speaks %q: want SASL_SSL or SASL_PLAINTEXT", name, proto)
+		}
+		jaas := regexp.MustCompile(`(?m)^\s*KAFKA_LISTENER_NAME_` + name + `_[A-Z0-9_]+_SASL_JAAS_CONFIG:.*\$\{[A-Z_]+:\?`)
+		if !jaas.Match(raw) {
+			t.Errorf("kafka's published listener %s has no SASL JAAS config with a required password variable", name)
+		}
+	}
+}
+
+// TestComposeImagesPinnedByDigest: every image is pinned by digest, or listed in
+// x-images-without-digest with the reason (no registry was reachable to verify one); the list names
+// only images the stack uses.
+func TestComposeImagesPinnedByDigest(t *testing.T) {
+	p := loadCompose(t)
+	exceptions := map[string]string{}
+	if x, ok := p.Extensions["x-images-without-digest"].(map[string]any); ok {
+		for image, why := range x {
+			exceptions[image], _ = why.(string)
+		}
+	}
+	digest := regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
+	used := map[string]bool{}
+	for name, s := range p.Services {
+		if s.Build != nil {
+			continue
+		}
+		used[s.Image] = true
+		if digest.MatchString(s.Image) {
+			continue
+		}
+		if strings.TrimSpace(exceptions[s.Image]) == "" {
+			t.Errorf("service %s: image %q has no digest and is not in x-images-without-digest with a reason", name, s.Image)
+		}
+	}
+	for image := range exceptions {
+		if !used[image] {
+			t.Errorf("x-images-without-digest lists %s, which no service uses", image)
+		}
+	}
+	t.Logf("%d images without a digest, each with its reason: %v", len(exceptions), exceptions)
 }
 
 var (

@@ -165,6 +165,11 @@ type Event struct {
 
 	// RawKey names the raw record this event was normalized from (the raw topic's record key).
 	RawKey string `json:"raw_key,omitempty"`
+
+	// BodyAttr exists only on the events topic (Marshal, Unmarshal): the name of the attribute whose
+	// value is Body, left out of Attrs there so that the body is not carried twice. In memory it is
+	// empty and Attrs is whole.
+	BodyAttr string `json:"body_attr,omitempty"`
 }
 
 // Target is whom or where an event is addressed.

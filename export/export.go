@@ -97,6 +97,9 @@ type Manifest struct {
 	CreatedAt     string            `json:"created_at"`
 	Selection     ManifestSelection `json:"selection"`
 	Format        string            `json:"format"`
+	// CSVEscaping, in a CSV export, is how cells that a spreadsheet would take for a formula were
+	// written (csvcell.Rule: a leading quote); the JSON-lines export is byte-exact and has none.
+	CSVEscaping string `json:"csv_escaping,omitempty"`
 	// TimeSpan is the earliest and latest event time in the export (empty when it holds no event).
 	TimeSpan Span   `json:"time_span"`
 	Files    []File `json:"files"`

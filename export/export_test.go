@@ -293,6 +293,14 @@ func TestExportVerifyFindsTampering(t *testing.T) {
 			})
 			fixHashes(t, dir)
 		}, []string{"payload and headers give chain hash", "the export was issued with"}},
+		{"a manifest entry that leads out of the export", func(t *testing.T, dir string) {
+			// The manifest names ../outside.jsonl instead of messages.jsonl: Verify must not follow it.
+			os.Rename(filepath.Join(dir, "messages.jsonl"), filepath.Join(dir, "..", "outside.jsonl"))
+			edit(t, filepath.Join(dir, export.ManifestName), func(s string) string {
+				return strings.Replace(s, `"messages.jsonl"`, `"../outside.jsonl"`, 1)
+			})
+			fixHashes(t, dir)
+		}, []string{`"../outside.jsonl": not a file name of the export`}},
 		{"a message removed and the manifest rewritten", func(t *testing.T, dir string) {
 			edit(t, filepath.Join(dir, "messages.jsonl"), func(s string) string { return s[strings.Index(s, "\n")+1:] })
 			fixHashes(t, dir)

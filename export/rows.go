@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/imarchive/imarchive/export/csvcell"
 )
 
 // eachRow reads an export data file and calls fn with each row: column name → value as text (a JSON
 // string as its content, any other JSON value — numbers, booleans, maps, arrays — as its JSON text;
-// CSV cells as they are, which is the same text). It returns the number of rows.
-func eachRow(path, format string, fn func(n int, row map[string]string) error) (int, error) {
+// CSV cells as they are, which is the same text, with the formula escaping undone when escaped is
+// csvcell.Rule). It returns the number of rows.
+func eachRow(path, format, escaped string, fn func(n int, row map[string]string) error) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -23,7 +26,13 @@ func eachRow(path, format string, fn func(n int, row map[string]string) error) (
 	case FormatJSONL:
 		return eachJSONRow(f, fn)
 	case FormatCSV:
-		return eachCSVRow(f, fn)
+		switch escaped {
+		case "":
+			return eachCSVRow(f, func(s string) string { return s }, fn)
+		case csvcell.Rule:
+			return eachCSVRow(f, csvcell.Restore, fn)
+		}
+		return 0, fmt.Errorf("unknown CSV escaping %q", escaped)
 	}
 	return 0, fmt.Errorf("unknown format %q", format)
 }
@@ -64,7 +73,7 @@ func eachJSONRow(r io.Reader, fn func(int, map[string]string) error) (int, error
 	}
 }
 
-func eachCSVRow(r io.Reader, fn func(int, map[string]string) error) (int, error) {
+func eachCSVRow(r io.Reader, restore func(string) string, fn func(int, map[string]string) error) (int, error) {
 	cr := csv.NewReader(r)
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -84,7 +93,7 @@ func eachCSVRow(r io.Reader, fn func(int, map[string]string) error) (int, error)
 		}
 		row := make(map[string]string, len(header))
 		for i, h := range header {
-			row[h] = rec[i]
+			row[h] = restore(rec[i])
 		}
 		n++
 		if err := fn(n, row); err != nil {

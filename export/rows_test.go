@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imarchive/imarchive/export/csvcell"
 )
 
 func TestEachRow(t *testing.T) {
@@ -16,7 +18,7 @@ func TestEachRow(t *testing.T) {
 	os.WriteFile(csvPath, []byte("event_id,n,attrs,ok\ne1,3,\"{\"\"k\"\":\"\"v\"\"}\",true\ne2,4,{},false\n"), 0o600)
 	for path, format := range map[string]string{jsonl: FormatJSONL, csvPath: FormatCSV} {
 		var got []string
-		n, err := eachRow(path, format, func(_ int, row map[string]string) error {
+		n, err := eachRow(path, format, "", func(_ int, row map[string]string) error {
 			got = append(got, row["event_id"]+" "+row["n"]+" "+row["attrs"]+" "+row["ok"])
 			return nil
 		})
@@ -42,7 +44,7 @@ func FuzzEachRow(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, format := range []string{FormatJSONL, FormatCSV} {
-			n, _ := eachRow(path, format, func(int, map[string]string) error { return nil })
+			n, _ := eachRow(path, format, csvcell.Rule, func(int, map[string]string) error { return nil })
 			if lines := bytes.Count(data, []byte("\n")) + 1; n > lines {
 				t.Fatalf("%s: %d rows from %d lines", format, n, lines)
 			}

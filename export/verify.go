@@ -104,6 +104,10 @@ func Verify(dir, wantManifestSHA256 string) (VerifyReport, error) {
 	rawEvents := map[string]bool{}
 	sawRaw := false
 	for _, f := range m.Files {
+		if !isExportFile(f.Name) {
+			problem("%q: not a file name of the export (a path that leads out of it?); not read", f.Name)
+			continue
+		}
 		path := filepath.Join(dir, f.Name)
 		sum, n, err := fileSHA256(path)
 		if err != nil {
@@ -120,7 +124,7 @@ func Verify(dir, wantManifestSHA256 string) (VerifyReport, error) {
 		isRaw := f.View == rawView
 		sawRaw = sawRaw || isRaw
 		var payloads []Payload
-		rows, err := eachRow(path, m.Format, func(_ int, row map[string]string) error {
+		rows, err := eachRow(path, m.Format, m.CSVEscaping, func(_ int, row map[string]string) error {
 			if isRaw {
 				p, err := payloadOf(row)
 				if err != nil {
@@ -293,4 +297,10 @@ func short(h string) string {
 		return "(none)"
 	}
 	return h
+}
+
+// isExportFile reports whether name is a plain file name in the export's directory: no separator,
+// not "." or "..", so that a manifest cannot make Verify read outside the export.
+func isExportFile(name string) bool {
+	return name != "" && filepath.IsLocal(name) && !strings.ContainsAny(name, `/\`) && name != ManifestName && name != SumsName
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/imarchive/imarchive/export/csvcell"
 	"github.com/imarchive/imarchive/queries"
 )
 
@@ -78,6 +79,9 @@ func Export(ctx context.Context, conn driver.Conn, cfg Config) (Result, error) {
 			ServerID: sel.ServerID, From: sel.From.UTC().Format(paramTime), To: sel.To.UTC().Format(paramTime)},
 		RawPayloads: []Payload{}, EventsWithoutRaw: []string{}, ChainHeads: []Head{},
 	}
+	if cfg.Format == FormatCSV {
+		m.CSVEscaping = csvcell.Rule // queries.Run writes CSV cells through csvcell.Neutralize
+	}
 	params := sel.params()
 	counts, err := selectionCounts(ctx, conn, params)
 	if err != nil {
@@ -96,7 +100,7 @@ func Export(ctx context.Context, conn driver.Conn, cfg Config) (Result, error) {
 		if c.rows != f.Rows {
 			progress(cfg.Progress, "  note: %s: %d events were selected, %d written (events arrived or were deleted meanwhile); the manifest lists what was written", t.view, c.rows, f.Rows)
 		}
-		if _, err := eachRow(filepath.Join(cfg.Dir, f.Name), cfg.Format, func(_ int, row map[string]string) error {
+		if _, err := eachRow(filepath.Join(cfg.Dir, f.Name), cfg.Format, m.CSVEscaping, func(_ int, row map[string]string) error {
 			exported[row["event_id"]] = true
 			return nil
 		}); err != nil {
@@ -112,7 +116,7 @@ func Export(ctx context.Context, conn driver.Conn, cfg Config) (Result, error) {
 	}
 	m.Files = append(m.Files, raw)
 	withRaw := map[string]bool{}
-	if _, err := eachRow(filepath.Join(cfg.Dir, raw.Name), cfg.Format, func(n int, row map[string]string) error {
+	if _, err := eachRow(filepath.Join(cfg.Dir, raw.Name), cfg.Format, m.CSVEscaping, func(n int, row map[string]string) error {
 		p, err := payloadOf(row)
 		if err != nil {
 			return err

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/topics"
 )
 
 func BenchmarkNormalize(b *testing.B) {
@@ -36,8 +38,18 @@ func BenchmarkNormalize(b *testing.B) {
 // BenchmarkReceiver: one signed NetEase message per iteration through the HTTP handler, verified,
 // normalized, deduplicated and produced with acks=all to an in-process kfake cluster; every body is a
 // new message, so nothing is a duplicate.
-func BenchmarkReceiver(b *testing.B) {
-	f := newFixture(b, nil)
+func BenchmarkReceiver(b *testing.B) { benchReceive(b, newFixture(b, nil)) }
+
+// BenchmarkReceiverSigned is BenchmarkReceiver with record keys set: each callback's raw and event
+// records are signed (HMAC-SHA256), the cost serve pays for the events topic's forgery defence.
+func BenchmarkReceiverSigned(b *testing.B) {
+	tc, cl := kfakeCluster(b)
+	tc.Auth = topics.NewRecordAuth("k1="+strings.Repeat("0123456789abcdef", 4), "")
+	benchReceive(b, newFixtureWith(b, tc, cl, nil))
+}
+
+// benchReceive sends signed NetEase messages, each a new event, one at a time.
+func benchReceive(b *testing.B, f *fixture) {
 	seed := readFile(b, "testdata/netease/48_message.json")
 	client := &http.Client{}
 	b.ReportAllocs()

@@ -15,6 +15,10 @@ type ILinkApp struct {
 	Secret string
 }
 
+// MinILinkSecretLen is the shortest iLink path secret accepted: iLink pushes carry no signature, so
+// the secret segment of the callback path is their only credential and must not be guessable.
+const MinILinkSecretLen = 16
+
 // Config is the ingest side's configuration.
 type Config struct {
 	// NeteaseApps maps a NetEase appkey to its AppSecret (IMARCHIVE_NETEASE_APPS, "appkey=secret,…").
@@ -56,6 +60,15 @@ type Config struct {
 	// 0 means no bound.
 	MaxInFlight int
 
+	// BodyTimeout bounds the reading of an authenticated callback's body (default 10 s): the body has
+	// deadlines of its own, apart from the server's header timeout.
+	BodyTimeout time.Duration
+	// BodyMinRate is the least average rate, in bytes a second, at which a body must arrive once
+	// BodyGrace has passed (defaults 16 KiB/s after 2 s; 0 turns the rate off): a client that
+	// trickles its body is cut off (408) in seconds, not at BodyTimeout.
+	BodyMinRate int64
+	BodyGrace   time.Duration
+
 	// Freshness is how far CurTime may be from our clock (default 5 min).
 	Freshness time.Duration
 	// MaxBodyBytes bounds a callback body (default 1 MiB).
@@ -81,7 +94,7 @@ type Config struct {
 	// nothing (default 10 min).
 	DedupeWindow time.Duration
 	// DedupeSize caps how many event_ids are remembered; past it the oldest are forgotten first
-	// (default 200 000, some 37 MiB at the 195 bytes per entry measured in BENCHMARKS.md).
+	// (default 200 000, some 43 MiB at the 227 bytes per entry BenchmarkDedupeWindowMemory measures).
 	DedupeSize int
 }
 
@@ -99,6 +112,9 @@ func DefaultConfig() Config {
 		RateLimit:         0,
 		RateBurst:         200,
 		MaxInFlight:       1024,
+		BodyTimeout:       10 * time.Second,
+		BodyMinRate:       16 << 10,
+		BodyGrace:         2 * time.Second,
 	}
 }
 
@@ -120,6 +136,9 @@ func (c Config) Validate() error {
 		if strings.Contains(k, "/") || strings.Contains(v.Secret, "/") {
 			errs = append(errs, fmt.Errorf("ilink app %q: appkey and secret are path segments and cannot hold '/'", k))
 		}
+		if v.Secret != "" && len(v.Secret) < MinILinkSecretLen {
+			errs = append(errs, fmt.Errorf("ilink app %q: path secret of %d characters, want at least %d (it is the only credential of an iLink push; e.g. openssl rand -hex 16)", k, len(v.Secret), MinILinkSecretLen))
+		}
 	}
 	for k, v := range c.MaximApps {
 		if k == "" || v == "" {
@@ -132,8 +151,8 @@ func (c Config) Validate() error {
 		}
 	}
 	for k, v := range c.ILinkPrevious {
-		if _, ok := c.ILinkApps[k]; !ok || v.Token == "" || v.Secret == "" || strings.Contains(v.Secret, "/") {
-			errs = append(errs, fmt.Errorf("ilink app %q: a previous token:secret needs a current one, and no '/' in the secret", k))
+		if _, ok := c.ILinkApps[k]; !ok || v.Token == "" || v.Secret == "" || strings.Contains(v.Secret, "/") || len(v.Secret) < MinILinkSecretLen {
+			errs = append(errs, fmt.Errorf("ilink app %q: a previous token:secret needs a current one, no '/' in the secret and at least %d characters", k, MinILinkSecretLen))
 		}
 	}
 	for k, v := range c.MaximPrevious {
@@ -149,6 +168,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInFlight < 0 {
 		errs = append(errs, fmt.Errorf("max in-flight %d: must not be negative (0: no bound)", c.MaxInFlight))
+	}
+	if c.BodyTimeout <= 0 || c.BodyGrace < 0 || c.BodyMinRate < 0 {
+		errs = append(errs, fmt.Errorf("body read limits (timeout %s, grace %s, min rate %d B/s): timeout must be positive, the others not negative", c.BodyTimeout, c.BodyGrace, c.BodyMinRate))
 	}
 	if c.Freshness <= 0 {
 		errs = append(errs, fmt.Errorf("freshness window %s: must be positive", c.Freshness))

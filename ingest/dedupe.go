@@ -13,6 +13,11 @@ import (
 // arrives meanwhile waits for its outcome instead of producing a second time, and takes over when the
 // first one failed — a failed delivery is never remembered, so its retry gets through.
 //
+// Each key is remembered with the SHA-256 of the body that was delivered under it: a delivery of the
+// same key with a different body is not a retry but a conflict (dupConflict) — someone who knows a
+// static credential sent a forgery first, or the genuine callback came second — which the receiver
+// keeps raw and dead-letters with both hashes, never swallows.
+//
 // It is per process: replicas behind a load balancer do not share it, and a retry after the window
 // is produced again. Downstream, ClickHouse folds repeats by event_id; this keeps the topics clean of
 // the common case.
@@ -31,12 +36,17 @@ type dedupe struct {
 type seenKey struct {
 	key string
 	at  time.Time
+	sum bodySum
 }
 
 type flight struct {
 	done chan struct{}
+	sum  bodySum
 	ok   bool // set before done is closed
 }
+
+// bodySum is the SHA-256 of a delivered body; the zero value means unknown (never a conflict).
+type bodySum [32]byte
 
 // dedupeHooks report to metrics.
 type dedupeHooks struct {
@@ -66,27 +76,36 @@ func newDedupe(window time.Duration, size int, now func() time.Time, hooks dedup
 const (
 	dupSeen     = "seen"      // delivered before, within the window
 	dupInFlight = "in_flight" // arrived while the first delivery was being produced, which then succeeded
+	dupConflict = "conflict"  // delivered before with a different body: not a duplicate
 )
 
 // acquire decides what the caller does with a delivery of key. owner: produce it, then call release.
 // Otherwise dup names why it is a duplicate; its records are already acknowledged. err is ctx's when
 // the wait for an in-flight first delivery outlasted it.
 func (d *dedupe) acquire(ctx context.Context, key string) (owner bool, dup string, err error) {
+	owner, dup, _, err = d.acquireBody(ctx, key, bodySum{})
+	return owner, dup, err
+}
+
+// acquireBody is acquire for a delivery whose body hashes to sum: when key was delivered (or is
+// being delivered) with a different body, dup is dupConflict and first is that body's sum.
+func (d *dedupe) acquireBody(ctx context.Context, key string, sum bodySum) (owner bool, dup string, first bodySum, err error) {
 	if d.window <= 0 {
-		return true, "", nil
+		return true, "", bodySum{}, nil
 	}
 	for {
 		d.mu.Lock()
 		d.expire()
-		if _, ok := d.seen[key]; ok {
+		if el, ok := d.seen[key]; ok {
+			first = el.Value.(*seenKey).sum
 			d.mu.Unlock()
-			return false, dupSeen, nil
+			return false, dupOf(dupSeen, first, sum), first, nil
 		}
 		fl, busy := d.inflight[key]
 		if !busy {
-			d.inflight[key] = &flight{done: make(chan struct{})}
+			d.inflight[key] = &flight{done: make(chan struct{}), sum: sum}
 			d.mu.Unlock()
-			return true, "", nil
+			return true, "", bodySum{}, nil
 		}
 		d.mu.Unlock()
 		d.hooks.waiting(1)
@@ -95,13 +114,21 @@ func (d *dedupe) acquire(ctx context.Context, key string) (owner bool, dup strin
 			d.hooks.waiting(-1)
 		case <-ctx.Done():
 			d.hooks.waiting(-1)
-			return false, "", ctx.Err()
+			return false, "", bodySum{}, ctx.Err()
 		}
 		if fl.ok {
-			return false, dupInFlight, nil
+			return false, dupOf(dupInFlight, fl.sum, sum), fl.sum, nil
 		}
 		// The first delivery failed and is not remembered: try to take over.
 	}
+}
+
+// dupOf is state, or dupConflict when both sums are known and differ.
+func dupOf(state string, first, sum bodySum) string {
+	if first != (bodySum{}) && sum != (bodySum{}) && first != sum {
+		return dupConflict
+	}
+	return state
 }
 
 // seenRecently reports whether key was released as delivered within the window.
@@ -130,7 +157,11 @@ func (d *dedupe) release(key string, delivered bool) {
 		if el, ok := d.seen[key]; ok {
 			d.order.Remove(el)
 		}
-		d.seen[key] = d.order.PushBack(&seenKey{key: key, at: d.now()})
+		sk := &seenKey{key: key, at: d.now()}
+		if fl != nil {
+			sk.sum = fl.sum
+		}
+		d.seen[key] = d.order.PushBack(sk)
 		for d.order.Len() > d.size {
 			d.drop(d.order.Front())
 			d.hooks.evicted()

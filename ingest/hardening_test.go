@@ -2,6 +2,8 @@ package ingest_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"hash/crc32"
 	"net/http"
 	"net/netip"
@@ -33,7 +35,7 @@ var rotationConfigs = []struct {
 // produces nothing.
 func TestSecretRotation(t *testing.T) {
 	const (
-		oldSecret, newSecret, otherSecret = "old-s3cret", "new-s3cret", "never-configured"
+		oldSecret, newSecret, otherSecret = "old-s3cret-0123456", "new-s3cret-0123456", "never-configured"
 	)
 	neteaseBody := seedMessage(t)
 	maximBody := readFile(t, "testdata/maxim/chat_text.json")
@@ -395,4 +397,87 @@ func TestReplayOfFailedDeliveryGetsThrough(t *testing.T) {
 		t.Fatalf("resent: status %d, want 200", st)
 	}
 	f.wantCounts(t, 1, 1, 0)
+}
+
+// TestReplaysDoNotSpendRateBudget: 50 replays of one captured, delivered request are answered as
+// delivered and take nothing from the app's rate budget — replays are recognised before the rate
+// limit — so the next genuine callback is accepted, not refused 429.
+func TestReplaysDoNotSpendRateBudget(t *testing.T) {
+	f := newFixture(t, func(c *ingest.Config) { c.RateLimit = 1; c.RateBurst = 3 })
+	body := seedMessage(t)
+	h := signedHeaders(secret, body, f.now)
+	counts := map[int]int{}
+	for range 51 {
+		st, _ := f.do(t, "POST", "/v1/netease/app1", body, h)
+		counts[st]++
+	}
+	if counts[200] != 51 {
+		t.Errorf("one delivery and 50 replays answered %v, want 51×200", counts)
+	}
+	next := bytes.Replace(body, []byte(`"1541869"`), []byte(`"after-replays"`), 1)
+	if st, _ := f.do(t, "POST", "/v1/netease/app1", next, signedHeaders(secret, next, f.now)); st != 200 {
+		t.Errorf("the next genuine callback after the replays: status %d, want 200", st)
+	}
+	f.wantCounts(t, 2, 2, 0)
+}
+
+// TestEventIDConflictIsKeptAndAlerted: whoever knows a static credential (here Maxim's signature)
+// sends a forged message with a real message id first; the genuine callback with the same id comes
+// second. It is not swallowed as a duplicate: its raw receipt is kept and it is dead-lettered with
+// the SHA-256 of both bodies, counted in imarchive_ingest_event_id_conflicts_total, and answered as
+// delivered. A true retry of the first (the same bytes) is still a duplicate.
+func TestEventIDConflictIsKeptAndAlerted(t *testing.T) {
+	f := newFixture(t, nil)
+	genuine := readFile(t, "testdata/maxim/chat_text.json")
+	forged := bytes.Replace(genuine, []byte("你好,美信"), []byte("FORGED: wire the money"), 1)
+	for i, body := range [][]byte{forged, forged, genuine} {
+		if st, _ := f.do(t, "POST", "/v1/maxim/welovemaxim", body, maximHeaders(maximSecret)); st != 200 {
+			t.Fatalf("delivery %d: status %d", i, st)
+		}
+	}
+	f.wantCounts(t, 2, 1, 1)
+	raw := f.records(t, f.tc.Raw())
+	if !bytes.Equal(raw[1].Value, genuine) {
+		t.Errorf("the second raw receipt is not the genuine body")
+	}
+	dl := f.records(t, f.tc.DeadLetter())[0]
+	h := headerMap(dl)
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	if h[ingest.HeaderBodySHA256] != sum(genuine) || h[ingest.HeaderFirstBodySHA256] != sum(forged) {
+		t.Errorf("dead letter hashes: this %s, first %s; want %s, %s", h[ingest.HeaderBodySHA256], h[ingest.HeaderFirstBodySHA256], sum(genuine), sum(forged))
+	}
+	if !strings.Contains(h[ingest.HeaderReason], "event_id conflict") || h[ingest.HeaderStage] != "ingest.dedupe" || !bytes.Equal(dl.Value, genuine) {
+		t.Errorf("dead letter: reason %q, stage %q", h[ingest.HeaderReason], h[ingest.HeaderStage])
+	}
+	if v := metricValue(t, f, "imarchive_ingest_event_id_conflicts_total", nil); v != 1 {
+		t.Errorf("imarchive_ingest_event_id_conflicts_total = %v, want 1", v)
+	}
+	if v := metricValue(t, f, "imarchive_ingest_duplicates_total", nil); v != 1 {
+		t.Errorf("imarchive_ingest_duplicates_total = %v, want 1 (the forgery's own retry)", v)
+	}
+}
+
+// TestILinkPathSecretMinimumLength: the path secret is an iLink push's only credential; one shorter
+// than MinILinkSecretLen is refused at start, for the current and the previous entry alike, and the
+// error does not show it.
+func TestILinkPathSecretMinimumLength(t *testing.T) {
+	base := ingest.DefaultConfig()
+	short, long := strings.Repeat("s", ingest.MinILinkSecretLen-1), strings.Repeat("s", ingest.MinILinkSecretLen)
+	for _, c := range []struct {
+		cur, prev string
+		ok        bool
+	}{{long, "", true}, {short, "", false}, {long, short, false}, {long, long + "x", true}} {
+		cfg := base
+		cfg.ILinkApps = map[string]ingest.ILinkApp{"a": {Token: "t", Secret: c.cur}}
+		if c.prev != "" {
+			cfg.ILinkPrevious = map[string]ingest.ILinkApp{"a": {Token: "t", Secret: c.prev}}
+		}
+		err := cfg.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("secrets of %d and %d characters: %v, want ok=%v", len(c.cur), len(c.prev), err, c.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), short) {
+			t.Errorf("the error shows the secret: %v", err)
+		}
+	}
 }

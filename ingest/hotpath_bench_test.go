@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/topics"
 )
 
 func hotPathBody(b *testing.B) []byte {
@@ -71,8 +72,9 @@ func BenchmarkHotPath(b *testing.B) {
 	b.Run("encode", func(b *testing.B) {
 		e := ev
 		e.RawKey = e.EventID
+		tc := topics.DefaultConfig()
 		for b.Loop() {
-			if _, err := eventRecord("imarchive.events", &e); err != nil {
+			if _, err := tc.EventRecord(&e); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -36,11 +36,19 @@ func VerifyILinkSignature(token, timestamp, echostr, signature string) bool {
 	return a || b
 }
 
-// ilinkAuth checks the path's appkey and secret (constant time; during a rotation the current and
-// the previous secret are both accepted) and the client address against the allow-list. It returns
-// the app's tokens (current first) for the handshake and the index of the secret that matched.
-// Every failure wraps ErrForbidden (403).
+// ilinkAuth checks the client address against the allow-list, then the path's appkey and secret
+// (constant time; during a rotation the current and the previous secret are both accepted). It
+// returns the app's tokens (current first) for the handshake and the index of the secret that
+// matched. Every failure wraps ErrForbidden (403) and is answered alike: an address outside the
+// allow-list is refused before the secret is looked at, so the answer never tells an outsider that
+// the secret was right.
 func (r *Receiver) ilinkAuth(req *http.Request) ([]string, int, error) {
+	if len(r.cfg.ILinkAllowIPs) > 0 {
+		addr, ok := r.clientAddr(req)
+		if !ok || !allowed(r.cfg.ILinkAllowIPs, addr) {
+			return nil, -1, fmt.Errorf("%w: client address %s not in the iLink allow-list", ErrForbidden, r.clientAddrString(req))
+		}
+	}
 	appKey := req.PathValue("appkey")
 	apps := r.ilinkApps(appKey)
 	given := []byte(req.PathValue("secret"))
@@ -52,12 +60,6 @@ func (r *Receiver) ilinkAuth(req *http.Request) ([]string, int, error) {
 	}
 	if matched < 0 {
 		return nil, -1, fmt.Errorf("%w: unknown ilink app or wrong path secret", ErrForbidden)
-	}
-	if len(r.cfg.ILinkAllowIPs) > 0 {
-		addr, ok := r.clientAddr(req)
-		if !ok || !allowed(r.cfg.ILinkAllowIPs, addr) {
-			return nil, -1, fmt.Errorf("%w: client address %s not in the iLink allow-list", ErrForbidden, r.clientAddrString(req))
-		}
 	}
 	if apps[matched].Secret == apps[0].Secret {
 		matched = 0 // a rotation of the token only: the path secret is the current one
@@ -131,10 +133,19 @@ func (r *Receiver) ilink(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.usedSecret(platform, req.PathValue("appkey"), secretIdx)
+	if err := r.checkLength(req); err != nil {
+		r.reject(w, req, platform, "", err)
+		return
+	}
 	if !r.admit(w, platform, req.PathValue("appkey")) {
 		return
 	}
-	body, err := readBody(w, req, r.cfg.MaxBodyBytes)
+	release, ok := r.slot(w, req, platform)
+	if !ok {
+		return
+	}
+	defer release()
+	body, err := r.readBody(w, req)
 	if err != nil {
 		r.reject(w, req, platform, "", err)
 		return

@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,25 +82,121 @@ func (r *Receiver) admit(w http.ResponseWriter, platform, app string) bool {
 	return false
 }
 
-// bounded caps the callbacks handled at once (MaxInFlight): over it the answer is 503 with
-// Retry-After at once, before the body is read, so memory stays bounded by MaxInFlight ×
-// MaxBodyBytes whatever arrives.
-func (r *Receiver) bounded(platform string, h http.HandlerFunc) http.HandlerFunc {
+// slot takes one of the MaxInFlight slots for an authenticated callback about to be read, verified
+// and produced. Only authenticated requests take one — a request is checked against its app's
+// credentials (headers, path secret) before — so requests without a credential cannot hold the slots
+// that the platforms' callbacks need. When none is free the answer is 503 with Retry-After at once,
+// before the body is read, and ok is false; otherwise release gives the slot back. Memory for bodies
+// is so bounded by MaxInFlight × MaxBodyBytes, whatever arrives.
+func (r *Receiver) slot(w http.ResponseWriter, req *http.Request, platform string) (release func(), ok bool) {
 	if r.inflight == nil {
-		return h
+		return func() {}, true
 	}
-	return func(w http.ResponseWriter, req *http.Request) {
-		select {
-		case r.inflight <- struct{}{}:
-			defer func() { <-r.inflight }()
-			h(w, req)
-		default:
-			r.metrics.callbacks.WithLabelValues(platform, "", outcomeOverloaded).Inc()
-			r.log.Warn("too many callbacks in flight; answering 503", "platform", platform, "max_in_flight", r.cfg.MaxInFlight)
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "overloaded, retry", http.StatusServiceUnavailable)
+	select {
+	case r.inflight <- struct{}{}:
+		return func() { <-r.inflight }, true
+	default:
+		r.metrics.callbacks.WithLabelValues(platform, "", outcomeOverloaded).Inc()
+		r.log.Warn("too many callbacks in flight; answering 503", "platform", platform, "max_in_flight", r.cfg.MaxInFlight)
+		w.Header().Set("Retry-After", "1")
+		hangUp(w)
+		http.Error(w, "overloaded, retry", http.StatusServiceUnavailable)
+		return nil, false
+	}
+}
+
+// checkLength refuses, before anything is read, a body whose declared Content-Length is over
+// MaxBodyBytes. A body without one (chunked) is cut at the limit while it is read.
+func (r *Receiver) checkLength(req *http.Request) error {
+	if req.ContentLength > r.cfg.MaxBodyBytes {
+		return fmt.Errorf("%w: Content-Length %d over %d bytes", ErrBodyTooLarge, req.ContentLength, r.cfg.MaxBodyBytes)
+	}
+	return nil
+}
+
+// ErrBodyTooLarge is returned for a body over the limit (413).
+var ErrBodyTooLarge = errors.New("request body too large")
+
+// ErrBodySlow is returned for a body that did not arrive at BodyMinRate after BodyGrace, or not
+// within BodyTimeout (408).
+var ErrBodySlow = errors.New("request body too slow")
+
+// readBody reads an authenticated callback's body, at most MaxBodyBytes. The body has deadlines of
+// its own, apart from the server's: all of it within BodyTimeout, and, after BodyGrace, at least
+// BodyMinRate bytes a second on average — so a client that trickles its body is cut off in seconds,
+// not at the whole-request timeout. A declared Content-Length is read into a buffer of exactly that
+// size (no growth copies); a chunked body grows up to the limit.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	limit := r.cfg.MaxBodyBytes
+	if err := r.checkLength(req); err != nil {
+		return nil, err
+	}
+	dr := &deadlineReader{
+		src: req.Body, rc: http.NewResponseController(w), start: time.Now(),
+		timeout: r.cfg.BodyTimeout, grace: r.cfg.BodyGrace, rate: float64(r.cfg.BodyMinRate),
+	}
+	defer dr.rc.SetReadDeadline(time.Time{})
+	var body []byte
+	var err error
+	if n := req.ContentLength; n >= 0 {
+		body = make([]byte, n)
+		_, err = io.ReadFull(dr, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, io.NopCloser(dr), limit))
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, fmt.Errorf("%w: over %d bytes", ErrBodyTooLarge, limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, fmt.Errorf("%w: %d bytes in %s (at least %d bytes/s after %s, all within %s)", ErrBodySlow,
+			dr.n, time.Since(dr.start).Round(time.Millisecond), r.cfg.BodyMinRate, r.cfg.BodyGrace, r.cfg.BodyTimeout)
+	case err != nil:
+		return nil, fmt.Errorf("read body after %d bytes: %w", dr.n, err)
+	}
+	return body, nil
+}
+
+// deadlineReader moves the connection's read deadline before every read: the next byte is due by
+// start + grace + n/rate (n bytes read so far), and never after start + timeout.
+type deadlineReader struct {
+	src           io.Reader
+	rc            *http.ResponseController
+	start         time.Time
+	timeout       time.Duration
+	grace         time.Duration
+	rate          float64 // bytes per second; 0: only the timeout
+	n             int64
+	deadlineUnset bool // the connection does not support deadlines (tests' recorders): rely on the server's
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if !d.deadlineUnset {
+		due := d.start.Add(d.timeout)
+		if d.rate > 0 {
+			due = minTime(due, d.start.Add(d.grace+time.Duration(float64(d.n+1)/d.rate*float64(time.Second))))
+		}
+		if err := d.rc.SetReadDeadline(due); err != nil {
+			d.deadlineUnset = true
 		}
 	}
+	n, err := d.src.Read(p)
+	d.n += int64(n)
+	return n, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// hangUp makes the answer the connection's last and stops reading it: a refused request's body is
+// never read, not even drained after the answer, so a refused client holds nothing.
+func hangUp(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // clientAddr is the address of the client that sent req: the TCP peer, unless the peer is a trusted

@@ -22,6 +22,19 @@ func VerifyMaxim(appID, secret string, h http.Header, body []byte) error {
 // first): the signature may be any of them. It returns the index of the one that matched. Every
 // secret is compared, in constant time.
 func VerifyMaximSecrets(appID string, secrets []string, h http.Header, body []byte) (int, error) {
+	matched, err := VerifyMaximSignature(secrets, h)
+	if err != nil {
+		return -1, err
+	}
+	if err := VerifyMaximBody(appID, body); err != nil {
+		return -1, err
+	}
+	return matched, nil
+}
+
+// VerifyMaximSignature is the part of VerifyMaximSecrets that needs no body: the "signature" header
+// is one of the secrets (ErrMissingHeader, ErrSignature). The receiver checks it before reading a body.
+func VerifyMaximSignature(secrets []string, h http.Header) (int, error) {
 	sig := h.Get("signature")
 	if sig == "" {
 		return -1, fmt.Errorf("%w: signature", ErrMissingHeader)
@@ -35,41 +48,55 @@ func VerifyMaximSecrets(appID string, secrets []string, h http.Header, body []by
 	if matched < 0 {
 		return -1, ErrSignature
 	}
-	if f, err := parseFields(body); err == nil {
-		if id := f.str("appId"); id != "" && id != appID {
-			return -1, fmt.Errorf("%w: body appId %q, path %q", ErrAppKeyMismatch, clip(id), appID)
-		}
-	}
 	return matched, nil
 }
 
-// maxim serves POST /v1/maxim/{app_id}. Answer: 200 with an empty body once archived.
+// VerifyMaximBody checks that the body's appId, when the body is a JSON object that has one, is the
+// path's app_id (ErrAppKeyMismatch).
+func VerifyMaximBody(appID string, body []byte) error {
+	if f, err := parseFields(body); err == nil {
+		if id := f.str("appId"); id != "" && id != appID {
+			return fmt.Errorf("%w: body appId %q, path %q", ErrAppKeyMismatch, clip(id), appID)
+		}
+	}
+	return nil
+}
+
+// maxim serves POST /v1/maxim/{app_id}. Answer: 200 with an empty body once archived. The length
+// and the signature header are checked before the body is read or an in-flight slot is taken.
 func (r *Receiver) maxim(w http.ResponseWriter, req *http.Request) {
 	began := time.Now()
 	start := r.now()
 	appID := req.PathValue("app_id")
 	const platform = event.SourceMaxim
-	body, err := readBody(w, req, r.cfg.MaxBodyBytes)
-	if err != nil {
+	if err := r.checkLength(req); err != nil {
 		r.reject(w, req, platform, "", err)
 		return
 	}
-	secret, ok := r.cfg.MaximApps[appID]
-	if !ok {
-		r.reject(w, req, platform, "", fmt.Errorf("%w %q", ErrUnknownApp, appID))
-		return
+	secrets, known := r.secretsOf(r.cfg.MaximApps, r.cfg.MaximPrevious, appID)
+	matched, err := VerifyMaximSignature(secrets, req.Header)
+	if !known {
+		err = fmt.Errorf("%w %q", ErrUnknownApp, appID) // answered as a bad signature is
 	}
-	secrets := []string{secret}
-	if prev, ok := r.cfg.MaximPrevious[appID]; ok {
-		secrets = append(secrets, prev)
-	}
-	matched, err := VerifyMaximSecrets(appID, secrets, req.Header, body)
 	if err != nil {
 		r.reject(w, req, platform, "", err)
 		return
 	}
 	r.usedSecret(platform, appID, matched)
 	if !r.admit(w, platform, appID) {
+		return
+	}
+	release, ok := r.slot(w, req, platform)
+	if !ok {
+		return
+	}
+	defer release()
+	body, err := r.readBody(w, req)
+	if err == nil {
+		err = VerifyMaximBody(appID, body)
+	}
+	if err != nil {
+		r.reject(w, req, platform, "", err)
 		return
 	}
 	r.accept(w, delivery{

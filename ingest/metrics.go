@@ -16,11 +16,13 @@ const (
 	outcomeStale         = "rejected_stale"     // CurTime outside the freshness window: 401
 	outcomeForbidden     = "rejected_forbidden" // wrong iLink path secret or source address: 403
 	outcomeTooLarge      = "rejected_too_large" // body over the limit: 413
+	outcomeSlow          = "rejected_slow"      // body under the minimum rate or over its deadline: 408
 	outcomeMethod        = "rejected_method"    // wrong HTTP method: 405
 	outcomeBadRequest    = "rejected_bad_request"
 	outcomeRateLimited   = "rejected_rate_limited" // over the app's rate limit: 429
 	outcomeOverloaded    = "overloaded"            // too many callbacks in flight: 503 before reading
 	outcomeReplay        = "replay"                // a signature already delivered: success, nothing produced
+	outcomeConflict      = "event_id_conflict"     // an event_id delivered before with another body: raw and dead letter, success
 	outcomeHandshake     = "handshake_ok"          // iLink URL verification answered with echostr
 	outcomeHandshakeFail = "handshake_failed"      // iLink URL verification with a bad signature: empty 401
 )
@@ -36,6 +38,7 @@ type metrics struct {
 	rateLimited    *prometheus.CounterVec
 	replays        *prometheus.CounterVec
 	previousSecret *prometheus.CounterVec
+	conflicts      *prometheus.CounterVec
 
 	spooled          *prometheus.CounterVec
 	spoolLatency     *prometheus.HistogramVec
@@ -50,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_callbacks_total",
-			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, spooled, kafka_unavailable, spool_full, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_method, rejected_bad_request, rejected_rate_limited, overloaded, replay, handshake_ok, handshake_failed).",
+			Help: "Callbacks received, by platform, platform event type (\"\" before the body is read, \"other\" for a type the receiver does not know) and outcome (accepted, dead_letter, duplicate, spooled, kafka_unavailable, spool_full, rejected_auth, rejected_stale, rejected_forbidden, rejected_too_large, rejected_slow, rejected_method, rejected_bad_request, rejected_rate_limited, overloaded, replay, event_id_conflict, handshake_ok, handshake_failed).",
 		}, []string{"platform", "type", "outcome"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_duplicates_total",
@@ -89,6 +92,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "imarchive_ingest_previous_secret_total",
 			Help: "Callbacks verified with an app's previous secret during a rotation, by platform and app: when it stays flat, remove the previous secret.",
 		}, []string{"platform", "app"}),
+		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imarchive_ingest_event_id_conflicts_total",
+			Help: "Verified deliveries whose event_id was delivered before with a different body, by platform: kept raw and dead-lettered with both bodies' SHA-256. Alert on any: a forgery with a real id, or the genuine callback after one.",
+		}, []string{"platform"}),
 	}
 	m.spooled = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imarchive_ingest_spooled_total",
@@ -121,7 +128,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	})
 	reg.MustRegister(m.spooled, m.spoolLatency, m.forwarded, m.alreadyDelivered, m.spoolRejected, m.spoolDamaged, m.forwardErrors)
 	reg.MustRegister(m.callbacks, m.duplicates, m.ackLatency, m.produceErrors, m.dedupeEntries, m.dedupeEvicted, m.dedupeWaiting,
-		m.rateLimited, m.replays, m.previousSecret)
+		m.rateLimited, m.replays, m.previousSecret, m.conflicts)
 	return m
 }
 

@@ -12,39 +12,55 @@ import (
 // netease serves POST /v1/netease/{appkey}: a QChat copy event, verified by CurTime, MD5 and CheckSum.
 // Answers: 200 (empty) once archived, 401 forged or stale, 413 too large, 503 when Kafka did not
 // acknowledge in time — never 500, which NetEase counts as delivered and does not retry.
+//
+// The order is what keeps an unauthenticated client cheap: the declared length and the headers'
+// CheckSum (which covers the MD5 header, not the body) are checked before a byte of the body is
+// read or an in-flight slot is taken; a replayed CheckSum is answered before the app's rate limit is
+// spent; only then is the body read, within its own deadline, and tied to the MD5 header.
 func (r *Receiver) netease(w http.ResponseWriter, req *http.Request) {
 	began := time.Now()
 	start := r.now()
 	appKey := req.PathValue("appkey")
 	const platform = event.SourceNetease
-	body, err := readBody(w, req, r.cfg.MaxBodyBytes)
-	if err != nil {
+	if err := r.checkLength(req); err != nil {
 		r.reject(w, req, platform, "", err)
 		return
 	}
-	secret, ok := r.cfg.NeteaseApps[appKey]
-	if !ok {
-		r.reject(w, req, platform, "", fmt.Errorf("%w %q", ErrUnknownApp, appKey))
-		return
+	secrets, known := r.secretsOf(r.cfg.NeteaseApps, r.cfg.NeteasePrevious, appKey)
+	matched, err := VerifyNeteaseHeaders(appKey, secrets, req.Header, start, r.cfg.Freshness)
+	if !known {
+		// Checked against a secret nobody has, so that an unknown app costs and answers what a bad
+		// CheckSum does: no app enumeration.
+		err = fmt.Errorf("%w %q", ErrUnknownApp, appKey)
 	}
-	secrets := []string{secret}
-	if prev, ok := r.cfg.NeteasePrevious[appKey]; ok {
-		secrets = append(secrets, prev)
-	}
-	matched, err := VerifyNeteaseSecrets(appKey, secrets, req.Header, body, start, r.cfg.Freshness)
 	if err != nil {
 		r.reject(w, req, platform, "", err)
 		return
 	}
 	r.usedSecret(platform, appKey, matched)
+	// A request whose CheckSum was already delivered is a replay (or a resend that was not re-signed):
+	// its records are in Kafka, so it gets the success answer and produces nothing. It is checked
+	// before the rate limit, so that replays cannot spend the app's budget.
+	replayKey := platform + "\x00" + appKey + "\x00" + strings.ToLower(strings.TrimSpace(req.Header.Get("CheckSum")))
+	if r.replays.seenRecently(replayKey) {
+		hangUp(w)
+		r.replayed(w, platform, appKey, "", func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
+		return
+	}
 	if !r.admit(w, platform, appKey) {
 		return
 	}
-	// A request whose CheckSum was already delivered is a replay (or a resend that was not re-signed):
-	// its records are in Kafka, so it gets the success answer and produces nothing.
-	replayKey := platform + "\x00" + appKey + "\x00" + strings.ToLower(strings.TrimSpace(req.Header.Get("CheckSum")))
-	if r.replays.seenRecently(replayKey) {
-		r.replayed(w, platform, appKey, fieldOf("eventType")(body), func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
+	release, ok := r.slot(w, req, platform)
+	if !ok {
+		return
+	}
+	defer release()
+	body, err := r.readBody(w, req)
+	if err == nil {
+		err = VerifyNeteaseBody(req.Header, body)
+	}
+	if err != nil {
+		r.reject(w, req, platform, "", err)
 		return
 	}
 	r.accept(w, delivery{
@@ -54,4 +70,18 @@ func (r *Receiver) netease(w http.ResponseWriter, req *http.Request) {
 		typeLabel: fieldOf("eventType"),
 		answer:    func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) },
 	})
+}
+
+// secretsOf are an app's secrets in current and previous, current first; for an unknown app, a
+// random one nobody has (known is false), so that checking it costs what checking a known app does.
+func (r *Receiver) secretsOf(current, previous map[string]string, app string) (secrets []string, known bool) {
+	secret, ok := current[app]
+	if !ok {
+		return []string{r.nobody}, false
+	}
+	secrets = []string{secret}
+	if prev, ok := previous[app]; ok {
+		secrets = append(secrets, prev)
+	}
+	return secrets, true
 }

@@ -2,10 +2,10 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -39,7 +39,8 @@ type Receiver struct {
 	// freshness window: a request replayed with the same signature produces nothing.
 	replays  *dedupe
 	limiter  *rateLimiter
-	inflight chan struct{} // a slot per callback being handled (MaxInFlight); nil: no bound
+	inflight chan struct{} // a slot per authenticated callback being handled (MaxInFlight); nil: no bound
+	nobody   string        // a random secret no app has: what an unknown app is checked against
 
 	spool *spool.Spool // nil: no spool, Kafka or 503
 	// late holds, by receipt, the produce of a callback that was spooled while its produce was still
@@ -88,6 +89,7 @@ func New(cfg Config, tc topics.Config, prod Producer, log *slog.Logger, reg prom
 	}
 	r.replays = newDedupe(2*cfg.Freshness, replaySize, clock, dedupeHooks{})
 	r.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst, clock)
+	r.nobody = rand.Text()
 	if cfg.MaxInFlight > 0 {
 		r.inflight = make(chan struct{}, cfg.MaxInFlight)
 	}
@@ -97,16 +99,16 @@ func New(cfg Config, tc topics.Config, prod Producer, log *slog.Logger, reg prom
 // Register adds the callback routes to mux. Each platform's routes exist whether or not apps of it are
 // configured; an unconfigured app is refused like an unknown one.
 func (r *Receiver) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/netease/{appkey}", r.bounded(event.SourceNetease, r.netease))
+	mux.HandleFunc("POST /v1/netease/{appkey}", r.netease)
 	mux.HandleFunc("/v1/netease/{appkey}", r.wrongMethod(event.SourceNetease, "POST"))
 
-	mux.HandleFunc("GET /v1/ilink/{appkey}/{secret}", r.bounded(event.SourceILink, r.ilinkHandshake))
-	mux.HandleFunc("POST /v1/ilink/{appkey}/{secret}", r.bounded(event.SourceILink, r.ilink))
+	mux.HandleFunc("GET /v1/ilink/{appkey}/{secret}", r.ilinkHandshake)
+	mux.HandleFunc("POST /v1/ilink/{appkey}/{secret}", r.ilink)
 	mux.HandleFunc("/v1/ilink/{appkey}/{secret}", r.wrongMethod(event.SourceILink, "GET, POST"))
 	mux.HandleFunc("/v1/ilink/{appkey}", r.ilinkNoSecret)
 	mux.HandleFunc("/v1/ilink/{appkey}/{$}", r.ilinkNoSecret)
 
-	mux.HandleFunc("POST /v1/maxim/{app_id}", r.bounded(event.SourceMaxim, r.maxim))
+	mux.HandleFunc("POST /v1/maxim/{app_id}", r.maxim)
 	mux.HandleFunc("/v1/maxim/{app_id}", r.wrongMethod(event.SourceMaxim, "POST"))
 }
 
@@ -144,9 +146,14 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 	// The answer is due within AckTimeout of arrival, whatever the platform's connection does meanwhile.
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(d.req.Context()), d.began.Add(r.cfg.AckTimeout))
 	defer cancel()
-	owner, dup, err := r.dedupe.acquire(ctx, key)
+	sum := bodySum(sha256.Sum256(d.body))
+	owner, dup, first, err := r.dedupe.acquireBody(ctx, key, sum)
 	if err != nil {
 		r.unavailable(w, d, typ, fmt.Errorf("waiting for the first delivery of the same event: %w", err))
+		return
+	}
+	if dup == dupConflict {
+		r.conflict(ctx, w, d, typ, key, ev.EventID, first, sum)
 		return
 	}
 	if !owner {
@@ -166,7 +173,10 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 	outcome := outcomeAccepted
 	if nerr == nil {
 		ev.RawKey = key
-		evRec, err := eventRecord(r.topics.Events(), &ev)
+		evRec, err := r.topics.EventRecord(&ev)
+		if err == nil && !r.topics.Fits(evRec) {
+			err = fmt.Errorf("%w: %d bytes, the limit is %d (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES)", ErrRecordTooLarge, topics.EncodedSize(evRec), r.topics.MaxMessageBytes)
+		}
 		if err != nil {
 			nerr = err
 		} else {
@@ -180,6 +190,7 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 		recs = append(recs, deadLetterRecord(r.topics.DeadLetter(), raw, nerr))
 		r.log.Warn("callback kept raw and dead-lettered, not normalized", "platform", d.platform, "app", d.app, "type", typ, "err", nerr)
 	}
+	r.sign(recs)
 	spooled, err := r.deliver(ctx, d, receipt, recs)
 	if err != nil {
 		r.refuse(w, d, typ, err)
@@ -242,32 +253,22 @@ func (r *Receiver) retryLater(w http.ResponseWriter, d delivery) {
 	http.Error(w, "temporarily unavailable, retry", http.StatusServiceUnavailable)
 }
 
-// ErrBodyTooLarge is returned for a body over the limit (413).
-var ErrBodyTooLarge = errors.New("request body too large")
-
-func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, fmt.Errorf("%w: over %d bytes", ErrBodyTooLarge, limit)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
-	}
-	return body, nil
-}
-
 // Errors of the iLink path secret and source address: 403, nothing produced.
 var (
 	ErrForbidden = errors.New("forbidden")
 )
 
 // reject answers a request that is refused and produces nothing. The status is decided here only.
+// The client is told the status and nothing more — not which check failed (an unknown app and a bad
+// signature look alike), not a socket address from a read error; the log has the detail. The
+// connection is closed without reading what is left of the body.
 func (r *Receiver) reject(w http.ResponseWriter, req *http.Request, platform, typ string, err error) {
 	status, outcome := http.StatusBadRequest, outcomeBadRequest
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		status, outcome = http.StatusRequestEntityTooLarge, outcomeTooLarge
+	case errors.Is(err, ErrBodySlow):
+		status, outcome = http.StatusRequestTimeout, outcomeSlow
 	case errors.Is(err, ErrStale):
 		status, outcome = http.StatusUnauthorized, outcomeStale
 	case errors.Is(err, ErrForbidden):
@@ -278,12 +279,18 @@ func (r *Receiver) reject(w http.ResponseWriter, req *http.Request, platform, ty
 	}
 	r.metrics.callbacks.WithLabelValues(platform, typ, outcome).Inc()
 	r.log.Warn("callback rejected", "platform", platform, "status", status, "client", r.clientAddrString(req), "err", err)
-	http.Error(w, err.Error(), status)
+	hangUp(w)
+	msg := http.StatusText(status)
+	if status == http.StatusRequestEntityTooLarge {
+		msg += "; the limit is " + strconv.FormatInt(r.cfg.MaxBodyBytes, 10) + " bytes"
+	}
+	http.Error(w, msg, status)
 }
 
 func (r *Receiver) wrongMethod(platform, allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		r.metrics.callbacks.WithLabelValues(platform, "", outcomeMethod).Inc()
+		hangUp(w)
 		w.Header().Set("Allow", allow)
 		http.Error(w, "method not allowed; use "+allow, http.StatusMethodNotAllowed)
 	}
@@ -392,12 +399,4 @@ func deadLetterRecord(topic string, raw *kgo.Record, reason error) *kgo.Record {
 		{Key: HeaderStage, Value: []byte("ingest.normalize")},
 	}, raw.Headers...)
 	return &kgo.Record{Topic: topic, Key: raw.Key, Value: raw.Value, Headers: hs, Timestamp: raw.Timestamp}
-}
-
-func eventRecord(topic string, e *event.Event) (*kgo.Record, error) {
-	v, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("encode event: %w", err)
-	}
-	return &kgo.Record{Topic: topic, Key: []byte(e.Key()), Value: v}, nil
 }

@@ -135,7 +135,7 @@ func TestILinkAndMaximAccepted(t *testing.T) {
 	byID := map[string]event.Event{}
 	for _, r := range evs {
 		var e event.Event
-		if err := json.Unmarshal(r.Value, &e); err != nil {
+		if err := event.Unmarshal(r.Value, &e); err != nil {
 			t.Fatal(err)
 		}
 		if string(r.Key) != e.Key() {

@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,7 +26,7 @@ import (
 const (
 	secret      = "s3cret"
 	ilinkToken  = "abcdefg"
-	ilinkSecret = "p4th-s3cret"
+	ilinkSecret = "p4th-s3cret-0123456"
 	maximSecret = "m4xim-s3cret"
 )
 
@@ -210,7 +209,7 @@ func TestReceiverAcceptsSignedMessage(t *testing.T) {
 		t.Fatalf("events topic has %d records, want 1", len(evs))
 	}
 	var ev event.Event
-	if err := json.Unmarshal(evs[0].Value, &ev); err != nil {
+	if err := event.Unmarshal(evs[0].Value, &ev); err != nil {
 		t.Fatal(err)
 	}
 	if ev.EventID != hdr[ingest.HeaderEventID] || ev.Body != "文本消息ygy-2022-03-08T20:58:28.721" || ev.Target.Channel != "1394678" {

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +40,7 @@ type EventRow struct {
 // EventSink writes canonical events into their tables (TableFor), deciding presence verdicts with the
 // online-state processor on the way.
 type EventSink struct {
+	auth     topics.RecordAuth // verifies each record's signature (serve's, replay's) when keys are set
 	in       *inserter
 	cfg      Config
 	presence *presenceTracker
@@ -59,14 +59,23 @@ func NewEventSink(conn driver.Conn, cfg Config, reg prometheus.Registerer) *Even
 // NewEventConsumer builds the consumer of the events topic into ClickHouse, in group cfg.Group.
 func NewEventConsumer(cfg Config, tc topics.Config, conn driver.Conn, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[EventRow], error) {
 	sinkReg := prometheus.WrapRegistererWith(prometheus.Labels{"consumer": "events"}, reg)
-	return NewConsumer("events", cfg.Group, tc.Events(), cfg, tc, NewEventSink(conn, cfg, sinkReg), log, reg, extra...)
+	sink := NewEventSink(conn, cfg, sinkReg)
+	sink.auth = tc.Auth
+	if !tc.Auth.On() {
+		log.Warn("events are not authenticated (no IMARCHIVE_RECORD_KEYS): any client that may write the events topic can add history")
+	}
+	return NewConsumer("events", cfg.Group, tc.Events(), cfg, tc, sink, log, reg, extra...)
 }
 
 // Decode parses and checks one events-topic record. It returns ErrBadEvent or ErrNoTable (wrapped)
-// for a record that can never be written.
+// for a record that can never be written — ErrBadEvent wrapping topics.ErrUnauthenticRecord for one
+// that serve or replay did not sign, when record keys are configured.
 func (s *EventSink) Decode(r *kgo.Record) (EventRow, error) {
 	var row EventRow
-	if err := json.Unmarshal(r.Value, &row.Event); err != nil {
+	if err := s.auth.Verify(r); err != nil {
+		return row, fmt.Errorf("%w: %w", ErrBadEvent, err)
+	}
+	if err := event.Unmarshal(r.Value, &row.Event); err != nil {
 		return row, fmt.Errorf("%w: not a canonical event: %w", ErrBadEvent, err)
 	}
 	if err := Check(&row.Event); err != nil {

@@ -270,7 +270,7 @@ func TestReplayRebuildsFromRaw(t *testing.T) {
 	for len(byID) < len(goldens) && ctx.Err() == nil {
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
 			var e event.Event
-			if err := json.Unmarshal(r.Value, &e); err != nil {
+			if err := event.Unmarshal(r.Value, &e); err != nil {
 				t.Fatal(err)
 			}
 			if string(r.Key) != e.Key() {

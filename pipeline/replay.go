@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -98,12 +97,11 @@ func Replay(ctx context.Context, tc topics.Config, cfg ReplayConfig, log *slog.L
 	if st.Total == 0 {
 		return st, nil
 	}
-	cl, err := kgo.NewClient(append(tc.ClientOptions(log),
+	cl, err := kgo.NewClient(append(append(tc.ClientOptions(log),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{tc.Raw(): from}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(5*time.Millisecond),
-	)...)
+	), tc.ProducerOptions()...)...)
 	if err != nil {
 		return st, fmt.Errorf("kafka client: %w", err)
 	}
@@ -185,11 +183,11 @@ func replayRecord(tc topics.Config, norms map[string]ingest.Normalizer, r *kgo.R
 		return nil, fmt.Errorf("normalize: %w", err)
 	}
 	ev.RawKey = string(r.Key)
-	v, err := json.Marshal(&ev)
-	if err != nil {
-		return nil, fmt.Errorf("encode event: %w", err)
+	rec, err := tc.EventRecord(&ev)
+	if err == nil && !tc.Fits(rec) {
+		err = fmt.Errorf("%w: %d bytes, the limit is %d", ingest.ErrRecordTooLarge, topics.EncodedSize(rec), tc.MaxMessageBytes)
 	}
-	return &kgo.Record{Topic: tc.Events(), Key: []byte(ev.Key()), Value: v}, nil
+	return rec, err
 }
 
 func progress(out io.Writer, st ReplayStats, began time.Time) {

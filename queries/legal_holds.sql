@@ -6,10 +6,12 @@
 -- column: app String  platform application
 -- column: scope String  account, channel, group or server
 -- column: subject String  the held account, channel, group or server id
--- column: placed_by String  who placed it
+-- column: placed_by String  who placed it, as they said (hold add --by)
+-- column: placed_by_user String  the ClickHouse user that placed it (recorded by the server)
 -- column: placed_at DateTime64(3, 'UTC')  when
 -- column: reason String  why
 -- column: released_by String  who released it (empty while active)
+-- column: released_by_user String  the ClickHouse user that released it
 -- column: released_at Nullable(DateTime64(3, 'UTC'))  when (NULL while active)
 -- column: release_reason String  why it was released
 SELECT
@@ -19,9 +21,11 @@ SELECT
     toString(argMinIf(h.scope, h.at, h.action = 'add')) AS scope,
     argMinIf(h.subject, h.at, h.action = 'add') AS subject,
     argMinIf(h.actor, h.at, h.action = 'add') AS placed_by,
+    argMinIf(h.db_user, h.at, h.action = 'add') AS placed_by_user,
     minIf(h.at, h.action = 'add') AS placed_at,
     argMinIf(h.reason, h.at, h.action = 'add') AS reason,
     argMinIf(h.actor, h.at, h.action = 'release') AS released_by,
+    argMinIf(h.db_user, h.at, h.action = 'release') AS released_by_user,
     if(countIf(h.action = 'release') > 0, minIf(h.at, h.action = 'release'), NULL) AS released_at,
     argMinIf(h.reason, h.at, h.action = 'release') AS release_reason
 FROM legal_holds AS h

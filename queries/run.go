@@ -13,6 +13,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/imarchive/imarchive/export/csvcell"
 )
 
 // Formats Run can write.
@@ -156,7 +158,7 @@ func (c *csvWriter) header(cols []string) error { return c.w.Write(cols) }
 func (c *csvWriter) row(vals []any) error {
 	r := make([]string, len(vals))
 	for i, v := range vals {
-		r[i] = text(v)
+		r[i] = csvcell.Neutralize(text(v)) // a chat user's "=HYPERLINK(…)" opens as text in a spreadsheet
 	}
 	return c.w.Write(r)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,11 +26,17 @@ type Config struct {
 	ReplicationFactor int16 // default -1: the broker's default.replication.factor
 	// Security is TLS and SASL to the brokers (IMARCHIVE_KAFKA_TLS*, IMARCHIVE_KAFKA_SASL_*).
 	Security Security
+	// MaxMessageBytes is the record limit (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES, default
+	// DefaultMaxMessageBytes): the topics' max.message.bytes when they are created, checked on
+	// topics that exist, and the producers' batch limit, so that the three agree.
+	MaxMessageBytes int32
+	// Auth signs and verifies the records of serve and replay (IMARCHIVE_RECORD_KEYS).
+	Auth RecordAuth
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Prefix: "imarchive.", Partitions: 6, ReplicationFactor: -1}
+	return Config{Prefix: "imarchive.", Partitions: 6, ReplicationFactor: -1, MaxMessageBytes: DefaultMaxMessageBytes}
 }
 
 // Validate reports every problem at once.
@@ -49,7 +56,10 @@ func (c Config) Validate() error {
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("kafka partitions: %d, want at least 1", c.Partitions))
 	}
-	errs = append(errs, c.Security.validate())
+	if c.MaxMessageBytes < 64<<10 || c.MaxMessageBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("kafka record limit %d bytes: want 64 KiB to 1 GiB (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES)", c.MaxMessageBytes))
+	}
+	errs = append(errs, c.Security.validate(), c.Auth.validate())
 	return errors.Join(errs...)
 }
 
@@ -75,20 +85,30 @@ func (c Config) ClientOptions(log *slog.Logger) []kgo.Opt {
 	}, c.Security.options()...)
 }
 
-// Ensure creates every missing topic. Topics that exist are left as they are.
+// Ensure creates every missing topic, with max.message.bytes = MaxMessageBytes. Topics that exist
+// are left as they are; when one of them accepts smaller records than MaxMessageBytes, Ensure
+// returns ErrTopicLimit (wrapped) saying how to raise it.
 func (c Config) Ensure(ctx context.Context, cl *kgo.Client) error {
 	adm := kadm.NewClient(cl)
-	resp, err := adm.CreateTopics(ctx, c.Partitions, c.ReplicationFactor, nil, c.All()...)
+	limit := strconv.Itoa(int(c.MaxMessageBytes))
+	resp, err := adm.CreateTopics(ctx, c.Partitions, c.ReplicationFactor, map[string]*string{"max.message.bytes": &limit}, c.All()...)
 	if err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
 	var errs []error
+	var existing []string
 	for _, r := range resp.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+		switch {
+		case errors.Is(r.Err, kerr.TopicAlreadyExists):
+			existing = append(existing, r.Topic)
+		case r.Err != nil:
 			errs = append(errs, fmt.Errorf("create topic %s: %w", r.Topic, r.Err))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return c.checkLimits(ctx, adm, existing)
 }
 
 // Ping asks the cluster for its metadata; it is how readiness is judged.
@@ -107,10 +127,14 @@ func (c Config) EnsureRetry(ctx context.Context, cl *kgo.Client, log *slog.Logge
 		err := c.Ensure(cctx, cl)
 		cancel()
 		if err == nil {
-			log.Info("kafka topics ready", "topics", c.All())
+			log.Info("kafka topics ready", "topics", c.All(), "max_message_bytes", c.MaxMessageBytes)
 			return
 		}
 		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrTopicLimit) {
+			log.Error("kafka topics exist but accept smaller records than imarchive may write; such callbacks would be answered 503 until this is fixed", "err", err)
 			return
 		}
 		log.Warn("cannot create kafka topics yet; retrying", "retry_in", wait, "err", err)

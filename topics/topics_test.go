@@ -2,6 +2,7 @@ package topics_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -71,6 +72,52 @@ func TestValidateReplication(t *testing.T) {
 		tc.ReplicationFactor = rf
 		if err := tc.Validate(); err == nil || !strings.Contains(err.Error(), "replication factor") {
 			t.Errorf("replication %d: want an error, got %v", rf, err)
+		}
+	}
+}
+
+// TestEnsureRecordLimit: created topics get max.message.bytes = the record limit; a topic that
+// exists with a smaller one is reported (ErrTopicLimit, saying how to raise it), not changed.
+func TestEnsureRecordLimit(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	tc := topics.DefaultConfig()
+	tc.Brokers = cluster.ListenAddrs()
+	tc.Prefix = "t."
+	cl, err := kgo.NewClient(tc.ClientOptions(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	adm := kadm.NewClient(cl)
+	small := "1048588"
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": &small}, tc.Raw()); err != nil {
+		t.Fatal(err)
+	}
+	err = tc.Ensure(ctx, cl)
+	if !errors.Is(err, topics.ErrTopicLimit) || !strings.Contains(err.Error(), tc.Raw()+" allows 1048588 bytes") || !strings.Contains(err.Error(), "--add-config max.message.bytes=4194304") {
+		t.Fatalf("Ensure with a small existing topic: %v", err)
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, tc.Events(), tc.DeadLetter(), tc.Raw())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range rcs {
+		for _, c := range rc.Configs {
+			if c.Key != "max.message.bytes" {
+				continue
+			}
+			want := "4194304"
+			if rc.Name == tc.Raw() {
+				want = small // left as it was
+			}
+			if c.Value == nil || *c.Value != want {
+				t.Errorf("%s: max.message.bytes %v, want %s", rc.Name, c.Value, want)
+			}
 		}
 	}
 }

@@ -52,7 +52,7 @@ func TestEndToEndCompliance(t *testing.T) {
 	s.start("serve")
 	s.start("consume")
 	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + s.listen + "/readyz")
+		resp, err := http.Get("http://" + s.ops + "/readyz")
 		if err != nil {
 			return false
 		}

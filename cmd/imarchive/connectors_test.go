@@ -55,7 +55,7 @@ func ilinkEnv(t *testing.T, apiURL string) {
 func noSecrets(t *testing.T, texts ...string) {
 	t.Helper()
 	for _, text := range texts {
-		for _, s := range []string{cliSecretKey, "tok123", "pathsecret9"} {
+		for _, s := range []string{cliSecretKey, "tok123", "pathsecret9-abcdefg"} {
 			if strings.Contains(text, s) {
 				t.Errorf("output shows a secret (%s):\n%s", s, text)
 			}
@@ -70,8 +70,8 @@ func TestILinkRegisterChecksServeFirst(t *testing.T) {
 	platform := ilinktest.New(cliAppKey, cliSecretKey, cliUID)
 	defer platform.Close()
 	ilinkEnv(t, platform.URL)
-	serve := serveHandshake(t, "tok123", "pathsecret9")
-	t.Setenv("IMARCHIVE_ILINK_APPS", cliAppKey+"=tok123:pathsecret9")
+	serve := serveHandshake(t, "tok123", "pathsecret9-abcdefg")
+	t.Setenv("IMARCHIVE_ILINK_APPS", cliAppKey+"=tok123:pathsecret9-abcdefg")
 	t.Setenv("IMARCHIVE_PUBLIC_URL", serve.URL)
 
 	code, out, errOut := runCLI(t, "ilink", "register")
@@ -85,7 +85,7 @@ func TestILinkRegisterChecksServeFirst(t *testing.T) {
 		}
 	}
 	reg, ok := platform.Registration(cliUID)
-	if !ok || reg.URL != serve.URL+"/v1/ilink/"+cliAppKey+"/pathsecret9" || reg.Token != "tok123" {
+	if !ok || reg.URL != serve.URL+"/v1/ilink/"+cliAppKey+"/pathsecret9-abcdefg" || reg.Token != "tok123" {
 		t.Errorf("the platform registered %+v", reg)
 	}
 	noSecrets(t, out, errOut)
@@ -96,7 +96,7 @@ func TestILinkRegisterChecksServeFirst(t *testing.T) {
 	}
 
 	// serve knows another token: the check fails and the platform is not asked.
-	other := serveHandshake(t, "othertoken", "pathsecret9")
+	other := serveHandshake(t, "othertoken", "pathsecret9-abcdefg")
 	t.Setenv("IMARCHIVE_PUBLIC_URL", other.URL)
 	before := platform.Count(ilinktest.SetConfig)
 	code, out, errOut = runCLI(t, "ilink", "register")
@@ -148,7 +148,7 @@ func TestConnectorConfigErrors(t *testing.T) {
 
 	t.Setenv("IMARCHIVE_ILINK_SECRETKEY", cliSecretKey)
 	t.Setenv("IMARCHIVE_ILINK_TOKEN", "tok123")
-	t.Setenv("IMARCHIVE_ILINK_CALLBACK_URL", "https://archive.example.com/v1/ilink/app/pathsecret9")
+	t.Setenv("IMARCHIVE_ILINK_CALLBACK_URL", "https://archive.example.com/v1/ilink/app/pathsecret9-abcdefg")
 	t.Setenv("IMARCHIVE_MAXIM_ACCESS_TOKEN", "tok123")
 	_, out, errOut := runCLI(t, "config", "check", "--commands", "ilink,maxim")
 	if !strings.Contains(out, "IMARCHIVE_ILINK_CALLBACK_URL") || !strings.Contains(out, "https://archive.example.com/v1/ilink/app/***") {

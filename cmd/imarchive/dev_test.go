@@ -17,13 +17,14 @@ import (
 // embedded Kafka is not durable, migrate, accept a signed callback and write it to ClickHouse.
 func TestDevEmbeddedKafka(t *testing.T) {
 	dsn, _ := testenv.Database(t)
-	listen := freeAddr(t)
+	listen, ops := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(binary(t), "dev")
 	cmd.Env = append(os.Environ(),
 		"IMARCHIVE_KAFKA_BROKERS=",
 		"IMARCHIVE_CLICKHOUSE_DSN="+dsn,
 		"IMARCHIVE_NETEASE_APPS=app1=s3cret",
 		"IMARCHIVE_LISTEN="+listen,
+		"IMARCHIVE_SERVE_OPS_LISTEN="+ops,
 		"IMARCHIVE_OPS_LISTEN="+freeAddr(t),
 		"IMARCHIVE_BATCH_WAIT=200ms",
 		"IMARCHIVE_LOG_FORMAT=text",
@@ -43,7 +44,7 @@ func TestDevEmbeddedKafka(t *testing.T) {
 		}
 	}()
 	waitFor(t, "dev /readyz", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + listen + "/readyz")
+		resp, err := http.Get("http://" + ops + "/readyz")
 		if err != nil {
 			return false
 		}

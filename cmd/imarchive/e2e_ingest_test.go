@@ -25,7 +25,7 @@ import (
 
 const (
 	ingToken       = "abcdefg"
-	ingILinkSecret = "p4th-s3cret"
+	ingILinkSecret = "p4th-s3cret-0123456"
 	ingMaximSecret = "m4xim-s3cret"
 )
 
@@ -45,7 +45,7 @@ func ingStack(t *testing.T) (*stack, string) {
 	}
 	s.start("serve")
 	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + s.listen + "/readyz")
+		resp, err := http.Get("http://" + s.ops + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -227,7 +227,7 @@ func TestEndToEndIngestEveryPlatform(t *testing.T) {
 	got := map[string]event.Event{}
 	for _, r := range evs {
 		var e event.Event
-		if err := json.Unmarshal(r.Value, &e); err != nil {
+		if err := event.Unmarshal(r.Value, &e); err != nil {
 			t.Fatal(err)
 		}
 		if string(r.Key) != e.Key() {
@@ -262,7 +262,7 @@ func TestEndToEndIngestEveryPlatform(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get("http://" + s.listen + "/metrics")
+	resp, err := http.Get("http://" + s.ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -331,9 +331,9 @@ func startPipeline(t *testing.T, s *stack, extraEnv ...string) {
 	waitFor(t, "serve /readyz", 60*time.Second, s.ready)
 }
 
-// ready reports whether serve (or dev) answers /readyz with 200.
+// ready reports whether serve (or dev) answers /readyz on its ops address with 200.
 func (s *stack) ready() bool {
-	resp, err := http.Get("http://" + s.listen + "/readyz")
+	resp, err := http.Get("http://" + s.ops + "/readyz")
 	if err != nil {
 		return false
 	}
@@ -518,7 +518,7 @@ func TestFailureKafkaRestartWhileCallbacksFlow(t *testing.T) {
 	if n := tr.fails.Load() - failsBefore; n != 0 {
 		t.Errorf("%d callbacks refused while Kafka was down: serve should have answered them from its spool", n)
 	}
-	if n := metric(t, "http://"+s.listen+"/metrics", "imarchive_ingest_spooled_total", `platform="netease_qchat"`); n <= 0 {
+	if n := metric(t, "http://"+s.ops+"/metrics", "imarchive_ingest_spooled_total", `platform="netease_qchat"`); n <= 0 {
 		t.Errorf("spooled %v callbacks while Kafka was down", n)
 	}
 	t.Logf("%d sends, %d refused or failed and retried", tr.sends.Load(), tr.fails.Load())

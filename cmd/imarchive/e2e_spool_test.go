@@ -279,7 +279,7 @@ func gauge(url, name string) float64 {
 
 // readyz returns serve's /readyz status and body.
 func readyz(s *stack) (int, string) {
-	resp, err := http.Get("http://" + s.listen + "/readyz")
+	resp, err := http.Get("http://" + s.ops + "/readyz")
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -309,7 +309,7 @@ func checkReceipts(t *testing.T, s *stack) {
 // waitDrained waits until serve's spool is empty again.
 func waitDrained(t *testing.T, s *stack, timeout time.Duration) {
 	t.Helper()
-	url := "http://" + s.listen + "/metrics"
+	url := "http://" + s.ops + "/metrics"
 	waitFor(t, "serve's spool to drain", timeout, func() bool { return gauge(url, "imarchive_ingest_spool_records") == 0 })
 }
 
@@ -368,7 +368,7 @@ func TestFailureKafkaKilledAnswersInTime(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, "degraded: spooling") {
 		t.Errorf("/readyz with the broker down: %d %q, want 200 with \"degraded: spooling\"", status, body)
 	}
-	url := "http://" + s.listen + "/metrics"
+	url := "http://" + s.ops + "/metrics"
 	if n := gauge(url, "imarchive_ingest_spool_records"); n <= 0 {
 		t.Errorf("spool records %v with the broker down", n)
 	}
@@ -459,7 +459,7 @@ func TestFailureServeKilledWhileSpooling(t *testing.T) {
 	r := startLoad(t, 0, 6, 200*time.Second)
 	s, l, kctl := r.s, r.l, r.kctl
 	control(t, kctl, "stop")
-	url := "http://" + s.listen + "/metrics"
+	url := "http://" + s.ops + "/metrics"
 	waitFor(t, "callbacks spooled", 30*time.Second, func() bool { return gauge(url, "imarchive_ingest_spool_records") > 300 })
 	l.down.Store(true)
 	killServe(t, s) // while spooling: requests are being appended

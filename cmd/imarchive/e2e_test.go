@@ -65,6 +65,7 @@ type stack struct {
 	t      *testing.T
 	env    []string
 	listen string
+	ops    string // serve's /readyz and /metrics
 	procs  map[string]*exec.Cmd
 	logs   map[string]*bytes.Buffer
 }
@@ -76,6 +77,7 @@ func newStack(t *testing.T) *stack {
 	s := &stack{
 		t:      t,
 		listen: freeAddr(t),
+		ops:    freeAddr(t),
 		procs:  map[string]*exec.Cmd{},
 		logs:   map[string]*bytes.Buffer{},
 	}
@@ -87,6 +89,7 @@ func newStack(t *testing.T) *stack {
 		"IMARCHIVE_CLICKHOUSE_DSN="+dsn,
 		"IMARCHIVE_NETEASE_APPS=app1=s3cret,app2=other",
 		"IMARCHIVE_LISTEN="+s.listen,
+		"IMARCHIVE_SERVE_OPS_LISTEN="+s.ops,
 		"IMARCHIVE_OPS_LISTEN="+freeAddr(t),
 		"IMARCHIVE_BATCH_WAIT=200ms",
 		"IMARCHIVE_LOG_FORMAT=text",
@@ -199,7 +202,7 @@ func TestEndToEndNeteaseMessage(t *testing.T) {
 	s.start("serve")
 	s.start("consume")
 	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + s.listen + "/readyz")
+		resp, err := http.Get("http://" + s.ops + "/readyz")
 		if err != nil {
 			return false
 		}

@@ -14,7 +14,7 @@ func healthcheckCommand(stdout io.Writer) *command {
 		url     string
 		timeout time.Duration
 	)
-	c.fs.StringVar(&url, "url", "http://127.0.0.1:8080/readyz", "URL to GET")
+	c.fs.StringVar(&url, "url", "http://127.0.0.1:8081/readyz", "URL to GET (default: serve's /readyz on its ops listener)")
 	c.fs.DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
 	c.run = func(args []string) error {
 		if err := c.parse(args); err != nil {

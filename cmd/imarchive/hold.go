@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/user"
 	"strings"
 	"time"
 
@@ -20,7 +21,9 @@ func holdCommand(stdout, stderr io.Writer) *command {
 A hold keeps every archived event of the application about the subject (for an account: what it sent,
 received, edited, did and had done to it; for a channel, group or server: everything in it) and the
 raw records behind them, until released; imarchive retention apply never deletes them. Holds and
-releases are recorded with who and why, and never deleted (list --all shows released ones too).`)
+releases are recorded with who and why — the --by text and the ClickHouse user, which the server
+records and no one can write — and never deleted (list --all shows released ones too). Only the
+auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release holds.`)
 	var (
 		lf     logFlags
 		dsn    string
@@ -31,7 +34,7 @@ releases are recorded with who and why, and never deleted (list --all shows rele
 	)
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
-	c.str(&h.Actor, "by", "IMARCHIVE_ACTOR", "", "who places or releases the hold, recorded; add and release need it")
+	c.str(&h.Actor, "by", "IMARCHIVE_ACTOR", osUser(), "who places or releases the hold, as recorded beside the ClickHouse user of the DSN (which the server records itself); default: the OS user")
 	c.fs.StringVar(&h.App, "app", "", "add: the platform application")
 	c.fs.StringVar(&h.Scope, "scope", "", "add: "+strings.Join(retention.Scopes, ", "))
 	c.fs.StringVar(&h.Subject, "subject", "", "add: the account, channel, group or server id")
@@ -110,4 +113,12 @@ releases are recorded with who and why, and never deleted (list --all shows rele
 		return err
 	}
 	return c
+}
+
+// osUser is the name of the user running the command, "" when unknown.
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type kafkaFlags struct {
 	brokers, prefix string
 	partitions      int
 	replication     int
+	maxMessage      int
+	recordKeys      string
+	recordKeysFile  string
 	sec             topics.Security
 }
 
@@ -37,6 +41,9 @@ func (k *kafkaFlags) register(c *command) {
 	c.str(&k.prefix, "topic-prefix", "IMARCHIVE_TOPIC_PREFIX", "imarchive.", "prefix of the topics <prefix>raw, <prefix>events, <prefix>deadletter (created if missing)")
 	c.integer(&k.partitions, "topic-partitions", "IMARCHIVE_TOPIC_PARTITIONS", 6, "partitions of a topic when it is created")
 	c.integer(&k.replication, "topic-replication", "IMARCHIVE_TOPIC_REPLICATION", -1, "replication factor of a topic when it is created; -1: the broker's default (production: 3, with min.insync.replicas=2)")
+	c.integer(&k.maxMessage, "topic-max-message-bytes", "IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES", topics.DefaultMaxMessageBytes, "record limit: the topics' max.message.bytes when created (checked on existing topics) and the producers' batch limit; serve refuses a --max-body-bytes whose raw record could not fit")
+	c.str(&k.recordKeys, "record-keys", "IMARCHIVE_RECORD_KEYS", "", "HMAC keys shared by serve, replay and consume, id=secret[,id=secret] (current first, 32+ characters): serve and replay sign their records, consume dead-letters events not signed with one of them; empty: no signing (the topics are as trusted as Kafka's ACLs)")
+	c.str(&k.recordKeysFile, "record-keys-file", "IMARCHIVE_RECORD_KEYS_FILE", "", "file holding the record keys instead (commas or lines)")
 	c.fs.BoolVar(&k.sec.TLS, "kafka-tls", false, "connect to the brokers with TLS (implied by any --kafka-tls-* file)")
 	c.env("kafka-tls", "IMARCHIVE_KAFKA_TLS")
 	c.str(&k.sec.TLSCAFile, "kafka-tls-ca-file", "IMARCHIVE_KAFKA_TLS_CA_FILE", "", "PEM file of the CAs that sign the brokers' certificates (default: the system's roots)")
@@ -55,6 +62,8 @@ func (k *kafkaFlags) config() topics.Config {
 	tc.Prefix = k.prefix
 	tc.Partitions = int32(k.partitions)
 	tc.ReplicationFactor = int16(k.replication)
+	tc.MaxMessageBytes = int32(min(k.maxMessage, 1<<31-1))
+	tc.Auth = topics.NewRecordAuth(k.recordKeys, k.recordKeysFile)
 	tc.Security = k.sec
 	return tc
 }
@@ -103,7 +112,9 @@ func serveCommand(stderr io.Writer) *command {
   GET  /v1/ilink/{appkey}/{secret}   ET-iLink URL verification (signature, timestamp, echostr)
   POST /v1/ilink/{appkey}/{secret}   ET-iLink pushes; the secret path segment authenticates them
   POST /v1/maxim/{app_id}            Maxim message subscription ("signature" header = console secret)
-  GET  /healthz, /readyz             liveness; readiness = Kafka reachable or the spool taking callbacks
+  GET  /healthz                      liveness (here and on --ops-listen)
+On --ops-listen (IMARCHIVE_SERVE_OPS_LISTEN, default loopback 127.0.0.1:8081), not the callback port:
+  GET  /readyz                       readiness = Kafka reachable or the spool taking callbacks
                                      (then 200 with "degraded: spooling")
   GET  /metrics                      Prometheus metrics
 A callback is answered only once its records are durable: acknowledged by Kafka (acks=all), or, when
@@ -112,12 +123,16 @@ nothing overtakes them), fsynced to the local spool (--spool-dir), which a forwa
 in order. Success is NetEase and Maxim 200 with an empty body, iLink {"code":0}, always within
 --ack-timeout of arrival. Forged or stale requests get 401 (a wrong iLink secret or source
 address 403) and produce nothing; a body over the limit 413; a wrong method 405; an app over its rate
-limit 429 with Retry-After. A retry of a delivery within the dedupe window, or a replay of a request
+limit 429 with Retry-After; a body slower than --http-min-body-rate 408. A retry of a delivery within the dedupe window, or a replay of a request
 already delivered, produces nothing more. An authentic body that cannot be normalized is kept on the
 raw and dead-letter topics and answered as delivered. When neither Kafka nor the spool (full, or
---spool-dir=off) takes a callback in time, or too many callbacks are in flight, the answer is 503
-(never 500), so the platform retries; iLink, which retries only when it gets no answer within 5 s, gets
-none until then. serve needs Kafka only, not ClickHouse. Inspect the spool with imarchive spool.
+--spool-dir=off) takes a callback in time, or too many authenticated callbacks are in flight, the
+answer is 503 (never 500), so the platform retries; iLink, which retries only when it gets no answer
+within 5 s, gets none until then. serve needs Kafka only, not ClickHouse. Inspect the spool with
+imarchive spool.
+A request is checked against its app's credentials from its headers (NetEase CheckSum and CurTime,
+Maxim signature, iLink path secret and allow-list) before its body is read or an in-flight slot is
+taken; one client address may hold at most --max-conns-per-addr connections.
 Secret rotation: list an app twice in its variable, the new secret first (appkey=new,appkey=old):
 both are accepted until the old entry is removed; imarchive_ingest_previous_secret_total counts the
 callbacks still signed with the old one. TLS: --tls-cert-file and --tls-key-file (re-read when they
@@ -139,6 +154,8 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 		spoolDir    string
 		spoolMax    int
 		spoolSeg    int
+		minRate     int
+		memLimit    string
 	)
 	lf.register(c)
 	kf.register(c)
@@ -151,7 +168,10 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 	c.fs.Float64Var(&icfg.RateLimit, "rate-limit", icfg.RateLimit, "most authenticated callbacks per second per app; over it 429 with Retry-After (0: no limit)")
 	c.env("rate-limit", "IMARCHIVE_RATE_LIMIT")
 	c.integer(&icfg.RateBurst, "rate-burst", "IMARCHIVE_RATE_BURST", icfg.RateBurst, "callbacks an app may send at once above its rate")
-	c.integer(&icfg.MaxInFlight, "max-in-flight", "IMARCHIVE_MAX_IN_FLIGHT", icfg.MaxInFlight, "most callbacks handled at once; over it 503 with Retry-After (memory is at most this × max-body-bytes; 0: no bound)")
+	c.integer(&icfg.MaxInFlight, "max-in-flight", "IMARCHIVE_MAX_IN_FLIGHT", icfg.MaxInFlight, "most authenticated callbacks handled at once; over it 503 with Retry-After (bodies take at most this × max-body-bytes; 0: no bound)")
+	c.integer(&hcfg.maxConnsPerAddr, "max-conns-per-addr", "IMARCHIVE_MAX_CONNS_PER_ADDR", hcfg.maxConnsPerAddr, "most connections open at once from one client address; more are closed on accept (trusted proxies are not capped; 0: no cap)")
+	c.str(&hcfg.opsListen, "ops-listen", "IMARCHIVE_SERVE_OPS_LISTEN", hcfg.opsListen, "listen address of /readyz, /metrics and /healthz, apart from the callbacks; empty: serve them on --listen (not advised: /metrics names the apps, /readyz the brokers)")
+	c.str(&memLimit, "memory-limit", "IMARCHIVE_MEMORY_LIMIT", "auto", "soft memory limit of the Go runtime, in bytes or with KiB/MiB/GiB; auto: GOMEMLIMIT if set, else 90% of the container's memory limit, else max-in-flight × max-body-bytes × 3 + 512 MiB; 0: none")
 	c.str(&tlsFiles.cert, "tls-cert-file", "IMARCHIVE_TLS_CERT_FILE", "", "PEM certificate (chain) to serve HTTPS with; empty: plain HTTP (behind a TLS-terminating proxy)")
 	c.str(&tlsFiles.key, "tls-key-file", "IMARCHIVE_TLS_KEY_FILE", "", "PEM private key of --tls-cert-file")
 	c.duration(&icfg.Freshness, "freshness", "IMARCHIVE_FRESHNESS", icfg.Freshness, "how far a request's CurTime may be from our clock")
@@ -164,7 +184,9 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 	c.duration(&icfg.DedupeWindow, "dedupe-window", "IMARCHIVE_DEDUPE_WINDOW", icfg.DedupeWindow, "how long a delivered event_id is remembered so a platform retry produces nothing (0 turns it off)")
 	c.integer(&icfg.DedupeSize, "dedupe-size", "IMARCHIVE_DEDUPE_SIZE", icfg.DedupeSize, "most event_ids remembered; the oldest are forgotten first")
 	c.duration(&hcfg.readHeader, "http-read-header-timeout", "IMARCHIVE_HTTP_READ_HEADER_TIMEOUT", hcfg.readHeader, "longest time to read a request's headers")
-	c.duration(&hcfg.read, "http-read-timeout", "IMARCHIVE_HTTP_READ_TIMEOUT", hcfg.read, "longest time to read a whole request")
+	c.duration(&hcfg.read, "http-read-timeout", "IMARCHIVE_HTTP_READ_TIMEOUT", hcfg.read, "longest time to read a whole request (an outer bound; a callback's body has its own, below)")
+	c.duration(&icfg.BodyTimeout, "http-body-timeout", "IMARCHIVE_HTTP_BODY_TIMEOUT", icfg.BodyTimeout, "longest time to read an authenticated callback's body")
+	c.integer(&minRate, "http-min-body-rate", "IMARCHIVE_HTTP_MIN_BODY_RATE", int(icfg.BodyMinRate), "least average rate of a body, bytes/s, after the first 2 s; slower: 408 (0: off)")
 	c.duration(&hcfg.idle, "http-idle-timeout", "IMARCHIVE_HTTP_IDLE_TIMEOUT", hcfg.idle, "longest a kept-alive connection waits for its next request")
 	c.integer(&hcfg.maxHeader, "http-max-header-bytes", "IMARCHIVE_HTTP_MAX_HEADER_BYTES", hcfg.maxHeader, "largest request header block accepted")
 	c.duration(&shutdownMax, "shutdown-timeout", "IMARCHIVE_SHUTDOWN_TIMEOUT", 20*time.Second, "longest graceful shutdown (in-flight requests finish)")
@@ -181,6 +203,7 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 		if spoolDir != "off" {
 			icfg.SpoolDir = spoolDir
 		}
+		icfg.BodyMinRate = int64(minRate)
 		var perrs []error
 		if icfg.NeteaseApps, icfg.NeteasePrevious, err = ingest.ParseAppsRotation(apps); err != nil {
 			perrs = append(perrs, fmt.Errorf("netease apps: %w", err))
@@ -198,9 +221,21 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 			perrs = append(perrs, fmt.Errorf("trusted proxies: %w", err))
 		}
 		tc := kf.config()
+		mem, err := memoryLimit(memLimit, icfg, os.Getenv("GOMEMLIMIT"), cgroupMemoryLimit())
+		if err != nil {
+			perrs = append(perrs, err)
+		}
+		if raw := icfg.MaxBodyBytes + int64(hcfg.maxHeader) + 16<<10; raw > int64(tc.MaxMessageBytes) {
+			perrs = append(perrs, fmt.Errorf("max body bytes %d with max header bytes %d make raw records of up to %d bytes, over the record limit %d: raise IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES (and the topics' max.message.bytes) or lower IMARCHIVE_MAX_BODY_BYTES",
+				icfg.MaxBodyBytes, hcfg.maxHeader, raw, tc.MaxMessageBytes))
+		}
 		if err := errors.Join(append(perrs, tc.Validate(), icfg.Validate(), hcfg.validate(), tlsFiles.validate())...); err != nil {
 			return err
 		}
+		if mem.bytes > 0 {
+			debug.SetMemoryLimit(mem.bytes)
+		}
+		log.Info("memory limit", "bytes", mem.bytes, "from", mem.from)
 		ctx, stop := signalContext()
 		defer stop()
 		return serve(ctx, log, listen, tc, icfg, hcfg, shutdownMax, tlsFiles)
@@ -209,8 +244,7 @@ change). Behind a reverse proxy, name it in --trusted-proxies so its X-Forwarded
 }
 
 func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Config, icfg ingest.Config, hcfg httpConfig, shutdownMax time.Duration, tf tlsFiles) error {
-	cl, err := kgo.NewClient(append(tc.ClientOptions(log),
-		kgo.RequiredAcks(kgo.AllISRAcks()), // with the default idempotent producer
+	cl, err := kgo.NewClient(append(append(tc.ClientOptions(log), tc.ProducerOptions()...), // acks=all, idempotent; batches the topics accept
 		kgo.ProducerLinger(0),
 	)...)
 	if err != nil {
@@ -241,7 +275,14 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 	if err != nil {
 		return err
 	}
-	mux := opsMux(reg, func(ctx context.Context) error { return serveReady(ctx, cl, sp) })
+	ops := opsMux(reg, func(ctx context.Context) error { return serveReady(ctx, cl, sp) })
+	mux := ops
+	if hcfg.opsListen != "" {
+		// The callback port answers the platforms and a liveness probe, nothing else: /metrics names
+		// the apps and /readyz the brokers, for the operator's eyes only.
+		mux = http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	}
 	rcv.Register(mux)
 	fctx, stopForward := context.WithCancel(context.Background())
 	defer stopForward()
@@ -262,6 +303,7 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", listen, err)
 	}
+	ln = ingest.LimitConnsPerAddr(ln, hcfg.maxConnsPerAddr, icfg.TrustedProxies, reg)
 	if tf.on() {
 		cr, err := newCertReloader(tf, log)
 		if err != nil {
@@ -271,14 +313,27 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cr.get}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
+	var opsSrv *http.Server
+	errc := make(chan error, 2)
+	if hcfg.opsListen != "" {
+		oln, err := net.Listen("tcp", hcfg.opsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s (ops): %w", hcfg.opsListen, err)
+		}
+		opsSrv = &http.Server{Handler: ops, ReadHeaderTimeout: hcfg.readHeader, ReadTimeout: hcfg.read, IdleTimeout: hcfg.idle,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		log.Info("ops endpoints", "addr", oln.Addr().String(), "paths", "/healthz /readyz /metrics")
+		go func() { errc <- opsSrv.Serve(oln) }()
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "tls", tf.on(), "raw_topic", tc.Raw(), "events_topic", tc.Events(), "deadletter_topic", tc.DeadLetter(),
 		"netease_apps", len(icfg.NeteaseApps), "ilink_apps", len(icfg.ILinkApps), "maxim_apps", len(icfg.MaximApps),
 		"apps_in_rotation", len(icfg.NeteasePrevious)+len(icfg.ILinkPrevious)+len(icfg.MaximPrevious),
 		"ilink_allow_ips", len(icfg.ILinkAllowIPs), "trusted_proxies", len(icfg.TrustedProxies),
-		"rate_limit", icfg.RateLimit, "max_in_flight", icfg.MaxInFlight,
+		"rate_limit", icfg.RateLimit, "max_in_flight", icfg.MaxInFlight, "max_conns_per_addr", hcfg.maxConnsPerAddr,
 		"dedupe_window", icfg.DedupeWindow, "dedupe_size", icfg.DedupeSize, "spool_dir", icfg.SpoolDir,
-		"kafka_tls", tc.Security.TLS || tc.Security.TLSCAFile != "", "kafka_sasl", tc.Security.SASLMechanism)
-	errc := make(chan error, 1)
+		"kafka_tls", tc.Security.TLS || tc.Security.TLSCAFile != "", "kafka_sasl", tc.Security.SASLMechanism,
+		"max_message_bytes", tc.MaxMessageBytes, "records_signed", tc.Auth.On())
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -303,6 +358,11 @@ func serve(ctx context.Context, log *slog.Logger, listen string, tc topics.Confi
 	stopForward()
 	if err := <-forwarded; err != nil {
 		errs = append(errs, fmt.Errorf("spool forwarder: %w", err))
+	}
+	if opsSrv != nil {
+		if err := opsSrv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("ops http shutdown: %w", err))
+		}
 	}
 	if err := cl.Flush(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("kafka flush: %w", err))
@@ -342,14 +402,18 @@ func defaultSpoolDir() string {
 	return "imarchive-spool"
 }
 
-// httpConfig is the HTTP server's hygiene: bounded header and body reads, idle connections, header size.
+// httpConfig is the HTTP server's hygiene: bounded header and body reads, idle connections, header
+// size, connections per client address; and where the ops endpoints are.
 type httpConfig struct {
 	readHeader, read, idle time.Duration
 	maxHeader              int
+	maxConnsPerAddr        int
+	opsListen              string
 }
 
 func defaultHTTPConfig() httpConfig {
-	return httpConfig{readHeader: 5 * time.Second, read: 15 * time.Second, idle: 90 * time.Second, maxHeader: 64 << 10}
+	return httpConfig{readHeader: 5 * time.Second, read: 15 * time.Second, idle: 90 * time.Second, maxHeader: 64 << 10,
+		maxConnsPerAddr: 256, opsListen: "127.0.0.1:8081"}
 }
 
 func (h httpConfig) validate() error {
@@ -359,6 +423,9 @@ func (h httpConfig) validate() error {
 	}
 	if h.maxHeader < 4096 {
 		errs = append(errs, fmt.Errorf("http max header bytes %d: want at least 4096", h.maxHeader))
+	}
+	if h.maxConnsPerAddr < 0 {
+		errs = append(errs, fmt.Errorf("max connections per address %d: must not be negative (0: no cap)", h.maxConnsPerAddr))
 	}
 	return errors.Join(errs...)
 }

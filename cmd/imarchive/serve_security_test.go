@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -85,7 +86,7 @@ func TestServeTLSRotationAndProxy(t *testing.T) {
 		"IMARCHIVE_TLS_CERT_FILE="+certFile,
 		"IMARCHIVE_TLS_KEY_FILE="+keyFile,
 		"IMARCHIVE_NETEASE_APPS=app1=new-s3cret,app2=other,app1=s3cret",
-		"IMARCHIVE_ILINK_APPS=il=tok:path-s3cret",
+		"IMARCHIVE_ILINK_APPS=il=tok:path-s3cret-0123456",
 		"IMARCHIVE_ILINK_ALLOW_IPS=203.0.113.0/24",
 		"IMARCHIVE_TRUSTED_PROXIES=127.0.0.1",
 	)
@@ -114,8 +115,16 @@ func TestServeTLSRotationAndProxy(t *testing.T) {
 		serial = resp.TLS.PeerCertificates[0].SerialNumber.Int64()
 		return resp.StatusCode
 	}
-	waitFor(t, "serve /readyz over HTTPS", 60*time.Second, func() bool {
-		resp, err := client().Get(base + "/readyz")
+	waitFor(t, "serve /readyz (ops listener) and /healthz over HTTPS", 60*time.Second, func() bool {
+		resp, err := http.Get("http://" + s.ops + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false
+		}
+		resp, err = client().Get(base + "/healthz")
 		if err != nil {
 			return false
 		}
@@ -154,7 +163,7 @@ func TestServeTLSRotationAndProxy(t *testing.T) {
 		xff  string
 		want int
 	}{{"203.0.113.5", 200}, {"198.51.100.7", 403}, {"203.0.113.5, 198.51.100.7", 403}} {
-		if got := do("POST", "/v1/ilink/il/path-s3cret", status, http.Header{"X-Forwarded-For": {c.xff}}); got != c.want {
+		if got := do("POST", "/v1/ilink/il/path-s3cret-0123456", status, http.Header{"X-Forwarded-For": {c.xff}}); got != c.want {
 			t.Errorf("iLink via the proxy for %q: status %d, want %d", c.xff, got, c.want)
 		}
 	}
@@ -240,4 +249,82 @@ func TestServeCutsSlowAndOversizedRequests(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("a 4 KiB body with a 1 KiB limit: status %d, want 413", resp.StatusCode)
 	}
+}
+
+// TestServeHoldsUnderConnectionFlood: serve as shipped, against the flood of issue 19 from one
+// address: 400 connections from 127.0.0.2 that send nothing (they would sit in the header timeout)
+// and 200 that trickle a body to an unknown app. Past IMARCHIVE_MAX_CONNS_PER_ADDR the flooding
+// address's connections are closed on accept, the trickling ones are refused from their headers,
+// and a genuine callback from another address is answered 200 within the platforms' 5 s. /metrics
+// and /readyz are on the ops listener only, and the callback port does not serve them.
+func TestServeHoldsUnderConnectionFlood(t *testing.T) {
+	s := newStack(t)
+	s.env = append(s.env, "IMARCHIVE_MAX_CONNS_PER_ADDR=64", "IMARCHIVE_HTTP_READ_HEADER_TIMEOUT=30s")
+	s.start("serve")
+	defer s.stop("serve")
+	waitFor(t, "serve /readyz", 60*time.Second, func() bool {
+		resp, err := http.Get("http://" + s.ops + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	for _, path := range []string{"/metrics", "/readyz"} {
+		resp, err := http.Get("http://" + s.listen + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("the callback port answers %s with %d, want 404 (it belongs on the ops listener)", path, resp.StatusCode)
+		}
+	}
+	dial := func() net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", s.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	for range 400 {
+		dial()
+	}
+	for range 200 {
+		c := dial()
+		io.WriteString(c, "POST /v1/netease/does-not-exist HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
+	}
+	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.listen+"/v1/netease/app1", bytes.NewReader(seed))
+	req.Header = sign("s3cret", seed)
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("a genuine callback during the flood got no answer in time: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a genuine callback during the flood: status %d after %s, want 200", resp.StatusCode, time.Since(start))
+	}
+	var refused float64
+	waitFor(t, "the flooding address's connections to be refused", 10*time.Second, func() bool {
+		resp, err := http.Get("http://" + s.ops + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "imarchive_ingest_connections_refused_total "); ok {
+				fmt.Sscan(v, &refused)
+			}
+		}
+		return refused >= 600-64
+	})
+	t.Logf("%v connections of the flooding address refused on accept", refused)
 }

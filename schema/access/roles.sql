@@ -4,19 +4,26 @@
 -- roles (IMARCHIVE_ACCESS_ROLE_PREFIX + writer|analyst|auditor). `imarchive access sql` prints the
 -- statements as they will run. Users are created by the command, each with one of the roles.
 --
---   writer   consume (events and raw archive), the connectors' syncs, the audit chain, legal holds:
---            read and insert every table of the database; no DDL, no DELETE, no access management.
---   analyst  analysts and Grafana: read every table and view, but of the raw archive only the
---            columns that say what arrived when (no body, headers, path or client address).
---   auditor  compliance: everything the analyst reads, and the raw payloads.
+--   writer   consume (events and raw archive), the connectors' syncs, the audit chain: read and
+--            insert every table of the database but the legal holds and the retention log; no DDL,
+--            no DELETE, no access management.
+--   analyst  analysts and Grafana: read every table and view, but not attrs (every payload field
+--            verbatim), not the client IP addresses, not the view columns computed from attrs; of
+--            the raw archive only the columns that say what arrived when (no body, headers, path or
+--            client address); nothing of the legal holds (who is under hold, and why).
+--   auditor  compliance: read everything; place and release legal holds.
 --
 -- Views are read with the invoker's rights (ClickHouse's default SQL SECURITY INVOKER), so a role
--- that reads a view is granted the storage table behind it too.
+-- that reads a view is granted the storage table behind it too, and a view column computed from a
+-- withheld column (attrs['attach'] AS attach) is withheld as well: reading it would read attrs.
 CREATE ROLE IF NOT EXISTS {writer};
 CREATE ROLE IF NOT EXISTS {analyst};
 CREATE ROLE IF NOT EXISTS {auditor};
 
 GRANT SELECT, INSERT ON {db}.* TO {writer};
+-- A hold change is an INSERT: consume's credentials must not be able to release one.
+REVOKE INSERT ON {db}.legal_holds FROM {writer};
+REVOKE INSERT ON {db}.retention_runs FROM {writer};
 
 -- The archive's views and the tables behind them (schema 0001-0010).
 GRANT SELECT ON {db}.messages TO {analyst};
@@ -41,6 +48,20 @@ GRANT SELECT ON {db}.quick_comments_data TO {analyst};
 GRANT SELECT ON {db}.archive_events TO {analyst};
 GRANT SELECT ON {db}.schema_version TO {analyst};
 GRANT SELECT ON {db}.schema_migrations TO {analyst};
+-- Not attrs, not IP addresses, not what is computed from attrs (schema 0080 keeps the note apart).
+REVOKE SELECT(attrs, sender_ip, reply_to_msg_id, thread_msg_id, attach, ext) ON {db}.messages FROM {analyst};
+REVOKE SELECT(attrs, sender_ip) ON {db}.messages_data FROM {analyst};
+REVOKE SELECT(attrs, sender_ip) ON {db}.messages_v1 FROM {analyst};
+REVOKE SELECT(attrs, actor_ip) ON {db}.message_updates FROM {analyst};
+REVOKE SELECT(attrs, actor_ip) ON {db}.message_updates_data FROM {analyst};
+REVOKE SELECT(attrs, sender_ip, to_type, attach) ON {db}.notifications FROM {analyst};
+REVOKE SELECT(attrs, sender_ip) ON {db}.notifications_data FROM {analyst};
+REVOKE SELECT(attrs, client_ip, connection_id) ON {db}.presence_events FROM {analyst};
+REVOKE SELECT(attrs, client_ip) ON {db}.presence_events_data FROM {analyst};
+REVOKE SELECT(attrs, actor_ip, via_api) ON {db}.community_events FROM {analyst};
+REVOKE SELECT(attrs, actor_ip) ON {db}.community_events_data FROM {analyst};
+REVOKE SELECT(attrs, actor_ip) ON {db}.quick_comments FROM {analyst};
+REVOKE SELECT(attrs, actor_ip) ON {db}.quick_comments_data FROM {analyst};
 -- The raw archive without its payload: enough to count receipts and repeats (duplicates_discarded).
 GRANT SELECT(source, app, received_at, event_id, raw_key, body_sha256, raw_partition, raw_offset) ON {db}.raw_callbacks TO {analyst};
 GRANT SELECT(source, app, received_at, event_id, raw_key, body_sha256, raw_partition, raw_offset, inserted_at) ON {db}.raw_callbacks_data TO {analyst};
@@ -51,16 +72,18 @@ GRANT SELECT ON {db}.group_snapshots TO {analyst};
 GRANT SELECT ON {db}.group_member_snapshots TO {analyst};
 GRANT SELECT ON {db}.roster_snapshots TO {analyst};
 GRANT SELECT ON {db}.user_state_snapshots TO {analyst};
--- Compliance tables (0060-0064): hashes, holds and retention runs carry no payload.
+REVOKE SELECT(attrs) ON {db}.group_snapshots FROM {analyst};
+REVOKE SELECT(attrs) ON {db}.group_member_snapshots FROM {analyst};
+REVOKE SELECT(attrs) ON {db}.roster_snapshots FROM {analyst};
+REVOKE SELECT(attrs) ON {db}.user_state_snapshots FROM {analyst};
+-- Compliance tables (0060-0064): hashes and retention runs carry no payload. The legal holds (who
+-- is under hold, and why: legal_holds, legal_holds_active, held_events) are the auditor's only.
 GRANT SELECT ON {db}.archive_subjects TO {analyst};
 GRANT SELECT ON {db}.raw_chain TO {analyst};
-GRANT SELECT ON {db}.legal_holds TO {analyst};
-GRANT SELECT ON {db}.legal_holds_active TO {analyst};
-GRANT SELECT ON {db}.held_events TO {analyst};
 GRANT SELECT ON {db}.retention_runs TO {analyst};
 GRANT SELECT ON {db}.schema_retention TO {analyst};
 GRANT SELECT ON {db}.export_selection TO {analyst};
 
-GRANT {analyst} TO {auditor};
-GRANT SELECT ON {db}.raw_callbacks TO {auditor};
-GRANT SELECT ON {db}.raw_callbacks_data TO {auditor};
+-- The auditor reads everything, and is with the administrator the only one who changes legal holds.
+GRANT SELECT ON {db}.* TO {auditor};
+GRANT INSERT ON {db}.legal_holds TO {auditor};
