@@ -15,8 +15,12 @@
 // nothing: 401 for a bad or missing signature, CheckSum, MD5, a stale CurTime, an unknown app or a
 // body naming another app; 403 for a wrong or missing iLink path secret or a source address outside
 // the iLink allow-list; 413 for a body over the limit; 405 for a wrong method. A failure of ours that
-// the platform must retry (Kafka unreachable or slow) is 503 within AckTimeout — never 500, which
-// NetEase counts as delivered and does not retry.
+// the platform must retry (Kafka unreachable or slow) is 503 within AckTimeout, the HTTP status that
+// asks a client to try again later. Which answers NetEase retries, and how often, the copy manual (002)
+// does not say (no claim about its retries is made here). iLink's manual (000 §2.1) retries on silence
+// only: "五秒内收不到响应会断掉连接,并且重新发起请求,总共重试三次" (no answer within five seconds: it
+// drops the connection and sends again, three times in all), so any answer in time ends an iLink
+// delivery.
 //
 // An authentic body that cannot be normalized (not a JSON object, an unknown type, a bad Base64
 // content, a field that must be a number or boolean and is not) is kept: its raw record, and a copy
@@ -111,6 +115,16 @@
 //   - NetEase 49's example carries msgIdServer "0": "0" identifies nothing, so MsgID stays empty and
 //     the event_id is the canonical body's.
 //   - NetEase AppKey header: sent "in some setups"; where present it must equal the path's appkey.
+//   - NetEase CheckSum. The copy manual shows the three headers but not how CheckSum is made: its
+//     example says only "CurTime: … //当前UTC时间戳 … 毫秒数(String)" and "MD5: … //根据请求中的request
+//     body计算出来的MD5值". We take NetEase's server-API rule, SHA1(AppSecret + MD5 + CurTime) in hex,
+//     over the MD5 header exactly as sent: a platform sending upper-case hex signs upper-case hex. A
+//     CheckSum over the lower-cased MD5 is accepted as well (it needs the secret just the same). The MD5
+//     header must equal the body's MD5 in either case; every comparison is of the whole value, in
+//     constant time.
+//   - CurTime freshness: the manual gives CurTime (ms, UTC) but no window. The ±5 min window is ours
+//     (Config.Freshness, --freshness / IMARCHIVE_FRESHNESS): it bounds how long a captured request can be
+//     replayed, and must cover the clock skew between NetEase and us plus the platform's resend delay.
 //   - Maxim: no manual in the seeds describes the subscription payload; the fields are the console's
 //     (appId, msgId, from.uid, to.uid, type, ctype, content, ext, config). uids may be numbers (read
 //     exactly, never through a float). With no documented time field, OccurredAtMs is "timestamp" (or

@@ -11,7 +11,7 @@ import (
 
 // netease serves POST /v1/netease/{appkey}: a QChat copy event, verified by CurTime, MD5 and CheckSum.
 // Answers: 200 (empty) once archived, 401 forged or stale, 413 too large, 503 when Kafka did not
-// acknowledge in time — never 500, which NetEase counts as delivered and does not retry.
+// acknowledge in time (the status that asks a client to try again later).
 func (r *Receiver) netease(w http.ResponseWriter, req *http.Request) {
 	began := time.Now()
 	start := r.now()

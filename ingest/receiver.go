@@ -173,7 +173,7 @@ func (r *Receiver) rememberSignature(d delivery) {
 	}
 }
 
-// unavailable answers 503 (never 500: NetEase counts a 500 as delivered), so that the platform retries.
+// unavailable answers 503 (service unavailable: try again later), so that the platform retries.
 func (r *Receiver) unavailable(w http.ResponseWriter, d delivery, typ string, err error) {
 	r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeKafka).Inc()
 	r.log.Error("callback not acknowledged by kafka; answering 503 so the platform retries",
