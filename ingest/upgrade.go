@@ -12,9 +12,10 @@ import (
 // that the consumer writes every event the same way whatever build produced it: events already on the
 // events topic when serve is upgraded, or re-read later.
 //
-// Version 1 → 2 changed NetEase events only. The fields version 2 added (reply, thread, inviter,
-// target.member_type, channel_type, channel_view_mode, role_priorities), the 54/55 target without the
-// inviter and 79's numeric role order are taken from the event normalized again from its attrs, which
+// Version 1 → 2 changed NetEase events only. The 54/55 inviter moves from target.account (where
+// version 1 put inviteAccid) to inviter. The fields version 2 added (reply, thread, inviter of 61, 62,
+// 76, target.member_type, channel_type, channel_view_mode, role_priorities) and 79's numeric role order
+// are taken from the event normalized again from its attrs, which
 // keep every top-level field of the payload as text (the normalizer reads numbers, lists and objects
 // from text as well). Everything else, the event_id above all, stays as it was: an event's identity
 // never changes. An event of this version is left alone. An error (attrs that no longer normalize)
@@ -40,7 +41,11 @@ func Upgrade(e *event.Event) error {
 	e.Target.RolePriorities = n.Target.RolePriorities
 	switch e.PlatformType {
 	case "54", "55":
-		e.Target.Account, e.Target.Accounts = n.Target.Account, n.Target.Accounts
+		// Version 1 put inviteAccid in target.account: that is the inviter.
+		if e.Inviter == "" {
+			e.Inviter = e.Target.Account
+		}
+		e.Target.Account, e.Target.Accounts = "", nil
 	case "79":
 		e.Target.Roles = n.Target.Roles
 	}

@@ -151,7 +151,7 @@ func TestAuditorQueries(t *testing.T) {
 		check(t, "alice", project(rows, "at", "view", "op", "role", "counterpart", "text", "event_id"), []string{
 			ts(-60*time.Minute) + " | community_events | create | operator |  | Team | " + archivetest.CCreate,
 			ts(-50*time.Minute) + " | community_events | invite | operator | bob,carol |  | " + archivetest.CInvite,
-			ts(-40*time.Minute) + " | community_events | accept_invite | subject | bob |  | " + archivetest.CAcceptBob,
+			ts(-40*time.Minute) + " | community_events | accept_invite | inviter | bob |  | " + archivetest.CAcceptBob,
 			ts(-25*time.Minute) + " | community_events | update | operator |  | Team | " + archivetest.CModeApply,
 			ts(-15*time.Minute) + " | community_events | accept_apply | operator | dave |  | " + archivetest.CAcceptDave,
 			ts(-5*time.Minute) + " | community_events | update_other | operator | gina |  | " + archivetest.CUpdateOther,
