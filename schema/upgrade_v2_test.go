@@ -64,11 +64,11 @@ func TestUpgradeToEventV2(t *testing.T) {
 		`SELECT concat(reply_to_msg_id, '|', reply_to_client_msg_id, '|', reply_to_sender, '|', toString(reply_to_msg_time), '|',
 			thread_msg_id, '|', thread_client_msg_id, '|', toString(thread_msg_time)) FROM messages WHERE event_id = 'm1'`: "1541872|c72|yx1|2022-03-08 12:58:50.021|1541869||2022-03-08 12:58:28.787",
 		`SELECT concat(inviter, '|', member_type, '|', channel_type, '|', channel_view_mode, '|', toString(role_priorities)) FROM community_events WHERE event_id = 'c61'`: "wm1|1|||{}",
-		`SELECT concat(channel_type, '|', channel_view_mode) FROM community_events WHERE event_id = 'c63'`:                                                    "0|1",
-		`SELECT toString(role_priorities) FROM community_events WHERE event_id = 'c68'`:                                                                       "{'1345348':3}",
-		`SELECT toString(arraySort(mapKeys(role_priorities))) || toString(arraySort(mapValues(role_priorities))) FROM community_events WHERE event_id = 'c79'`: "['10','181785','9'][1,2,3]",
-		`SELECT role_priorities['10'] FROM community_events WHERE event_id = 'c79'`: "3",
-		`SELECT count() FROM archive_subjects WHERE event_id = 'c54' AND subject_kind = 'account' AND subject = 'yx'`: "1",
+		`SELECT concat(channel_type, '|', channel_view_mode) FROM community_events WHERE event_id = 'c63'`:                                                                 "0|1",
+		`SELECT toString(role_priorities) FROM community_events WHERE event_id = 'c68'`:                                                                                    "{'1345348':3}",
+		`SELECT toString(arraySort(mapKeys(role_priorities))) || toString(arraySort(mapValues(role_priorities))) FROM community_events WHERE event_id = 'c79'`:             "['10','181785','9'][1,2,3]",
+		`SELECT role_priorities['10'] FROM community_events WHERE event_id = 'c79'`:                                                                                        "3",
+		`SELECT count() FROM archive_subjects WHERE event_id = 'c54' AND subject_kind = 'account' AND subject = 'yx'`:                                                      "1",
 	}
 	for q, want := range checks {
 		var got string
