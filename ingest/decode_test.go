@@ -159,7 +159,7 @@ func TestILinkDecoding(t *testing.T) {
 		{`{"from_uid":"1","msg_type":1,"content":"%%%"}`, ingest.ErrBadField},
 		{`{"from_uid":"1","msg_type":5}`, ingest.ErrUnsupportedType},
 		{`{"from_uid":"1","msg_type":4,"time":1,"type":2}`, ingest.ErrUnsupportedType},
-		{`{"from_uid":"1","msg_type":4,"type":1}`, ingest.ErrMissingField},
+		{`{"from_uid":"1","msg_type":4,"time":"soon","type":1}`, ingest.ErrBadField},
 		{`{"msg_type":4,"time":1,"type":1}`, ingest.ErrMissingField},
 		{`{"from_uid":"1","msg_type":1,"create_time":"noon"}`, ingest.ErrBadField},
 		{`"aGVsbG8="`, ingest.ErrNotObject},

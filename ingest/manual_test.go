@@ -183,3 +183,82 @@ func TestNeteasePromotedFields(t *testing.T) {
 		t.Errorf("attrs lost replyMsgIdServer: %v", m.Attrs)
 	}
 }
+
+// TestStatusWithoutTimeIsKept (issue 16 item 4): one rule for a status copy without its time, on both
+// platforms that send one: it is kept, with occurred_at 0, which the online-state rule orders before
+// every timed event (it sets a state only where none is known). Built from iLink §4.3's example and
+// NetEase 47's login example, each without its time.
+func TestStatusWithoutTimeIsKept(t *testing.T) {
+	ilinkBody := strings.Replace(string(readFile(t, "testdata/ilink/4.3_status_offline.json")), `"time": 1457408202,`, ``, 1)
+	if strings.Contains(ilinkBody, "time") {
+		t.Fatalf("the edit left a time: %s", ilinkBody)
+	}
+	il, err := ingest.NormalizeILink("app1", []byte(ilinkBody), receivedAt)
+	if err != nil {
+		t.Fatalf("iLink status without time: %v, want it kept", err)
+	}
+	ne := normalizeFile(t, "47_1_login", `"time":"1646792622618"`, `"x":""`)
+	for name, e := range map[string]event.Event{"ilink 4.3": il, "netease 47": ne} {
+		if _, ok := e.PresenceOnline(); !ok || e.Kind != event.KindPresence {
+			t.Errorf("%s: kind %q op %q, want a presence event", name, e.Kind, e.Op)
+		}
+		if e.OccurredAtMs != 0 || e.ReceivedAtMs != receivedAt.UnixMilli() {
+			t.Errorf("%s: occurred_at %d received_at %d, want 0 (no time: never the arrival time)", name, e.OccurredAtMs, e.ReceivedAtMs)
+		}
+	}
+	if il.Op != event.OpOffline || il.Actor != "414" {
+		t.Errorf("iLink: op %q actor %q, want offline 414", il.Op, il.Actor)
+	}
+	// A time that is there but not a number is not guessed at: dead-lettered, on both.
+	if _, err := ingest.NormalizeILink("app1", []byte(strings.Replace(string(readFile(t, "testdata/ilink/4.3_status_offline.json")), `1457408202`, `"soon"`, 1)), receivedAt); !errors.Is(err, ingest.ErrBadField) {
+		t.Errorf("iLink time \"soon\": %v, want ErrBadField", err)
+	}
+	body := strings.Replace(string(readFile(t, "testdata/netease/47_1_login.json")), `"time":"1646792622618"`, `"time":"soon"`, 1)
+	if _, err := ingest.NormalizeNetease("app1", []byte(body), receivedAt); !errors.Is(err, ingest.ErrBadField) {
+		t.Errorf("NetEase time \"soon\": %v, want ErrBadField", err)
+	}
+}
+
+// TestILinkIdentityIsThePush (issue 16 item 3): iLink pushes carry no message id (§4.1–4.4 list
+// from_uid, to_uid or group_id, msg_type, create_time "精确到秒" and content), and the platform resends
+// a push it got no answer to (§2.1 "五秒内收不到响应会断掉连接,并且重新发起请求,总共重试三次"). The
+// push is its own identity: a resend, byte for byte or re-spaced, is the same event; a push to another
+// recipient (a group message copied per to_uid), in another second, or with other text is another.
+func TestILinkIdentityIsThePush(t *testing.T) {
+	id := func(body string) string {
+		t.Helper()
+		e, err := ingest.NormalizeILink("app1", []byte(body), receivedAt)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		return e.EventID
+	}
+	text := string(readFile(t, "testdata/ilink/4.1_text.json"))
+	first := id(text)
+	if resend := id(text); resend != first {
+		t.Errorf("the same push twice: %s and %s", first, resend)
+	}
+	if respaced := id(strings.Join(strings.Fields(text), "")); respaced != first {
+		t.Errorf("the push re-encoded without white space: %s, want %s", respaced, first)
+	}
+	group := string(readFile(t, "testdata/ilink/4.2_group.json"))
+	copyTo := func(uid string) string {
+		return strings.Replace(group, `"group_id"`, `"to_uid":"`+uid+`","group_id"`, 1)
+	}
+	others := map[string]string{
+		"another recipient":    strings.Replace(text, `"414"`, `"415"`, 1),
+		"another second":       strings.Replace(text, `1457408202`, `1457408203`, 1),
+		"another text":         strings.Replace(text, `"aGVsbG8="`, `"aGk="`, 1),
+		"group copy to 414":    copyTo("414"),
+		"group copy to 415":    copyTo("415"),
+		"the group push as is": group,
+	}
+	seen := map[string]string{first: "the §4.1 example"}
+	for name, body := range others {
+		got := id(body)
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%s has the event_id of %s", name, prev)
+		}
+		seen[got] = name
+	}
+}
