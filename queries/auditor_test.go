@@ -243,6 +243,13 @@ func TestAuditorQueries(t *testing.T) {
 			rows := runJSON(t, conn, "server_members_at", map[string]string{"app": A, "server_id": archivetest.S1, "at": ts(at)})
 			return project(rows, "account", "member_since", "joined_by", "operator", "event_id")
 		}
+		types := func(at time.Duration) []string {
+			return project(runJSON(t, conn, "server_members_at", map[string]string{"app": A, "server_id": archivetest.S1, "at": ts(at)}),
+				"account", "member_type")
+		}
+		// gina's member type is the 62 copy's (a version 1 event, upgraded by the consumer); no copy
+		// said the others'.
+		check(t, "member types at T0", types(0), []string{"alice | ", "bob | ", "carol | ", "dave | ", "gina | 0"})
 		check(t, "before bob accepted", members(-45*time.Minute), []string{
 			"alice | " + ts(-60*time.Minute) + " | create | alice | " + archivetest.CCreate,
 		})
