@@ -202,8 +202,11 @@ Exit status 1 when the platform answers a code other than 0.`)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "ilink sync run %s complete: %d groups (%d gone, %d skipped), %d members, %d online states (%d online), %s\n",
-			sum.RunID, sum.Groups, sum.Gone, sum.Skipped, sum.Members, sum.Accounts, sum.Online, sum.Took.Round(time.Millisecond))
+		fmt.Fprintf(stdout, "ilink sync run %s complete: %d groups (%d gone, %d skipped, %d failed), %d members, %d online states (%d online, %d accounts without one), %s\n",
+			sum.RunID, sum.Groups, sum.Gone, sum.Skipped, sum.Failed, sum.Members, sum.Accounts, sum.Online, sum.NoState, sum.Took.Round(time.Millisecond))
+		for _, p := range sum.Problems {
+			fmt.Fprintf(stdout, "  failed alone: %s\n", client.Redactor().String(p))
+		}
 		return nil
 	}
 	return c

@@ -21,7 +21,14 @@
 //     PHP samples hash token+timestamp+echostr unsorted. CheckCallback tries both and reports which
 //     our serve accepted; MD5 is lower-case hex.
 //   - Lists typed "json" (group_list, uid_list, uid_state_list) are accepted as JSON arrays or as
-//     strings holding one; ids as strings or numbers.
+//     strings holding one; ids as strings or numbers. Keys of uid_state_list entries are matched with
+//     surrounding white space removed: §5.10 prints the answer as [{ "uid": "414"," state":1}, …], and
+//     ingest reads the §4.3 push's " time" the same way. An entry that cannot be read costs only its
+//     account, reported.
+//   - One bad group or account fails alone: a group whose members cannot be read is recorded skipped
+//     with the error and the run goes on; a state request refused for its content (1001, 1010) is
+//     split until the refused accounts stand alone. The run fails only when it cannot go on (group
+//     list unreadable, every group failed, credentials, registration or token refused).
 //   - create_time ("2014-12-13 13:13:13") carries no zone: it is read as China time (UTC+8).
 //   - The member list (§5.9) leaves out the UID the call is made as; the connector records the list
 //     as given and does not add that UID.

@@ -89,6 +89,9 @@ type Server struct {
 	handshakeOrd  string // "sorted" or "concat"
 	setConfigMax  int
 	setConfigs    int
+	stateKey      string                     // the key of a state in uid_state_list (default "state")
+	stateEntries  map[string]json.RawMessage // uid → the entry to answer instead
+	refused       map[string]int             // uid → the code a ham_user request naming it gets
 }
 
 // New starts a fake for one application (appkey, secretkey) whose UIDs are uids.
@@ -97,7 +100,8 @@ func New(appKey, secretKey string, uids ...string) *Server {
 		appKey: appKey, secretKey: secretKey, uids: map[string]bool{},
 		states: map[string]int{}, regs: map[string]Registration{}, tokens: map[string]token{},
 		faults: map[string][]Fault{}, now: time.Now, tokenLifetime: 7200 * time.Second,
-		handshake: true, handshakeOrd: "sorted",
+		handshake: true, handshakeOrd: "sorted", stateKey: "state",
+		stateEntries: map[string]json.RawMessage{}, refused: map[string]int{},
 	}
 	for _, u := range uids {
 		s.uids[u] = true
@@ -146,6 +150,22 @@ func (s *Server) Handshake(on bool, order string) {
 	s.handshake, s.handshakeOrd = on, order
 	s.mu.Unlock()
 }
+
+// StateKey sets the key of the state in uid_state_list entries: "state" by default; " state" answers
+// as the manual prints its answer (§5.10: [{ "uid": "414"," state":1}, …]).
+func (s *Server) StateKey(key string) { s.mu.Lock(); s.stateKey = key; s.mu.Unlock() }
+
+// StateEntry makes the state answer carry raw, verbatim, as uid's entry (a malformed entry, say).
+func (s *Server) StateEntry(uid, raw string) {
+	s.mu.Lock()
+	s.uids[uid] = true
+	s.stateEntries[uid] = json.RawMessage(raw)
+	s.mu.Unlock()
+}
+
+// RefuseUID makes every ham_user request whose uid_list names uid answer code (1001 UID 不存在, say),
+// the whole request, as a platform that checks its parameters does.
+func (s *Server) RefuseUID(uid string, code int) { s.mu.Lock(); s.refused[uid] = code; s.mu.Unlock() }
 
 // SetConfigLimit makes set_config answer 1004 after n calls (0: no limit).
 func (s *Server) SetConfigLimit(n int) { s.mu.Lock(); s.setConfigMax = n; s.mu.Unlock() }
@@ -440,13 +460,22 @@ func (s *Server) ham(path, tok string, body map[string]any) map[string]any {
 		if !ok {
 			return code(1010)
 		}
-		list := []map[string]any{}
+		for _, u := range raw {
+			if c, ok := s.refused[str(u)]; ok {
+				return code(c)
+			}
+		}
+		list := []any{}
 		for _, u := range raw {
 			uid := str(u)
 			if !s.uids[uid] {
 				continue
 			}
-			list = append(list, map[string]any{"uid": uid, "state": s.states[uid]})
+			if e, ok := s.stateEntries[uid]; ok {
+				list = append(list, e)
+				continue
+			}
+			list = append(list, map[string]any{"uid": uid, s.stateKey: s.states[uid]})
 		}
 		return map[string]any{"code": 0, "uid_state_list": s.list(list)}
 	}
