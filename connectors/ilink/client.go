@@ -246,18 +246,28 @@ func (c *Client) dropToken(tok string) {
 // authed calls an endpoint that takes ?access_token=. When the platform refuses the token (1008
 // expired or invalid, 1015 no token for this UID) the token is replaced and the call made once more.
 func (c *Client) authed(ctx context.Context, op, path string, body any, out any) error {
+	_, err := c.authedCall(ctx, op, path, body, out)
+	return err
+}
+
+// authedAnswer is authed returning the answer (its code and every field).
+func (c *Client) authedAnswer(ctx context.Context, op, path string, body any) (Answer, error) {
+	return c.authedCall(ctx, op, path, body, nil)
+}
+
+func (c *Client) authedCall(ctx context.Context, op, path string, body any, out any) (Answer, error) {
 	for try := 0; ; try++ {
 		tok, err := c.AccessToken(ctx)
 		if err != nil {
-			return err
+			return Answer{}, err
 		}
-		_, err = c.post(ctx, op, path, "access_token="+url.QueryEscape(tok), body, out)
+		ans, err := c.post(ctx, op, path, "access_token="+url.QueryEscape(tok), body, out)
 		var ae *APIError
 		if try == 0 && errors.As(err, &ae) && ae.Code.TokenProblem() {
 			c.dropToken(tok)
 			continue
 		}
-		return err
+		return ans, err
 	}
 }
 
