@@ -10,8 +10,8 @@ package ilinktest
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -208,7 +208,11 @@ func (s *Server) Pushes() []Push {
 
 // UserSubscribeAction sets which ham_user action_type the fake takes for subscriptions: 2 (§5.11's
 // table, the default) or 7 (its example); the other is answered 1012 (无效的操作).
-func (s *Server) UserSubscribeAction(action int) { s.mu.Lock(); s.userSubAction = action; s.mu.Unlock() }
+func (s *Server) UserSubscribeAction(action int) {
+	s.mu.Lock()
+	s.userSubAction = action
+	s.mu.Unlock()
+}
 
 // SubscriptionLimit makes subscriptions beyond n per UID (users and topics together) answer 1011
 // (超过最大订阅数目限制); 0 is no limit.
