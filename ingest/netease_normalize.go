@@ -191,10 +191,10 @@ func neteaseMessage(e *event.Event, f fields) error {
 		return err
 	}
 	var err error
-	if e.Reply, err = msgRef(f, "replyMsg"); err != nil {
+	if e.Reply, err = msgRef(f, replyFields); err != nil {
 		return err
 	}
-	if e.Thread, err = msgRef(f, "threadMsg"); err != nil {
+	if e.Thread, err = msgRef(f, threadFields); err != nil {
 		return err
 	}
 	e.MsgID = f.str("msgIdServer")
@@ -204,11 +204,19 @@ func neteaseMessage(e *event.Event, f fields) error {
 	return nil
 }
 
-// msgRef reads the message named by prefix+IdServer, IdClient, FromAccount and Time (48's replyMsg…
-// and threadMsg… fields). A time that is not an integer is ErrBadField.
-func msgRef(f fields, prefix string) (event.MsgRef, error) {
-	r := event.MsgRef{MsgID: f.str(prefix + "IdServer"), ClientMsgID: f.str(prefix + "IdClient"), From: f.str(prefix + "FromAccount")}
-	ms, ok, err := f.timeMs(prefix + "Time")
+// refFields name the fields of another message in a 48: its server id, client id, sender and time.
+type refFields struct{ id, clientID, from, time string }
+
+var (
+	replyFields  = refFields{"replyMsgIdServer", "replyMsgIdClient", "replyMsgFromAccount", "replyMsgTime"}
+	threadFields = refFields{"threadMsgIdServer", "threadMsgIdClient", "threadMsgFromAccount", "threadMsgTime"}
+)
+
+// msgRef reads the message a 48 names by names (replyMsg…, threadMsg…). A time that is not an
+// integer is ErrBadField.
+func msgRef(f fields, names refFields) (event.MsgRef, error) {
+	r := event.MsgRef{MsgID: f.str(names.id), ClientMsgID: f.str(names.clientID), From: f.str(names.from)}
+	ms, ok, err := f.timeMs(names.time)
 	if err != nil {
 		return event.MsgRef{}, err
 	}
