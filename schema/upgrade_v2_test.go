@@ -1,13 +1,8 @@
 package schema
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
-
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestUpgradeToEventV2: rows written by a version 1 consumer (before 0085) show the version 2 columns
@@ -16,22 +11,7 @@ import (
 // priorities of a 68 and a 79 (whose role ids then sort as numbers), and the inviter is an archive
 // subject. The payloads are the manual's examples (002).
 func TestUpgradeToEventV2(t *testing.T) {
-	_, conn := testenv.Database(t)
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ms, err := Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []Migration
-	for _, m := range ms {
-		if m.Version < 85 {
-			before = append(before, m)
-		}
-	}
-	if _, err := apply(ctx, conn, before, log); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn, log, _ := migratedBelow(t, 85)
 	// What the version 1 pipeline wrote (its columns only).
 	for _, q := range []string{
 		`INSERT INTO messages_data (event_id, source, app, platform_type, op, conversation, msg_time, occurred_at, received_at,
