@@ -132,6 +132,10 @@ func Fixture() []event.Event {
 	note.MsgID, note.Body, note.Target = "7001", "maintenance tonight", event.Target{Server: S1}
 	note.Attrs["body"], note.Attrs["msgIdServer"] = "maintenance tonight", "7001"
 
+	// Version 1 kept 62's member type and inviter in attrs only; the consumer upgrades the event.
+	updateGina := member(CUpdateOther, event.OpUpdateOther, "62", "alice", -5*time.Minute, "gina")
+	updateGina.Attrs["memberAccid"], updateGina.Attrs["type"], updateGina.Attrs["inviter"] = "gina", "0", "alice"
+
 	return []event.Event{
 		msg(M1, "1001", C1, "alice", "Hello 世界 team", time.Minute),
 		msg(M2, "1002", C1, "bob", "budget numbers attached", 2*time.Minute),
@@ -161,7 +165,7 @@ func Fixture() []event.Event {
 		server(CModeInvite, event.OpUpdate, "51", 510*time.Second, "1", "1"),
 		member(CInviteEve, event.OpInvite, "53", "alice", 9*time.Minute, "", "eve"),
 		member(CLeaveFrank, event.OpLeave, "59", "frank", 570*time.Second, ""),
-		member(CUpdateOther, event.OpUpdateOther, "62", "alice", -5*time.Minute, "gina"),
+		updateGina,
 	}
 }
 

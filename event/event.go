@@ -6,8 +6,10 @@ import (
 	"strings"
 )
 
-// SchemaVersion is the version of the envelope written by this build.
-const SchemaVersion = 1
+// SchemaVersion is the version of the envelope written by this build. Version 2 (doc.go, "Versions")
+// added reply, thread, inviter and the target's member type, channel type and view mode and role
+// priorities, and moved the NetEase 54/55 inviter out of target.account.
+const SchemaVersion = 2
 
 // Sources: the platform an event came from.
 const (
@@ -151,6 +153,16 @@ type Event struct {
 	MsgType     string `json:"msg_type,omitempty"`      // TEXT, IMAGE, …
 	MsgTimeMs   int64  `json:"msg_time_ms,omitempty"`   // when the message was sent, where the platform says
 
+	// Reply is the message this one answers and Thread the root message of the thread it belongs to
+	// (NetEase 48 replyMsg…, threadMsg…); absent when the platform names none. (v2)
+	Reply  MsgRef `json:"reply,omitzero"`
+	Thread MsgRef `json:"thread,omitzero"`
+
+	// Inviter is the account whose invitation a membership event concerns: the inviter an invitee
+	// accepted or rejected (NetEase 54, 55 inviteAccid), or the one who invited the member concerned
+	// (61, 62, 76 inviter). It is not an account acted upon: Target leaves it out. (v2)
+	Inviter string `json:"inviter,omitempty"`
+
 	Target Target `json:"target"`
 	Body   string `json:"body,omitempty"`
 
@@ -184,10 +196,31 @@ type Target struct {
 	// targetAccidList, accids, memberAccids), decoded whether the platform sent a JSON array or an array
 	// inside a string, numbers as their decimal text. The field stays verbatim in Attrs too.
 	Accounts []string `json:"accounts,omitempty"`
-	// Roles are the several roles an event concerns (NetEase roleids; the roles of roleIdPriority, in
-	// ascending order), decoded like Accounts.
+	// Roles are the several roles an event concerns (NetEase roleids as sent; the roles of
+	// roleIdPriority in ascending numeric order), decoded like Accounts.
 	Roles []string `json:"roles,omitempty"`
+	// RolePriorities is the priority each role gets (NetEase 79 roleIdPriority; 68, 69 priority of
+	// Role); higher is stronger, @everyone is 0. (v2)
+	RolePriorities map[string]int64 `json:"role_priorities,omitempty"`
+	// MemberType is Account's type in the QChat server (NetEase 61, 62, 76 "type"): "0" an ordinary
+	// member, "1" the owner, as the platform sent it. (v2)
+	MemberType string `json:"member_type,omitempty"`
+	// ChannelType and ChannelViewMode describe Channel as created or changed (NetEase 63, 65 "type":
+	// "0" message channel, "100" custom; "viewmode": "0" public, "1" private), as sent. (v2)
+	ChannelType     string `json:"channel_type,omitempty"`
+	ChannelViewMode string `json:"channel_view_mode,omitempty"`
 }
+
+// MsgRef names another message: the one replied to, or a thread's root. (v2)
+type MsgRef struct {
+	MsgID       string `json:"msg_id,omitempty"`        // its server-side id (NetEase replyMsgIdServer, threadMsgIdServer)
+	ClientMsgID string `json:"client_msg_id,omitempty"` // its client-generated id (replyMsgIdClient, threadMsgIdClient)
+	From        string `json:"from,omitempty"`          // its sender (replyMsgFromAccount, threadMsgFromAccount)
+	MsgTimeMs   int64  `json:"msg_time_ms,omitempty"`   // when it was sent, Unix ms (replyMsgTime, threadMsgTime)
+}
+
+// IsZero reports whether the reference names nothing.
+func (r MsgRef) IsZero() bool { return r == MsgRef{} }
 
 // ID derives a deterministic event_id from the source, the app and the platform's own identity of the
 // event (parts). The same inputs give the same id on every run and every replica; it is the hex SHA-256

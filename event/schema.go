@@ -2,9 +2,10 @@ package event
 
 import _ "embed"
 
-// JSONSchema is the JSON Schema (draft 2020-12) of the envelope this build writes, schema/v1.json.
+// JSONSchema is the JSON Schema (draft 2020-12) of the envelope this build writes, schema/v2.json
+// (schema/v1.json, the previous version, stays beside it for readers of older records).
 //
-//go:embed schema/v1.json
+//go:embed schema/v2.json
 var JSONSchema []byte
 
 // Sources lists every Source value.

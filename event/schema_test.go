@@ -3,6 +3,7 @@ package event_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +20,7 @@ import (
 type schemaDoc struct {
 	Required   []string                   `json:"required"`
 	Properties map[string]json.RawMessage `json:"properties"`
+	Defs       map[string]json.RawMessage `json:"$defs"`
 }
 
 type schemaProp struct {
@@ -30,6 +32,7 @@ type schemaProp struct {
 	Items      *schemaProp                `json:"items"`
 	Desc       string                     `json:"description"`
 	AddProps   *schemaProp                `json:"additionalProperties"`
+	Ref        string                     `json:"$ref"`
 }
 
 // jsonType is the JSON Schema type a Go field encodes to.
@@ -51,7 +54,7 @@ func jsonType(t reflect.Type) string {
 
 // checkInStep compares one struct type with its schema object: the same property names, each of the
 // type the Go field encodes to, described, and required exactly when the field has no omitempty.
-func checkInStep(t *testing.T, where string, typ reflect.Type, props map[string]json.RawMessage, required []string) {
+func checkInStep(t *testing.T, where string, typ reflect.Type, props map[string]json.RawMessage, required []string, defs map[string]json.RawMessage) {
 	t.Helper()
 	var fields, wantRequired []string
 	for i := range typ.NumField() {
@@ -62,7 +65,7 @@ func checkInStep(t *testing.T, where string, typ reflect.Type, props map[string]
 			continue
 		}
 		fields = append(fields, name)
-		if !strings.Contains(opts, "omitempty") {
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 			wantRequired = append(wantRequired, name)
 		}
 		raw, ok := props[name]
@@ -77,6 +80,18 @@ func checkInStep(t *testing.T, where string, typ reflect.Type, props map[string]
 		if p.Desc == "" {
 			t.Errorf("%s.%s: no description", where, name)
 		}
+		if ref, ok := strings.CutPrefix(p.Ref, "#/$defs/"); ok {
+			def, found := defs[ref]
+			if !found {
+				t.Fatalf("%s.%s: $ref %s is not in $defs", where, name, p.Ref)
+			}
+			desc := p.Desc
+			p = schemaProp{}
+			if err := json.Unmarshal(def, &p); err != nil {
+				t.Fatalf("%s.%s: %v", where, name, err)
+			}
+			p.Desc = desc
+		}
 		want := jsonType(f.Type)
 		got := p.Type
 		if got == "" && (p.Enum != nil || p.Const != nil) {
@@ -90,7 +105,7 @@ func checkInStep(t *testing.T, where string, typ reflect.Type, props map[string]
 		}
 		switch {
 		case f.Type.Kind() == reflect.Struct:
-			checkInStep(t, where+"."+name, f.Type, p.Properties, p.Required)
+			checkInStep(t, where+"."+name, f.Type, p.Properties, p.Required, defs)
 		case f.Type.Kind() == reflect.Slice && (p.Items == nil || p.Items.Type != jsonType(f.Type.Elem())):
 			t.Errorf("%s.%s: items are not of type %s", where, name, jsonType(f.Type.Elem()))
 		case f.Type.Kind() == reflect.Map && (p.AddProps == nil || p.AddProps.Type != jsonType(f.Type.Elem())):
@@ -110,14 +125,14 @@ func checkInStep(t *testing.T, where string, typ reflect.Type, props map[string]
 	}
 }
 
-// TestSchemaInStepWithEvent keeps schema/v1.json and the Event type in step: every field, its type,
+// TestSchemaInStepWithEvent keeps schema/vN.json (N = SchemaVersion) and the Event type in step: every field, its type,
 // which are always written, and the enumerations of source, kind and op.
 func TestSchemaInStepWithEvent(t *testing.T) {
 	var doc schemaDoc
 	if err := json.Unmarshal(event.JSONSchema, &doc); err != nil {
 		t.Fatal(err)
 	}
-	checkInStep(t, "Event", reflect.TypeFor[event.Event](), doc.Properties, doc.Required)
+	checkInStep(t, "Event", reflect.TypeFor[event.Event](), doc.Properties, doc.Required, doc.Defs)
 	for prop, want := range map[string][]string{"source": event.Sources(), "kind": event.Kinds(), "op": event.Ops()} {
 		var p schemaProp
 		if err := json.Unmarshal(doc.Properties[prop], &p); err != nil {
@@ -137,13 +152,14 @@ func TestSchemaInStepWithEvent(t *testing.T) {
 	if v.Const != event.SchemaVersion {
 		t.Errorf("schema_version const %d, SchemaVersion %d", v.Const, event.SchemaVersion)
 	}
-	disk, err := os.ReadFile("schema/v1.json")
+	name := fmt.Sprintf("schema/v%d.json", event.SchemaVersion)
+	disk, err := os.ReadFile(name)
 	if err != nil || !bytes.Equal(disk, event.JSONSchema) {
-		t.Errorf("embedded schema differs from schema/v1.json (%v)", err)
+		t.Errorf("embedded schema differs from %s (%v)", name, err)
 	}
 }
 
-// CompileSchema compiles schema/v1.json with a JSON Schema validator.
+// compileSchema compiles the embedded schema with a JSON Schema validator.
 func compileSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(event.JSONSchema))
@@ -151,10 +167,10 @@ func compileSchema(t testing.TB) *jsonschema.Schema {
 		t.Fatal(err)
 	}
 	c := jsonschema.NewCompiler()
-	if err := c.AddResource("v1.json", doc); err != nil {
+	if err := c.AddResource("event.json", doc); err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Compile("v1.json")
+	s, err := c.Compile("event.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,13 +201,16 @@ func TestGoldenEventsValidate(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	good := `{"schema_version":1,"event_id":"0123456789abcdef0123456789abcdef","source":"maxim","app":"a","kind":"message","platform_type":"CHAT","occurred_at_ms":0,"received_at_ms":1,"target":{},"attrs":{}}`
+	good := `{"schema_version":2,"event_id":"0123456789abcdef0123456789abcdef","source":"maxim","app":"a","kind":"message","platform_type":"CHAT","occurred_at_ms":0,"received_at_ms":1,"target":{},"attrs":{}}`
 	for name, doc := range map[string]string{
 		"short event_id":  strings.Replace(good, "0123456789abcdef0123456789abcdef", "abc", 1),
 		"unknown source":  strings.Replace(good, `"maxim"`, `"icq"`, 1),
 		"unknown op":      strings.Replace(good, `"kind":"message"`, `"kind":"message","op":"explode"`, 1),
 		"attr not string": strings.Replace(good, `"attrs":{}`, `"attrs":{"n":1}`, 1),
 		"no target":       strings.Replace(good, `"target":{},`, ``, 1),
+		"old version":     strings.Replace(good, `"schema_version":2`, `"schema_version":1`, 1),
+		"empty reply":     strings.Replace(good, `"target":{}`, `"reply":{},"target":{}`, 1),
+		"priority text":   strings.Replace(good, `"target":{}`, `"target":{"role_priorities":{"1":"2"}}`, 1),
 	} {
 		v, _ := jsonschema.UnmarshalJSON(strings.NewReader(doc))
 		if err := s.Validate(v); err == nil {

@@ -26,8 +26,12 @@ func TestNeteaseDecodingSurvivesThePlatform(t *testing.T) {
 		}},
 		{"a lone account instead of a list", `{"eventType":"60","kickAccids":"wmtest210"}`, func(e event.Event) bool { return slices.Equal(e.Target.Accounts, []string{"wmtest210"}) }},
 		{"empty list string", `{"eventType":"60","kickAccids":""}`, func(e event.Event) bool { return e.Target.Accounts == nil }},
-		{"roleIdPriority as object", `{"eventType":"79","roleIdPriority":{"2":1,"10":2}}`, func(e event.Event) bool { return slices.Equal(e.Target.Roles, []string{"10", "2"}) }},
-		{"roleIdPriority inside a string", `{"eventType":"79","roleIdPriority":"{\"2\":1,\"10\":2}"}`, func(e event.Event) bool { return slices.Equal(e.Target.Roles, []string{"10", "2"}) }},
+		{"roleIdPriority as object", `{"eventType":"79","roleIdPriority":{"2":1,"10":2}}`, func(e event.Event) bool {
+			return slices.Equal(e.Target.Roles, []string{"2", "10"}) && e.Target.RolePriorities["10"] == 2 && e.Target.RolePriorities["2"] == 1
+		}},
+		{"roleIdPriority inside a string", `{"eventType":"79","roleIdPriority":"{\"2\":1,\"10\":2}"}`, func(e event.Event) bool {
+			return slices.Equal(e.Target.Roles, []string{"2", "10"}) && e.Target.RolePriorities["10"] == 2 && e.Target.RolePriorities["2"] == 1
+		}},
 		{"eventType, ids and time as numbers", `{"eventType":63,"serverId":1492597,"channelId":1394628,"time":1646741992447}`, func(e event.Event) bool {
 			return e.PlatformType == "63" && e.Target.Server == "1492597" && e.Target.Channel == "1394628" && e.OccurredAtMs == 1646741992447
 		}},
@@ -155,7 +159,7 @@ func TestILinkDecoding(t *testing.T) {
 		{`{"from_uid":"1","msg_type":1,"content":"%%%"}`, ingest.ErrBadField},
 		{`{"from_uid":"1","msg_type":5}`, ingest.ErrUnsupportedType},
 		{`{"from_uid":"1","msg_type":4,"time":1,"type":2}`, ingest.ErrUnsupportedType},
-		{`{"from_uid":"1","msg_type":4,"type":1}`, ingest.ErrMissingField},
+		{`{"from_uid":"1","msg_type":4,"time":"soon","type":1}`, ingest.ErrBadField},
 		{`{"msg_type":4,"time":1,"type":1}`, ingest.ErrMissingField},
 		{`{"from_uid":"1","msg_type":1,"create_time":"noon"}`, ingest.ErrBadField},
 		{`"aGVsbG8="`, ingest.ErrNotObject},

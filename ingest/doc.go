@@ -20,10 +20,12 @@
 // nothing: 401 for a bad or missing signature, CheckSum, MD5, a stale CurTime, an unknown app or a
 // body naming another app; 403 for a wrong or missing iLink path secret or a source address outside
 // the iLink allow-list; 413 for a body over the limit; 405 for a wrong method. A failure of ours that
-// the platform must retry (neither Kafka nor the spool took the callback) is 503 within AckTimeout —
-// never 500, which NetEase counts as delivered and does not retry — except for iLink, which retries
-// only when it gets no answer within five seconds (manual 000 §2.1): its answer is withheld until
-// then.
+// the platform must retry (neither Kafka nor the spool took the callback) is 503 within AckTimeout,
+// the HTTP status that asks a client to try again later. Which answers NetEase retries, and how often,
+// the copy manual (002) does not say (no claim about its retries is made here). iLink's manual (000
+// §2.1) retries on silence only: "五秒内收不到响应会断掉连接,并且重新发起请求,总共重试三次" (no answer
+// within five seconds: it drops the connection and sends again, three times in all), so any answer in
+// time ends an iLink delivery: its refusal is withheld until past those five seconds.
 //
 // An authentic body that cannot be normalized (not a JSON object, an unknown type, a bad Base64
 // content, a field that must be a number or boolean and is not) is kept: its raw record, and a copy
@@ -93,9 +95,14 @@
 //     (text/plain); anything else with an empty body (401).
 //   - iLink msg_type 4. §4.3 (user status) and §4.4 (topic message) share msg_type 4. They are told
 //     apart by their fields: a body with content or group_id is a topic message (kind message,
-//     Target.Group = the topic); otherwise, with time and type (1 online, 0 offline), a status change
-//     of from_uid (kind presence). A status body without time, or with another type, is dead-lettered:
-//     presence is ordered by time and cannot be guessed.
+//     Target.Group = the topic); otherwise, with type (1 online, 0 offline), a status change of
+//     from_uid (kind presence). Both come only for what the UID subscribed to: users with ham_user
+//     (§5.11, "订阅用户的上下线状态"), topics with ham_topic (§5.13): imarchive ilink subscribe. A
+//     status with another type is dead-lettered. A status without time is kept with occurred_at 0, as a
+//     NetEase 47 without time is: one rule for both, which loses nothing (package event, "OccurredAtMs");
+//     a time that is not a number is dead-lettered.
+//   - iLink identity: the pushes carry no id, create_time is "精确到秒", and the platform resends an
+//     unanswered push (§2.1): the push itself is the event's identity (package event, "iLink identity").
 //   - iLink §4.2's example sends msg_type 1 with a group_id, while its table says group messages are
 //     msg_type 3: any of msg_type 1–3 with a group_id is a message to that group (PlatformType keeps
 //     what was sent).
@@ -110,7 +117,8 @@
 //   - NetEase lists (inviteAccids, kickAccids, targetAccidList, accids, memberAccids, roleids) arrive
 //     as JSON arrays in some examples and as arrays inside strings in others, with numbers or strings
 //     as elements: all are decoded into Target.Accounts / Target.Roles as text; a plain string that is
-//     not an array is one element. roleIdPriority likewise, object or string, gives Target.Roles.
+//     not an array is one element. roleIdPriority likewise, object or string, gives Target.Roles and
+//     Target.RolePriorities.
 //     auths, pushPayload and yidunRes are kept verbatim (attrs; yidunRes also in AntispamDetail).
 //   - NetEase antispam is "a String that can be converted to Boolean": "true"/"false", JSON booleans
 //     and 1/0 are read; anything else is dead-lettered rather than guessed.
@@ -118,8 +126,31 @@
 //     message states: 0 update, 1 recall, 2 delete; any other (QChat lets apps define their own) is an
 //     update. PlatformSubtype keeps the code, so a better reading can be replayed.
 //   - NetEase 49's example carries msgIdServer "0": "0" identifies nothing, so MsgID stays empty and
-//     the event_id is the canonical body's.
+//     the event_id is the canonical body's. Such a notification cannot be linked to its 82 updates: an
+//     82 names the notification it changed by "msgId | String | 消息ID" alone, and neither its table nor
+//     its example has msgIdClient, serverId, channelId or msgTimestamp, so nothing in the 49 (whose ids
+//     are "msgIdServer | 服务器 ID" and "msgIdClient | 客户端生成的消息 ID") matches anything in an 82.
+//     A 49 with a real msgIdServer and its 82s share msg_id (the notifications view). Linking by sender
+//     and text would be a guess, and an update changes the text.
+//   - NetEase 54/55 inviteAccid ("邀请的成员的帐号") is the inviter, not the invitee: the manual's 53
+//     copy has accid "yx" inviting into server 1492590, and its 55 copy of that server has accid
+//     "wmtest315" rejecting with inviteAccid "yx". The invitee answering is the Actor; the inviter goes
+//     to Inviter, never to Target (the accounts acted upon). 61, 62 and 76 name the member's "inviter"
+//     (邀请者accid) too.
+//   - NetEase 79 roleIdPriority: "身份组 ID 与优先级对应关系,格式:{"身份组ID1":"优先级1",…}" — priorities
+//     as numbers or strings, kept in Target.RolePriorities; the role ids sort as numbers. 68 and 69 give
+//     one role's "priority" ("@everyone 的优先级为0,正数,数字越高优先级越高").
 //   - NetEase AppKey header: sent "in some setups"; where present it must equal the path's appkey.
+//   - NetEase CheckSum. The copy manual shows the three headers but not how CheckSum is made: its
+//     example says only "CurTime: … //当前UTC时间戳 … 毫秒数(String)" and "MD5: … //根据请求中的request
+//     body计算出来的MD5值". We take NetEase's server-API rule, SHA1(AppSecret + MD5 + CurTime) in hex,
+//     over the MD5 header exactly as sent: a platform sending upper-case hex signs upper-case hex. A
+//     CheckSum over the lower-cased MD5 is accepted as well (it needs the secret just the same). The MD5
+//     header must equal the body's MD5 in either case; every comparison is of the whole value, in
+//     constant time.
+//   - CurTime freshness: the manual gives CurTime (ms, UTC) but no window. The ±5 min window is ours
+//     (Config.Freshness, --freshness / IMARCHIVE_FRESHNESS): it bounds how long a captured request can be
+//     replayed, and must cover the clock skew between NetEase and us plus the platform's resend delay.
 //   - Maxim: no manual in the seeds describes the subscription payload; the fields are the console's
 //     (appId, msgId, from.uid, to.uid, type, ctype, content, ext, config). uids may be numbers (read
 //     exactly, never through a float). With no documented time field, OccurredAtMs is "timestamp" (or

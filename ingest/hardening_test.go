@@ -254,7 +254,7 @@ func equalInts(a, b []int) bool {
 // with Retry-After at once, before its body is read; when the held ones finish, callbacks get in
 // again.
 func TestMaxInFlight(t *testing.T) {
-	g := &gatedProducer{hold: make(chan struct{})}
+	g := &gatedProducer{hold: make(chan struct{}), holdAll: true}
 	f := newGatedFixture(t, g, func(c *ingest.Config) { c.MaxInFlight = 2; c.AckTimeout = 10 * time.Second })
 	var wg sync.WaitGroup
 	held := make([]int, 2)

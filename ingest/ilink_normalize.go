@@ -54,7 +54,9 @@ func NormalizeILink(app string, body []byte, receivedAt time.Time) (event.Event,
 var ilinkStatusOps = map[string]string{"1": event.OpOnline, "0": event.OpOffline}
 
 // ilinkStatus maps a subscribed user's status change (msg_type 4 with time and type): Actor is the
-// user whose state changed (from_uid), Target.Account the subscriber (to_uid).
+// user whose state changed (from_uid), Target.Account the subscriber (to_uid). A push without time is
+// kept with OccurredAtMs 0, as a NetEase 47 without time is: the online-state rule then orders it
+// before every timed event of the account (doc.go, "A status without its time").
 func ilinkStatus(e *event.Event, f fields) error {
 	typ := f.str("type")
 	op, ok := ilinkStatusOps[typ]
@@ -65,12 +67,9 @@ func ilinkStatus(e *event.Event, f fields) error {
 		return missing("from_uid")
 	}
 	e.Kind, e.Op, e.PlatformSubtype = event.KindPresence, op, typ
-	ms, ok, err := ilinkTime(f, "time")
+	ms, _, err := ilinkTime(f, "time")
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return missing("time")
 	}
 	e.OccurredAtMs = ms
 	return nil

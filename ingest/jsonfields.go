@@ -175,9 +175,11 @@ func (f fields) list(name string) ([]string, error) {
 	return out, nil
 }
 
-// objectKeys decodes an object field sent as a JSON object or as a JSON object inside a string
-// (NetEase roleIdPriority) and returns its keys in ascending order.
-func (f fields) objectKeys(name string) ([]string, error) {
+// intObject decodes an object of integers sent as a JSON object or as a JSON object inside a string
+// (NetEase roleIdPriority: {"181786":1,"181785":2}; its table spells the values "优先级1", so each
+// value may be a number or a string holding one). A missing, null or empty field is nil; a value that
+// is not an integer is an error wrapping ErrBadField.
+func (f fields) intObject(name string) (map[string]int64, error) {
 	raw, ok := f.raw(name)
 	if !ok {
 		return nil, nil
@@ -197,12 +199,38 @@ func (f fields) objectKeys(name string) ([]string, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("%w: %s: not an object: %w", ErrBadField, name, err)
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		n, ok, err := fields{k: v}.int64(k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %q: %q is not an integer", ErrBadField, name, clip(k), clip(jsonText(v)))
+		}
+		if ok {
+			out[k] = n
+		}
 	}
-	sort.Strings(keys)
-	return keys, nil
+	return out, nil
+}
+
+// sortIDs sorts ids in place the way people read them: decimal numbers by value ("9" before "10"),
+// then anything else in byte order.
+func sortIDs(ids []string) {
+	sort.SliceStable(ids, func(i, j int) bool {
+		a, aerr := strconv.ParseUint(ids[i], 10, 64)
+		b, berr := strconv.ParseUint(ids[j], 10, 64)
+		switch {
+		case aerr == nil && berr == nil:
+			if a != b {
+				return a < b
+			}
+			return ids[i] < ids[j]
+		case aerr == nil:
+			return true
+		case berr == nil:
+			return false
+		}
+		return ids[i] < ids[j]
+	})
 }
 
 // attrs returns every field as text, the way the canonical event keeps them.

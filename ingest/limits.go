@@ -65,7 +65,7 @@ func (l *rateLimiter) allow(key string) (bool, time.Duration) {
 
 // admit applies the app's rate limit to an authenticated callback. Over the limit it answers 429
 // with Retry-After (whole seconds, at least 1) and reports false: nothing is produced, and the
-// platform retries (NetEase retries every answer but 200 and 500).
+// platform may retry (the copy manual does not document NetEase's retry rule).
 func (r *Receiver) admit(w http.ResponseWriter, platform, app string) bool {
 	ok, wait := r.limiter.allow(platform + "/" + app)
 	if ok {

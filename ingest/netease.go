@@ -11,7 +11,7 @@ import (
 
 // netease serves POST /v1/netease/{appkey}: a QChat copy event, verified by CurTime, MD5 and CheckSum.
 // Answers: 200 (empty) once archived, 401 forged or stale, 413 too large, 503 when Kafka did not
-// acknowledge in time — never 500, which NetEase counts as delivered and does not retry.
+// acknowledge in time (the status that asks a client to try again later).
 //
 // The order is what keeps an unauthenticated client cheap: the declared length and the headers'
 // CheckSum (which covers the MD5 header, not the body) are checked before a byte of the body is

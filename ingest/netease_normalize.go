@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imarchive/imarchive/event"
@@ -40,24 +42,24 @@ var neteaseTypes = map[string]neteaseType{
 	"52": {kind: event.KindServer, op: event.OpDelete, shape: operatorShape},
 
 	"53": {kind: event.KindMember, op: event.OpInvite, shape: operatorShape, fill: withAccounts("inviteAccids", "msg")},
-	"54": {kind: event.KindMember, op: event.OpAcceptInvite, shape: operatorShape, fill: withAccount("inviteAccid", "")},
-	"55": {kind: event.KindMember, op: event.OpRejectInvite, shape: operatorShape, fill: withAccount("inviteAccid", "msg")},
+	"54": {kind: event.KindMember, op: event.OpAcceptInvite, shape: operatorShape, fill: answerInvite},
+	"55": {kind: event.KindMember, op: event.OpRejectInvite, shape: operatorShape, fill: answerInvite},
 	"56": {kind: event.KindMember, op: event.OpApply, shape: operatorShape, fill: withAccount("", "msg")},
 	"57": {kind: event.KindMember, op: event.OpAcceptApply, shape: operatorShape, fill: withAccount("applyAccid", "")},
 	"58": {kind: event.KindMember, op: event.OpRejectApply, shape: operatorShape, fill: withAccount("applyAccid", "msg")},
 	"59": {kind: event.KindMember, op: event.OpLeave, shape: operatorShape},
 	"60": {kind: event.KindMember, op: event.OpKick, shape: operatorShape, fill: withAccounts("kickAccids", "")},
-	"61": {kind: event.KindMember, op: event.OpUpdateSelf, shape: operatorShape, fill: withAccount("memberAccid", "")},
-	"62": {kind: event.KindMember, op: event.OpUpdateOther, shape: operatorShape, fill: withAccount("memberAccid", "")},
+	"61": {kind: event.KindMember, op: event.OpUpdateSelf, shape: operatorShape, fill: memberInfo},
+	"62": {kind: event.KindMember, op: event.OpUpdateOther, shape: operatorShape, fill: memberInfo},
 
-	"63": {kind: event.KindChannel, op: event.OpCreate, shape: operatorShape},
+	"63": {kind: event.KindChannel, op: event.OpCreate, shape: operatorShape, fill: channelInfo},
 	"64": {kind: event.KindChannel, op: event.OpDelete, shape: operatorShape},
-	"65": {kind: event.KindChannel, op: event.OpUpdate, shape: operatorShape},
+	"65": {kind: event.KindChannel, op: event.OpUpdate, shape: operatorShape, fill: channelInfo},
 	"66": {kind: event.KindChannel, shape: operatorShape, fill: channelList("roleid", "")},
 	"67": {kind: event.KindChannel, shape: operatorShape, fill: channelList("", "targetAccidList")},
 
-	"68": {kind: event.KindRole, op: event.OpCreate, shape: operatorShape, fill: withRole("roleid")},
-	"69": {kind: event.KindRole, op: event.OpUpdate, shape: operatorShape, fill: withRole("roleid")},
+	"68": {kind: event.KindRole, op: event.OpCreate, shape: operatorShape, fill: serverRole},
+	"69": {kind: event.KindRole, op: event.OpUpdate, shape: operatorShape, fill: serverRole},
 	"70": {kind: event.KindRole, op: event.OpDelete, shape: operatorShape, fill: withRoles("roleids")},
 	"71": {kind: event.KindRole, op: event.OpCreate, shape: operatorShape, fill: withRole("roleid")},
 	"72": {kind: event.KindRole, op: event.OpUpdate, shape: operatorShape, fill: withRole("roleid")},
@@ -182,10 +184,18 @@ func antispam(e *event.Event, f fields) error {
 	return nil
 }
 
-// neteaseMessage maps eventType 48, a QChat message. Its event_id is the platform's msgIdServer;
-// without one, a hash of the canonical body.
+// neteaseMessage maps eventType 48, a QChat message, with the message it replies to and its thread's
+// root (replyMsg…, threadMsg…). Its event_id is the platform's msgIdServer; without one, a hash of the
+// canonical body.
 func neteaseMessage(e *event.Event, f fields) error {
 	if err := messageFields(e, f); err != nil {
+		return err
+	}
+	var err error
+	if e.Reply, err = msgRef(f, replyFields); err != nil {
+		return err
+	}
+	if e.Thread, err = msgRef(f, threadFields); err != nil {
 		return err
 	}
 	e.MsgID = f.str("msgIdServer")
@@ -193,6 +203,28 @@ func neteaseMessage(e *event.Event, f fields) error {
 		e.EventID = event.ID(e.Source, e.App, "48", e.MsgID)
 	}
 	return nil
+}
+
+// refFields name the fields of another message in a 48: its server id, client id, sender and time.
+type refFields struct{ id, clientID, from, time string }
+
+var (
+	replyFields  = refFields{"replyMsgIdServer", "replyMsgIdClient", "replyMsgFromAccount", "replyMsgTime"}
+	threadFields = refFields{"threadMsgIdServer", "threadMsgIdClient", "threadMsgFromAccount", "threadMsgTime"}
+)
+
+// msgRef reads the message a 48 names by names (replyMsg…, threadMsg…). A time that is not an
+// integer is ErrBadField.
+func msgRef(f fields, names refFields) (event.MsgRef, error) {
+	r := event.MsgRef{MsgID: f.str(names.id), ClientMsgID: f.str(names.clientID), From: f.str(names.from)}
+	ms, ok, err := f.timeMs(names.time)
+	if err != nil {
+		return event.MsgRef{}, err
+	}
+	if ok {
+		r.MsgTimeMs = ms
+	}
+	return r, nil
 }
 
 // neteaseNotification maps eventType 49, a custom system notification. The manual's example carries
@@ -239,7 +271,9 @@ func neteaseQuickComment(e *event.Event, f fields) error {
 var neteaseStatusOps = map[string]string{"0": event.OpUpdate, "1": event.OpRecall, "2": event.OpDelete}
 
 // neteaseUpdate maps eventTypes 81 and 82: the message or notification msgId changed. One message is
-// updated many times, so the event_id is eventType, msgId and the update's time.
+// updated many times, so the event_id is eventType, msgId and the update's time — the time as read
+// (decimal Unix ms), not as spelled, so "1648815229304", 1648815229304 and "1648815229304.0" are one
+// update.
 func neteaseUpdate(e *event.Event, f fields) error {
 	st := f.str("status")
 	e.PlatformSubtype = st
@@ -253,7 +287,58 @@ func neteaseUpdate(e *event.Event, f fields) error {
 		return err
 	}
 	if e.MsgID != "" {
-		e.EventID = event.ID(e.Source, e.App, e.PlatformType, e.MsgID, f.str("time"))
+		e.EventID = event.ID(e.Source, e.App, e.PlatformType, e.MsgID, updateTime(e, f))
+	}
+	return nil
+}
+
+// updateTime is the update's time in an event_id: its decimal Unix ms when the payload has a time
+// (read into OccurredAtMs, which then is the time), "" when it has none.
+func updateTime(e *event.Event, f fields) string {
+	if !f.has("time") || strings.TrimSpace(f.str("time")) == "" {
+		return ""
+	}
+	return strconv.FormatInt(e.OccurredAtMs, 10)
+}
+
+// answerInvite maps 54 and 55: Actor (accid, the invitee) accepted or rejected the invitation of
+// inviteAccid, with a note ("msg", 55). The manual's examples show inviteAccid is the inviter: the 53
+// copy has accid "yx" inviting into server 1492590, and the 55 copy of server 1492590 has accid
+// "wmtest315" rejecting with inviteAccid "yx". The inviter is not acted upon, so it is Inviter, not
+// Target.Account; the account whose membership changes is the Actor (as for 56 apply and 59 leave).
+func answerInvite(e *event.Event, f fields) error {
+	e.Inviter = f.str("inviteAccid")
+	e.Body = f.str("msg")
+	return nil
+}
+
+// memberInfo maps 61 and 62: member info of memberAccid changed; "type" is its member type (0
+// ordinary, 1 owner) and "inviter" who invited it.
+func memberInfo(e *event.Event, f fields) error {
+	e.Target.Account = f.str("memberAccid")
+	e.Target.MemberType = f.str("type")
+	e.Inviter = f.str("inviter")
+	return nil
+}
+
+// channelInfo maps 63 and 65: the channel's "type" (0 message channel, 100 custom) and "viewmode" (0
+// public, 1 private), where sent.
+func channelInfo(e *event.Event, f fields) error {
+	e.Target.ChannelType = f.str("type")
+	e.Target.ChannelViewMode = f.str("viewmode")
+	return nil
+}
+
+// serverRole maps 68 and 69: server role roleid created or changed, with its priority ("@everyone 的
+// 优先级为0,正数,数字越高优先级越高"), an integer sent as a number or a string.
+func serverRole(e *event.Event, f fields) error {
+	e.Target.Role = f.str("roleid")
+	p, ok, err := f.int64("priority")
+	if err != nil {
+		return err
+	}
+	if ok && e.Target.Role != "" {
+		e.Target.RolePriorities = map[string]int64{e.Target.Role: p}
 	}
 	return nil
 }
@@ -331,10 +416,12 @@ func channelList(role, accounts string) func(*event.Event, fields) error {
 }
 
 // memberPermission maps 74 and 76: permissions of account identifyAccid in a channel (its member role
-// identifyId).
+// identifyId); 76 also gives its member type ("type": 0 ordinary, 1 owner) and its inviter.
 func memberPermission(e *event.Event, f fields) error {
 	e.Target.Account = f.str("identifyAccid")
 	e.Target.Role = f.str("identifyId")
+	e.Target.MemberType = f.str("type")
+	e.Inviter = f.str("inviter")
 	return nil
 }
 
@@ -349,13 +436,22 @@ func roleMembers(e *event.Event, f fields) error {
 	return nil
 }
 
-// rolePriority maps 79: roleIdPriority {"roleId": priority, …}, as an object or inside a string; its
-// roles go to Target.Roles in ascending order.
+// rolePriority maps 79: roleIdPriority {"roleId": priority, …}, as an object or inside a string. The
+// priorities go to Target.RolePriorities; the roles to Target.Roles in ascending numeric order ("9"
+// before "10").
 func rolePriority(e *event.Event, f fields) error {
-	keys, err := f.objectKeys("roleIdPriority")
+	prio, err := f.intObject("roleIdPriority")
 	if err != nil {
 		return err
 	}
-	e.Target.Roles = keys
+	if len(prio) == 0 {
+		return nil
+	}
+	roles := make([]string, 0, len(prio))
+	for id := range prio {
+		roles = append(roles, id)
+	}
+	sortIDs(roles)
+	e.Target.Roles, e.Target.RolePriorities = roles, prio
 	return nil
 }

@@ -24,8 +24,9 @@ var (
 )
 
 // VerifyNetease checks a NetEase Yunxin copy request: the MD5 header is the hex MD5 of the raw body,
-// CheckSum is the hex SHA1 of AppSecret+MD5+CurTime, and CurTime (ms since the epoch) is within window
-// of now. Hex is compared case-insensitively and in constant time. It returns nil or an error wrapping
+// CheckSum is the hex SHA1 of AppSecret+MD5+CurTime with the MD5 header as sent (or lower-cased), and
+// CurTime (ms since the epoch) is within window of now. Hex is compared case-insensitively and in
+// constant time, the whole value: a near miss or a prefix is refused. It returns nil or an error wrapping
 // ErrMissingHeader, ErrBodyMD5, ErrChecksum, ErrStale or ErrAppKeyMismatch.
 func VerifyNetease(appKey, secret string, h http.Header, body []byte, now time.Time, window time.Duration) error {
 	_, err := VerifyNeteaseSecrets(appKey, []string{secret}, h, body, now, window)
@@ -65,16 +66,20 @@ func VerifyNeteaseHeaders(appKey string, secrets []string, h http.Header, now ti
 	if k := h.Get("AppKey"); k != "" && k != appKey {
 		return -1, ErrAppKeyMismatch
 	}
-	// The platform computes CheckSum over the MD5 as it sent it; use the header value, lower-cased, as
-	// its documentation's examples are lower-case hex.
+	// CheckSum is SHA1(AppSecret + MD5 + CurTime) over the MD5 header exactly as sent: a platform that
+	// sends upper-case hex signs upper-case hex. A CheckSum over the lower-case form is accepted too (the
+	// manual's examples are lower-case, and a sender may sign its lower-case digest and print it
+	// upper-case); both need the secret, so accepting both does not weaken the check.
+	forms := []string{sentMD5}
+	if lower := strings.ToLower(sentMD5); lower != sentMD5 {
+		forms = append(forms, lower)
+	}
 	matched := -1
 	for i, secret := range secrets {
-		sh := sha1.New()
-		sh.Write([]byte(secret))
-		sh.Write([]byte(strings.ToLower(sentMD5)))
-		sh.Write([]byte(curTime))
-		if hexEqual(hex.EncodeToString(sh.Sum(nil)), checkSum) && matched < 0 {
-			matched = i
+		for _, form := range forms {
+			if hexEqual(neteaseCheckSum(secret, form, curTime), checkSum) && matched < 0 {
+				matched = i
+			}
 		}
 	}
 	if matched < 0 {
@@ -100,13 +105,21 @@ func VerifyNeteaseBody(h http.Header, body []byte) error {
 	return nil
 }
 
-// NeteaseCheckSum computes the CheckSum header for a body, as the platform does; the load generator
-// and the tests sign with it.
+// NeteaseCheckSum computes the MD5 and CheckSum headers for a body, as the platform does (lower-case
+// hex); the load generator and the tests sign with it.
 func NeteaseCheckSum(secret string, body []byte, curTime string) (bodyMD5, checkSum string) {
 	sum := md5.Sum(body)
 	bodyMD5 = hex.EncodeToString(sum[:])
-	sh := sha1.Sum([]byte(secret + bodyMD5 + curTime))
-	return bodyMD5, hex.EncodeToString(sh[:])
+	return bodyMD5, neteaseCheckSum(secret, bodyMD5, curTime)
+}
+
+// neteaseCheckSum is hex SHA1(secret + md5Header + curTime), the header taken as given.
+func neteaseCheckSum(secret, md5Header, curTime string) string {
+	sh := sha1.New()
+	sh.Write([]byte(secret))
+	sh.Write([]byte(md5Header))
+	sh.Write([]byte(curTime))
+	return hex.EncodeToString(sh.Sum(nil))
 }
 
 func hexEqual(want, got string) bool {

@@ -45,12 +45,34 @@ func TestVerifyNetease(t *testing.T) {
 		want    error
 	}{
 		{"valid", body, func() http.Header { return signedHeaders(secret, body, now) }, nil},
-		{"upper-case hex", body, func() http.Header {
+		{"upper-case hex (CheckSum over the lower-case MD5)", body, func() http.Header {
 			h := signedHeaders(secret, body, now)
 			h.Set("MD5", strings.ToUpper(h.Get("MD5")))
 			h.Set("CheckSum", strings.ToUpper(h.Get("CheckSum")))
 			return h
 		}, nil},
+		{"upper-case MD5 header, CheckSum over it as sent", body, func() http.Header {
+			h := signedHeaders(secret, body, now)
+			upper := strings.ToUpper(h.Get("MD5"))
+			h.Set("MD5", upper)
+			h.Set("CheckSum", sha1hex(secret+upper+h.Get("CurTime")))
+			return h
+		}, nil},
+		{"mixed-case MD5 header, CheckSum over it as sent", body, func() http.Header {
+			h := signedHeaders(secret, body, now)
+			md5hex := h.Get("MD5")
+			mixed := strings.ToUpper(md5hex[:16]) + md5hex[16:]
+			h.Set("MD5", mixed)
+			h.Set("CheckSum", strings.ToUpper(sha1hex(secret+mixed+h.Get("CurTime"))))
+			return h
+		}, nil},
+		{"upper-case MD5 header, CheckSum over another case", body, func() http.Header {
+			h := signedHeaders(secret, body, now)
+			md5hex := h.Get("MD5")
+			h.Set("MD5", strings.ToUpper(md5hex))
+			h.Set("CheckSum", sha1hex(secret+strings.ToUpper(md5hex[:16])+md5hex[16:]+h.Get("CurTime")))
+			return h
+		}, ingest.ErrChecksum},
 		{"edge of window", body, func() http.Header { return signedHeaders(secret, body, now.Add(-window+time.Second)) }, nil},
 		{"matching AppKey header", body, func() http.Header {
 			h := signedHeaders(secret, body, now)

@@ -218,7 +218,7 @@ func (r *Receiver) rememberSignature(d delivery) {
 
 // unavailable answers a callback that could not be taken (Kafka did not acknowledge it in time and
 // no spool took it, or the wait for its first delivery outlasted the deadline), so that the platform
-// retries: 503 (never 500: NetEase counts a 500 as delivered). iLink retries only on silence (manual
+// retries: 503. iLink retries only on silence (manual
 // 000 §2.1: any answer ends it), so its answer is withheld until past its five seconds.
 func (r *Receiver) unavailable(w http.ResponseWriter, d delivery, typ string, err error) {
 	r.metrics.callbacks.WithLabelValues(d.platform, typ, outcomeKafka).Inc()

@@ -18,6 +18,7 @@ import (
 type gatedProducer struct {
 	inner     ingest.Producer
 	hold      chan struct{} // if not nil, the first call waits for it to close
+	holdAll   bool          // every call waits for hold, not only the first
 	failFirst bool
 	release   sync.Once
 	mu        sync.Mutex
@@ -37,7 +38,7 @@ func (g *gatedProducer) TryProduce(ctx context.Context, r *kgo.Record, promise f
 		g.calls[ctx] = n
 	}
 	g.mu.Unlock()
-	if n != 1 || (g.hold == nil && !g.failFirst) {
+	if (n != 1 && !g.holdAll) || (g.hold == nil && !g.failFirst) {
 		g.inner.TryProduce(ctx, r, promise)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -81,6 +82,9 @@ func (s *EventSink) Decode(r *kgo.Record) (EventRow, error) {
 	if err := Check(&row.Event); err != nil {
 		return row, err
 	}
+	// An event of an older envelope is written as this version's; one that cannot be upgraded is
+	// written as it is (nothing is lost: its attrs hold the payload).
+	_ = ingest.Upgrade(&row.Event)
 	row.table = byKind[row.Event.Kind]
 	return row, nil
 }
@@ -99,7 +103,8 @@ func Check(e *event.Event) error {
 	if e.Source == "" || e.App == "" {
 		errs = append(errs, errors.New("no source or app"))
 	}
-	for name, v := range map[string]int64{"occurred_at_ms": e.OccurredAtMs, "received_at_ms": e.ReceivedAtMs, "msg_time_ms": e.MsgTimeMs} {
+	for name, v := range map[string]int64{"occurred_at_ms": e.OccurredAtMs, "received_at_ms": e.ReceivedAtMs, "msg_time_ms": e.MsgTimeMs,
+		"reply.msg_time_ms": e.Reply.MsgTimeMs, "thread.msg_time_ms": e.Thread.MsgTimeMs} {
 		if v < minTimeMs || v > maxTimeMs {
 			errs = append(errs, fmt.Errorf("%s %d: outside 1900..2299", name, v))
 		}

@@ -61,6 +61,16 @@ func loginTime(e *event.Event) int64 {
 	return ms
 }
 
+// priorities prints a role_priorities map as the query below does: id:n pairs, sorted, comma-separated.
+func priorities(m map[string]int64) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, k+":"+strconv.FormatInt(v, 10))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
 func fmtTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000") }
 
 // expected is, per analysts' view, the columns a golden event must show and the values it must have,
@@ -77,7 +87,10 @@ var expected = map[string]func(e *event.Event) map[string]string{
 		return map[string]string{"op": e.Op, "sender": e.Actor, "sender_nick": e.ActorNick, "sender_client_type": e.ActorClientType,
 			"sender_device_id": e.ActorDeviceID, "sender_ip": e.ActorIP, "server_id": e.Target.Server, "channel_id": e.Target.Channel,
 			"group_id": e.Target.Group, "to_account": e.Target.Account, "msg_id": e.MsgID, "client_msg_id": e.ClientMsgID,
-			"msg_type": e.MsgType, "original_body": e.Body, "msg_time": fmtTime(sent), "occurred_at": fmtTime(e.OccurredAtMs)}
+			"msg_type": e.MsgType, "original_body": e.Body, "msg_time": fmtTime(sent), "occurred_at": fmtTime(e.OccurredAtMs),
+			"reply_to_msg_id": e.Reply.MsgID, "reply_to_client_msg_id": e.Reply.ClientMsgID, "reply_to_sender": e.Reply.From,
+			"reply_to_msg_time": fmtTime(e.Reply.MsgTimeMs), "thread_msg_id": e.Thread.MsgID,
+			"thread_client_msg_id": e.Thread.ClientMsgID, "thread_sender": e.Thread.From, "thread_msg_time": fmtTime(e.Thread.MsgTimeMs)}
 	},
 	"message_updates": func(e *event.Event) map[string]string {
 		return map[string]string{"op": e.Op, "actor": e.Actor, "actor_client_type": e.ActorClientType, "actor_ip": e.ActorIP,
@@ -114,7 +127,9 @@ var expected = map[string]func(e *event.Event) map[string]string{
 		return map[string]string{"kind": e.Kind, "op": e.Op, "actor": e.Actor, "actor_nick": e.ActorNick,
 			"server_id": e.Target.Server, "channel_id": e.Target.Channel, "target_account": e.Target.Account,
 			"accounts": strings.Join(accounts, ","), "role_id": e.Target.Role, "role_ids": strings.Join(e.Target.Roles, ","),
-			"name": e.Attrs["name"], "occurred_at": fmtTime(e.OccurredAtMs)}
+			"name": e.Attrs["name"], "occurred_at": fmtTime(e.OccurredAtMs), "inviter": e.Inviter, "member_type": e.Target.MemberType,
+			"channel_type": e.Target.ChannelType, "channel_view_mode": e.Target.ChannelViewMode,
+			"role_priorities": priorities(e.Target.RolePriorities)}
 	},
 	"quick_comments": func(e *event.Event) map[string]string {
 		return map[string]string{"op": e.Op, "actor": e.Actor, "actor_nick": e.ActorNick, "actor_device_id": e.ActorDeviceID,
@@ -157,6 +172,8 @@ func checkGoldenRows(t *testing.T, h *harness, goldens []golden) {
 			switch c {
 			case "accounts", "role_ids":
 				exprs[i] = "arrayStringConcat(" + c + ", ',')"
+			case "role_priorities":
+				exprs[i] = "arrayStringConcat(arraySort(arrayMap((k, v) -> concat(k, ':', toString(v)), mapKeys(" + c + "), mapValues(" + c + "))), ',')"
 			default:
 				exprs[i] = "toString(" + c + ")"
 			}
@@ -307,4 +324,43 @@ func TestReplayRebuildsFromRaw(t *testing.T) {
 	if got := c.written(); got != float64(2*len(goldens)) {
 		t.Errorf("a dry run produced events: the consumer wrote %v, want %d", got, 2*len(goldens))
 	}
+}
+
+// TestVersion1EventsWrittenAsVersion2: events version 1 of the envelope (made by the build before
+// schema version 2, ingest/testdata/v1_events.jsonl), still on the events topic when the consumer is
+// upgraded, are written exactly as this build's events of the same payloads: the 54/55 inviter in
+// inviter rather than target_account, 79's roles in numeric order, the promoted fields filled.
+func TestVersion1EventsWrittenAsVersion2(t *testing.T) {
+	current := map[string]golden{}
+	for _, g := range loadGoldens(t) {
+		current[g.name] = g
+	}
+	text, err := os.ReadFile("../ingest/testdata/v1_events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []event.Event
+	var want []golden
+	for _, line := range bytes.Split(bytes.TrimSpace(text), []byte("\n")) {
+		var v struct {
+			Name  string      `json:"name"`
+			Event event.Event `json:"event"`
+		}
+		if err := json.Unmarshal(line, &v); err != nil {
+			t.Fatal(err)
+		}
+		g, ok := current[v.Name]
+		if !ok {
+			t.Fatalf("%s: no golden of this version", v.Name)
+		}
+		if v.Event.SchemaVersion != 1 || v.Event.EventID != g.event.EventID {
+			t.Fatalf("%s: version %d, event_id %s (golden %s)", v.Name, v.Event.SchemaVersion, v.Event.EventID, g.event.EventID)
+		}
+		old = append(old, v.Event)
+		want = append(want, g)
+	}
+	h := newHarness(t)
+	h.produceEvents(old...)
+	h.start("events", h.config()).waitWritten(t, float64(len(old)), 60*time.Second)
+	checkGoldenRows(t, h, want)
 }

@@ -23,13 +23,15 @@ var (
 		columns: []string{"event_id", "source", "app", "platform_type", "platform_subtype", "op", "conversation", "msg_time",
 			"occurred_at", "received_at", "sender", "sender_nick", "sender_client_type", "sender_device_id", "sender_ip",
 			"server_id", "channel_id", "group_id", "to_account", "msg_id", "client_msg_id", "msg_type", "body",
-			"antispam", "antispam_detail", "attrs", "kafka_partition", "kafka_offset"},
+			"antispam", "antispam_detail", "reply_to_msg_id", "reply_to_client_msg_id", "reply_to_sender", "reply_to_msg_time",
+			"thread_msg_id", "thread_client_msg_id", "thread_sender", "thread_msg_time", "attrs", "kafka_partition", "kafka_offset"},
 		row: func(it *Item[EventRow]) []any {
 			e := &it.Row.Event
 			return []any{e.EventID, e.Source, e.App, e.PlatformType, e.PlatformSubtype, e.Op, Conversation(e), ms(msgTime(e)),
 				ms(e.OccurredAtMs), ms(e.ReceivedAtMs), e.Actor, e.ActorNick, e.ActorClientType, e.ActorDeviceID, e.ActorIP,
 				e.Target.Server, e.Target.Channel, e.Target.Group, e.Target.Account, e.MsgID, e.ClientMsgID, e.MsgType, e.Body,
-				e.Antispam, e.AntispamDetail, nonNil(e.Attrs), it.Partition, it.Offset}
+				e.Antispam, e.AntispamDetail, e.Reply.MsgID, e.Reply.ClientMsgID, e.Reply.From, ms(e.Reply.MsgTimeMs),
+				e.Thread.MsgID, e.Thread.ClientMsgID, e.Thread.From, ms(e.Thread.MsgTimeMs), nonNil(e.Attrs), it.Partition, it.Offset}
 		},
 	}
 	messageUpdatesTable = &table{
@@ -80,13 +82,15 @@ var (
 		name: "community_events_data", view: "community_events",
 		columns: []string{"event_id", "source", "app", "kind", "op", "platform_type", "platform_subtype", "occurred_at",
 			"received_at", "actor", "actor_nick", "actor_client_type", "actor_ip", "server_id", "channel_id", "target_account",
-			"accounts", "role_id", "role_ids", "name", "attrs", "kafka_partition", "kafka_offset"},
+			"accounts", "role_id", "role_ids", "name", "inviter", "member_type", "channel_type", "channel_view_mode",
+			"role_priorities", "attrs", "kafka_partition", "kafka_offset"},
 		row: func(it *Item[EventRow]) []any {
 			e := &it.Row.Event
 			return []any{e.EventID, e.Source, e.App, e.Kind, e.Op, e.PlatformType, e.PlatformSubtype, ms(e.OccurredAtMs),
 				ms(e.ReceivedAtMs), e.Actor, e.ActorNick, e.ActorClientType, e.ActorIP, e.Target.Server, e.Target.Channel,
-				e.Target.Account, communityAccounts(e), e.Target.Role, nonNilList(e.Target.Roles), e.Attrs["name"], nonNil(e.Attrs),
-				it.Partition, it.Offset}
+				e.Target.Account, communityAccounts(e), e.Target.Role, nonNilList(e.Target.Roles), e.Attrs["name"], e.Inviter,
+				e.Target.MemberType, e.Target.ChannelType, e.Target.ChannelViewMode, nonNilInts(e.Target.RolePriorities),
+				nonNil(e.Attrs), it.Partition, it.Offset}
 		},
 	}
 	quickCommentsTable = &table{
@@ -190,6 +194,13 @@ func nonNilList(l []string) []string {
 		return []string{}
 	}
 	return l
+}
+
+func nonNilInts(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
+	}
+	return m
 }
 
 func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }

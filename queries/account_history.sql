@@ -9,7 +9,7 @@
 -- column: view String  where the full row is: messages, message_updates, notifications, presence_events, community_events, quick_comments
 -- column: kind String  message, message_update, notification, notification_update, presence, server, member, channel, role, permission, quick_comment
 -- column: op String  what happened (send, update, recall, login, kick, invite, add, …)
--- column: role String  the account's part: sender, recipient, editor, author (of the message changed or commented on), self (presence), operator, subject (acted upon), commenter
+-- column: role String  the account's part: sender, recipient, editor, author (of the message changed or commented on), self (presence), operator, subject (acted upon), inviter (whose invitation a member answered, or who invited the member concerned), commenter
 -- column: place String  conversation (channel:SERVER/CHANNEL, group:G, conv:A/B), server/channel, or client type, device and connection id (presence)
 -- column: counterpart String  the other account(s) involved, where there are
 -- column: text String  message or notification text, the name of what was created or changed, or why a connection of the account ended
@@ -51,11 +51,13 @@ FROM
       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
     UNION ALL
     SELECT occurred_at, toString(source), toString(app), 'community_events', toString(kind), toString(op),
-        if(actor = {account:String}, 'operator', 'subject'),
+        multiIf(actor = {account:String}, 'operator',
+                target_account = {account:String} OR has(accounts, {account:String}), 'subject',
+                'inviter'),
         concat('server:', server_id, if(channel_id != '', concat('/', channel_id), '')),
         if(actor = {account:String}, arrayStringConcat(arrayFilter(a -> a != {account:String}, accounts), ','), actor), name, event_id
     FROM community_events
-    WHERE (actor = {account:String} OR target_account = {account:String} OR has(accounts, {account:String}))
+    WHERE (actor = {account:String} OR target_account = {account:String} OR has(accounts, {account:String}) OR inviter = {account:String})
       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
     UNION ALL
     SELECT occurred_at, toString(source), toString(app), 'quick_comments', 'quick_comment', toString(op),

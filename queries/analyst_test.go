@@ -185,7 +185,7 @@ func TestAnalystQueries(t *testing.T) {
 		}},
 		{"community_ops", "two days", params(commFilters, day1, days2), []string{
 			"channel|create|2|1|0", "channel|update|1|1|0",
-			"member|accept_apply|1|1|1", "member|accept_invite|1|1|1", "member|invite|1|1|2", "member|kick|1|1|2", "member|leave|1|1|0",
+			"member|accept_apply|1|1|1", "member|accept_invite|1|1|0", "member|invite|1|1|2", "member|kick|1|1|2", "member|leave|1|1|0",
 			"permission|update|1|1|0", "role|add_members|1|1|2", "role|create|1|1|0", "server|create|2|1|0",
 		}},
 		{"antispam_hits", "hourly", params(msgFilters, day1, "to=2026-03-02T04:00:00Z", hour), []string{

@@ -151,7 +151,7 @@ func TestAuditorQueries(t *testing.T) {
 		check(t, "alice", project(rows, "at", "view", "op", "role", "counterpart", "text", "event_id"), []string{
 			ts(-60*time.Minute) + " | community_events | create | operator |  | Team | " + archivetest.CCreate,
 			ts(-50*time.Minute) + " | community_events | invite | operator | bob,carol |  | " + archivetest.CInvite,
-			ts(-40*time.Minute) + " | community_events | accept_invite | subject | bob |  | " + archivetest.CAcceptBob,
+			ts(-40*time.Minute) + " | community_events | accept_invite | inviter | bob |  | " + archivetest.CAcceptBob,
 			ts(-25*time.Minute) + " | community_events | update | operator |  | Team | " + archivetest.CModeApply,
 			ts(-15*time.Minute) + " | community_events | accept_apply | operator | dave |  | " + archivetest.CAcceptDave,
 			ts(-5*time.Minute) + " | community_events | update_other | operator | gina |  | " + archivetest.CUpdateOther,
@@ -243,6 +243,13 @@ func TestAuditorQueries(t *testing.T) {
 			rows := runJSON(t, conn, "server_members_at", map[string]string{"app": A, "server_id": archivetest.S1, "at": ts(at)})
 			return project(rows, "account", "member_since", "joined_by", "operator", "event_id")
 		}
+		types := func(at time.Duration) []string {
+			return project(runJSON(t, conn, "server_members_at", map[string]string{"app": A, "server_id": archivetest.S1, "at": ts(at)}),
+				"account", "member_type")
+		}
+		// gina's member type is the 62 copy's (a version 1 event, upgraded by the consumer); no copy
+		// said the others'.
+		check(t, "member types at T0", types(0), []string{"alice | ", "bob | ", "carol | ", "dave | ", "gina | 0"})
 		check(t, "before bob accepted", members(-45*time.Minute), []string{
 			"alice | " + ts(-60*time.Minute) + " | create | alice | " + archivetest.CCreate,
 		})

@@ -9,6 +9,7 @@
 -- column: operator String  the account that did it (the inviter's acceptance is the member itself; an accepted application, the approver)
 -- column: last_event_at DateTime64(3, 'UTC')  the account's latest membership event up to the time asked
 -- column: event_id String  event_id of the member_since event (query raw_payload)
+-- column: member_type String  the member's type as the latest member-info or permission copy up to the time said (61, 62, 76 type): 1 owner, 0 ordinary member; empty when no copy said
 --
 -- The rule, from the NetEase copy events (eventType 50-62): a member joins by accepting an invitation
 -- (54), by having an application accepted (57), by being invited when the server's invitemode is 1 (53:
@@ -61,14 +62,23 @@ WITH
         FROM effects
         GROUP BY account
         HAVING last_join > last_leave AND last_join > deleted
+    ),
+    types AS
+    (
+        SELECT target_account AS member, argMax(toString(member_type), tuple(occurred_at, event_id)) AS latest_type
+        FROM community_events
+        WHERE app = {app:String} AND server_id = {server_id:String} AND member_type != '' AND target_account != ''
+          AND occurred_at <= {at:DateTime64(3, 'UTC')}
+        GROUP BY target_account
     )
 SELECT
-    account,
-    tupleElement(since, 1) AS member_since,
-    tupleElement(since, 3) AS joined_by,
-    tupleElement(since, 4) AS operator,
-    last_event_at,
-    tupleElement(since, 2) AS event_id
+    m.account AS account,
+    tupleElement(m.since, 1) AS member_since,
+    tupleElement(m.since, 3) AS joined_by,
+    tupleElement(m.since, 4) AS operator,
+    m.last_event_at AS last_event_at,
+    tupleElement(m.since, 2) AS event_id,
+    ty.latest_type AS member_type
 FROM
 (
     SELECT e.account AS account,
@@ -80,5 +90,6 @@ FROM
       -- the first join after the last leave (and after a deletion of the server, were it re-created)
       AND tuple(e.occurred_at, e.event_id) > if(b.last_leave > deleted, b.last_leave, deleted)
     GROUP BY e.account
-)
+) AS m
+LEFT JOIN types AS ty ON ty.member = m.account
 ORDER BY account

@@ -6,13 +6,18 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestUpgradeFromSkeleton: a database where only 0001 was applied and messages were written (as in
 // the field) is migrated forward: the rows move to messages_data and show in the messages view with
 // the new columns derived, once each, even after the copy is repeated (a re-run of 0003).
-func TestUpgradeFromSkeleton(t *testing.T) {
+// migratedBelow returns a fresh database with every migration numbered below version applied, and
+// all the migrations.
+func migratedBelow(t *testing.T, version uint32) (context.Context, driver.Conn, *slog.Logger, []Migration) {
+	t.Helper()
 	_, conn := testenv.Database(t)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -20,11 +25,22 @@ func TestUpgradeFromSkeleton(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var before []Migration
+	for _, m := range ms {
+		if m.Version < version {
+			before = append(before, m)
+		}
+	}
+	if _, err := apply(ctx, conn, before, log); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, conn, log, ms
+}
+
+func TestUpgradeFromSkeleton(t *testing.T) {
+	ctx, conn, log, ms := migratedBelow(t, 2)
 	if ms[0].Version != 1 {
 		t.Fatalf("first migration is %d", ms[0].Version)
-	}
-	if _, err := apply(ctx, conn, ms[:1], log); err != nil {
-		t.Fatal(err)
 	}
 	insert := `INSERT INTO messages (event_id, source, app, platform_type, msg_time, occurred_at, received_at, sender, sender_nick,
 		server_id, channel_id, group_id, to_account, msg_id, msg_type, body, attrs, kafka_partition, kafka_offset) VALUES

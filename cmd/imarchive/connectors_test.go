@@ -169,7 +169,7 @@ func TestILinkSyncCommand(t *testing.T) {
 	ilinkEnv(t, platform.URL)
 	t.Setenv("IMARCHIVE_CLICKHOUSE_DSN", dsn)
 	code, out, errOut := runCLI(t, "ilink", "sync")
-	if code != 0 || !strings.Contains(out, "complete: 1 groups (0 gone, 0 skipped), 2 members, 2 online states (1 online)") {
+	if code != 0 || !strings.Contains(out, "complete: 1 groups (0 gone, 0 skipped, 0 failed), 2 members, 2 online states (1 online, 0 accounts without one)") {
 		t.Fatalf("sync: exit %d\n%s%s", code, out, errOut)
 	}
 	if !strings.Contains(errOut, `ilink sync: group 1/1 g1 "聊天群": 2 members`) {

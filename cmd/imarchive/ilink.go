@@ -106,7 +106,7 @@ func action(c *command, args []string, actions ...string) (string, error) {
 }
 
 func ilinkCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("ilink", "ET-iLink's own API: register our callback URL, check it, sync groups, members and online states",
+	c := newCommand("ilink", "ET-iLink's own API: register our callback URL, check it, subscribe to users' status and topics, sync groups, members and online states",
 		`Actions:
   imarchive ilink register     check that serve answers the GET handshake at the callback URL, then
                                set_config action_type 0; prints the platform's code and its meaning
@@ -114,6 +114,11 @@ func ilinkCommand(stdout, stderr io.Writer) *command {
   imarchive ilink status       set_config action_type 2 (query)
   imarchive ilink sync         groups (ham_group 3), members (6) and online states (ham_user 1) into
                                ClickHouse snapshots; queries group_members_at, account_groups_at…
+  imarchive ilink subscribe    --users UID,… : the platform pushes those users' online/offline changes
+                               (msg_type 4, §4.3) to the callback (ham_user, §5.11); --topic T [--qos N]:
+                               it pushes topic T's messages (msg_type 4 with group_id, §4.4; ham_topic,
+                               §5.13). Without a subscription no msg_type 4 push ever comes.
+  imarchive ilink unsubscribe  --users UID,… or --topic T: cancel (type 0)
 The callback URL is --callback-url, or --public-url + /v1/ilink/{appkey}/{path-secret} with the token
 and path secret of the appkey's entry in IMARCHIVE_ILINK_APPS (serve's own setting). The API is the
 manual's HTTPS endpoint by default; its plain-HTTP one is http://hs.kaifakuai.com:8184.
@@ -132,6 +137,9 @@ Exit status 1 when the platform answers a code other than 0.`)
 		uids         string
 		stateBatch   int
 		tokenRefresh time.Duration
+		subUsers     string
+		subTopics    string
+		qos          int
 	)
 	lf.register(c)
 	cf.register(c)
@@ -147,9 +155,12 @@ Exit status 1 when the platform answers a code other than 0.`)
 	c.boolean(&states, "states", "IMARCHIVE_ILINK_SYNC_STATES", true, "sync: poll the online state of every account seen")
 	c.str(&uids, "uids", "IMARCHIVE_ILINK_SYNC_UIDS", "", "sync: more UIDs whose online state to poll, comma-separated")
 	c.integer(&stateBatch, "state-batch", "IMARCHIVE_ILINK_STATE_BATCH", 100, "sync: UIDs per ham_user request")
+	c.str(&subUsers, "users", "IMARCHIVE_ILINK_SUBSCRIBE_UIDS", "", "subscribe/unsubscribe: UIDs whose online/offline status to (un)subscribe, comma-separated")
+	c.str(&subTopics, "topic", "IMARCHIVE_ILINK_SUBSCRIBE_TOPICS", "", "subscribe/unsubscribe: topics to (un)subscribe, comma-separated (no # or +)")
+	c.integer(&qos, "qos", "IMARCHIVE_ILINK_TOPIC_QOS", 1, "subscribe: the topics' QoS level, 0-2 (the manual's \"Qos 级别: (0-2)\")")
 	c.duration(&tokenRefresh, "token-refresh-before", "IMARCHIVE_ILINK_TOKEN_REFRESH_BEFORE", cfg.TokenRefreshBefore, "replace the cached access_token when less than this is left of its lifetime")
 	c.run = func(args []string) error {
-		act, err := action(c, args, "register", "unregister", "status", "sync")
+		act, err := action(c, args, "register", "unregister", "status", "sync", "subscribe", "unsubscribe")
 		if err != nil {
 			return err
 		}
@@ -164,6 +175,8 @@ Exit status 1 when the platform answers a code other than 0.`)
 		switch act {
 		case "register":
 			errs = append(errs, problems, reg.Validate())
+		case "subscribe", "unsubscribe":
+			errs = append(errs, subscriptionProblems(splitList(subUsers), splitList(subTopics), qos, act == "subscribe"))
 		case "sync":
 			if cf.dsn == "" {
 				errs = append(errs, chconn.ErrNoDSN)
@@ -190,6 +203,8 @@ Exit status 1 when the platform answers a code other than 0.`)
 		case "status":
 			ans, err := client.Query(ctx, reg.CallbackURL)
 			return printAnswer(stdout, client.Redactor(), "set_config query (action_type 2)", ans, err)
+		case "subscribe", "unsubscribe":
+			return ilinkSubscribe(ctx, stdout, client, splitList(subUsers), splitList(subTopics), qos, act == "subscribe")
 		}
 		conn, err := chconn.Open(ctx, cf.dsn)
 		if err != nil {
@@ -202,8 +217,11 @@ Exit status 1 when the platform answers a code other than 0.`)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "ilink sync run %s complete: %d groups (%d gone, %d skipped), %d members, %d online states (%d online), %s\n",
-			sum.RunID, sum.Groups, sum.Gone, sum.Skipped, sum.Members, sum.Accounts, sum.Online, sum.Took.Round(time.Millisecond))
+		fmt.Fprintf(stdout, "ilink sync run %s complete: %d groups (%d gone, %d skipped, %d failed), %d members, %d online states (%d online, %d accounts without one), %s\n",
+			sum.RunID, sum.Groups, sum.Gone, sum.Skipped, sum.Failed, sum.Members, sum.Accounts, sum.Online, sum.NoState, sum.Took.Round(time.Millisecond))
+		for _, p := range sum.Problems {
+			fmt.Fprintf(stdout, "  failed alone: %s\n", client.Redactor().String(p))
+		}
 		return nil
 	}
 	return c
@@ -260,6 +278,60 @@ func ilinkRegister(ctx context.Context, stdout io.Writer, client *ilink.Client, 
 	}
 	ans, err := client.Register(ctx, reg)
 	return printAnswer(stdout, client.Redactor(), "set_config register (action_type 0)", ans, err)
+}
+
+// subscriptionProblems checks the subscribe/unsubscribe flags, every problem at once.
+func subscriptionProblems(users, topics []string, qos int, on bool) error {
+	var errs []error
+	if len(users) == 0 && len(topics) == 0 {
+		errs = append(errs, errors.New("nothing to (un)subscribe: give --users UID,… and/or --topic TOPIC,…"))
+	}
+	for _, t := range topics {
+		if err := ilink.ValidTopic(t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if on && len(topics) > 0 && (qos < 0 || qos > ilink.MaxQoS) {
+		errs = append(errs, fmt.Errorf("--qos %d: the manual allows 0-%d", qos, ilink.MaxQoS))
+	}
+	return errors.Join(errs...)
+}
+
+// ilinkSubscribe (un)subscribes the users (one ham_user call) and each topic (one ham_topic call
+// each), printing every answer; it fails when any call does.
+func ilinkSubscribe(ctx context.Context, stdout io.Writer, client *ilink.Client, users, topics []string, qos int, on bool) error {
+	verb, typ := "subscribe", 1
+	if !on {
+		verb, typ = "unsubscribe", 0
+	}
+	var errs []error
+	if len(users) > 0 {
+		sub, err := client.SubscribeUsers(ctx, users, on)
+		for _, a := range sub.Refused {
+			fmt.Fprintf(stdout, "ham_user %s (action_type %d, §5.11's table): code %d — %s; trying its example's action_type %d\n",
+				verb, a, int(ilink.CodeBadOperation), ilink.CodeBadOperation.Meaning(), ilink.ActionSubscribeUsersExample)
+		}
+		op := fmt.Sprintf("ham_user %s %s (action_type %d, type %d)", verb, strings.Join(users, ","), sub.ActionType, typ)
+		if err := printAnswer(stdout, client.Redactor(), op, sub.Answer, err); err != nil {
+			errs = append(errs, err)
+		} else if on {
+			fmt.Fprintf(stdout, "  the platform now pushes these users' online/offline changes (msg_type 4) to the registered callback\n")
+		}
+	}
+	for _, topic := range topics {
+		sub, err := client.SubscribeTopic(ctx, topic, qos, on)
+		op := fmt.Sprintf("ham_topic %s %q (action_type 1, type %d", verb, topic, typ)
+		if on {
+			op += fmt.Sprintf(", qos %d", qos)
+		}
+		op += ")"
+		if err := printAnswer(stdout, client.Redactor(), op, sub.Answer, err); err != nil {
+			errs = append(errs, err)
+		} else if on {
+			fmt.Fprintf(stdout, "  the platform now pushes this topic's messages (msg_type 4 with group_id %q) to the registered callback\n", topic)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // printAnswer prints the platform's code with its meaning (and every other field it sent), and

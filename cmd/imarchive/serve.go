@@ -110,7 +110,9 @@ func serveCommand(stderr io.Writer) *command {
 		`Endpoints:
   POST /v1/netease/{appkey}          NetEase Yunxin QChat copy events (CurTime, MD5, CheckSum headers)
   GET  /v1/ilink/{appkey}/{secret}   ET-iLink URL verification (signature, timestamp, echostr)
-  POST /v1/ilink/{appkey}/{secret}   ET-iLink pushes; the secret path segment authenticates them
+  POST /v1/ilink/{appkey}/{secret}   ET-iLink pushes; the secret path segment authenticates them.
+                                     User status and topic pushes (msg_type 4) come only for what the
+                                     UID subscribed to: imarchive ilink subscribe --users … / --topic …
   POST /v1/maxim/{app_id}            Maxim message subscription ("signature" header = console secret)
   GET  /healthz                      liveness (here and on --ops-listen)
 On --ops-listen (IMARCHIVE_SERVE_OPS_LISTEN, default loopback 127.0.0.1:8081), not the callback port:

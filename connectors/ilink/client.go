@@ -246,18 +246,28 @@ func (c *Client) dropToken(tok string) {
 // authed calls an endpoint that takes ?access_token=. When the platform refuses the token (1008
 // expired or invalid, 1015 no token for this UID) the token is replaced and the call made once more.
 func (c *Client) authed(ctx context.Context, op, path string, body any, out any) error {
+	_, err := c.authedCall(ctx, op, path, body, out)
+	return err
+}
+
+// authedAnswer is authed returning the answer (its code and every field).
+func (c *Client) authedAnswer(ctx context.Context, op, path string, body any) (Answer, error) {
+	return c.authedCall(ctx, op, path, body, nil)
+}
+
+func (c *Client) authedCall(ctx context.Context, op, path string, body any, out any) (Answer, error) {
 	for try := 0; ; try++ {
 		tok, err := c.AccessToken(ctx)
 		if err != nil {
-			return err
+			return Answer{}, err
 		}
-		_, err = c.post(ctx, op, path, "access_token="+url.QueryEscape(tok), body, out)
+		ans, err := c.post(ctx, op, path, "access_token="+url.QueryEscape(tok), body, out)
 		var ae *APIError
 		if try == 0 && errors.As(err, &ae) && ae.Code.TokenProblem() {
 			c.dropToken(tok)
 			continue
 		}
-		return err
+		return ans, err
 	}
 }
 
@@ -366,42 +376,85 @@ type UserState struct {
 	Attrs  map[string]string
 }
 
-// UserStates returns the online state of the given UIDs (ham_user action_type 1, §5.10).
-func (c *Client) UserStates(ctx context.Context, uids []string) ([]UserState, error) {
+// StateList is a decoded uid_state_list: the entries read, and those that could not be.
+type StateList struct {
+	States []UserState // by UID
+	Bad    []string    // one line per entry not read, saying which and why
+}
+
+// UserStates returns the online state of the given UIDs (ham_user action_type 1, §5.10). Entries of
+// the answer that cannot be read are in Bad, the others in States; the error is for the call itself.
+func (c *Client) UserStates(ctx context.Context, uids []string) (StateList, error) {
 	var ans struct {
 		List json.RawMessage `json:"uid_state_list"`
 	}
 	if err := c.authed(ctx, "ham_user action 1", "ham_user", hamRequest{SendUID: c.cfg.UID, ActionType: 1, UIDList: uids}, &ans); err != nil {
-		return nil, err
+		return StateList{}, err
 	}
 	return DecodeStateList(ans.List)
 }
 
-// DecodeStateList decodes §5.10's uid_state_list: [{"uid": "414", "state": 1}, …], in an array or a
-// string holding one.
-func DecodeStateList(raw json.RawMessage) ([]UserState, error) {
-	objs, err := connectors.JSONList[map[string]json.RawMessage](raw)
+// DecodeStateList decodes §5.10's uid_state_list, [{"uid": "414", "state": 1}, …], in an array or a
+// string holding one. Keys are matched with surrounding white space removed, as ingest matches its
+// " time": the manual's own answer reads [{ "uid": "414"," state":1}, { "uid": "415"," state":0}]. An
+// entry that cannot be read (not an object, no uid, no state, a state that is not an integer) is
+// listed in Bad and the others are kept, so one bad entry costs only itself. The error (ErrBadAnswer)
+// is for a uid_state_list that is not a list.
+func DecodeStateList(raw json.RawMessage) (StateList, error) {
+	entries, err := connectors.JSONList[json.RawMessage](raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: uid_state_list: %w", ErrBadAnswer, err)
+		return StateList{}, fmt.Errorf("%w: uid_state_list: %w", ErrBadAnswer, err)
 	}
-	out := make([]UserState, 0, len(objs))
-	for i, obj := range objs {
-		var e struct {
-			UID   connectors.FlexString `json:"uid"`
-			State connectors.FlexInt    `json:"state"`
+	var out StateList
+	for i, entry := range entries {
+		u, err := decodeState(entry)
+		if err != nil {
+			out.Bad = append(out.Bad, fmt.Sprintf("uid_state_list[%d] %s: %v", i, clip(string(entry)), err))
+			continue
 		}
-		b, _ := json.Marshal(obj)
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("%w: uid_state_list[%d]: %w", ErrBadAnswer, i, err)
-		}
-		if e.UID == "" {
-			return nil, fmt.Errorf("%w: uid_state_list[%d] has no uid", ErrBadAnswer, i)
-		}
-		if _, ok := obj["state"]; !ok {
-			return nil, fmt.Errorf("%w: uid_state_list[%d] has no state", ErrBadAnswer, i)
-		}
-		out = append(out, UserState{UID: string(e.UID), State: int32(e.State), Online: e.State == 1, Attrs: connectors.Attrs(obj)})
+		out.States = append(out.States, u)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].UID < out[j].UID })
+	sort.SliceStable(out.States, func(i, j int) bool { return out.States[i].UID < out.States[j].UID })
 	return out, nil
+}
+
+func decodeState(entry json.RawMessage) (UserState, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(entry, &obj); err != nil || obj == nil {
+		return UserState{}, errors.New("not an object")
+	}
+	field := func(name string) (json.RawMessage, bool) {
+		if v, ok := obj[name]; ok {
+			return v, true
+		}
+		for k, v := range obj {
+			if strings.TrimSpace(k) == name {
+				return v, true
+			}
+		}
+		return nil, false
+	}
+	var uid connectors.FlexString
+	if v, ok := field("uid"); ok {
+		if err := uid.UnmarshalJSON(v); err != nil {
+			return UserState{}, fmt.Errorf("uid: %w", err)
+		}
+	}
+	id := strings.TrimSpace(string(uid))
+	if id == "" {
+		return UserState{}, errors.New("no uid")
+	}
+	v, ok := field("state")
+	if !ok {
+		return UserState{}, fmt.Errorf("uid %s: no state", id)
+	}
+	var text connectors.FlexString
+	if err := text.UnmarshalJSON(v); err != nil || strings.TrimSpace(string(text)) == "" {
+		return UserState{}, fmt.Errorf("uid %s: state %s is not a number", id, clip(string(v)))
+	}
+	var state connectors.FlexInt
+	if err := state.UnmarshalJSON(v); err != nil {
+		return UserState{}, fmt.Errorf("uid %s: state: %w", id, err)
+	}
+	return UserState{UID: id, State: int32(state), Online: state == 1, Attrs: connectors.Attrs(obj)}, nil
 }

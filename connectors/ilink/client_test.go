@@ -213,15 +213,51 @@ func TestDecodeLists(t *testing.T) {
 			t.Errorf("%s: got %v, %v; want %v", name, got, err, c.want)
 		}
 	}
-	states, err := ilink.DecodeStateList(json.RawMessage(`"[{\"uid\":415,\"state\":\"0\"},{\"uid\":\"414\",\"state\":1}]"`))
+	list, err := ilink.DecodeStateList(json.RawMessage(`"[{\"uid\":415,\"state\":\"0\"},{\"uid\":\"414\",\"state\":1}]"`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(states) != 2 || states[0].UID != "414" || !states[0].Online || states[1].UID != "415" || states[1].Online || states[1].State != 0 {
-		t.Errorf("states %+v", states)
+	states := list.States
+	if len(states) != 2 || states[0].UID != "414" || !states[0].Online || states[1].UID != "415" || states[1].Online || states[1].State != 0 || len(list.Bad) != 0 {
+		t.Errorf("states %+v", list)
 	}
-	if _, err := ilink.DecodeStateList(json.RawMessage(`[{"uid":"414"}]`)); !errors.Is(err, ilink.ErrBadAnswer) {
-		t.Errorf("a state entry without state: want ErrBadAnswer, got %v", err)
+	if _, err := ilink.DecodeStateList(json.RawMessage(`{"uid":"414","state":1}`)); !errors.Is(err, ilink.ErrBadAnswer) {
+		t.Errorf("a uid_state_list that is not a list: want ErrBadAnswer, got %v", err)
+	}
+}
+
+// TestDecodeStateListAsTheManualPrintsIt: §5.10's answer, exactly as printed ("uid_state_list ... 格式如下:
+// [{ "uid": "414"," state":1}, { "uid": "415"," state":0}]"), is read like its repaired form; an entry
+// that cannot be read costs only itself and is reported.
+func TestDecodeStateListAsTheManualPrintsIt(t *testing.T) {
+	list, err := ilink.DecodeStateList(json.RawMessage(`[{ "uid": "414"," state":1}, { "uid": "415"," state":0}]`))
+	if err != nil {
+		t.Fatalf("the manual's literal answer: %v", err)
+	}
+	if len(list.States) != 2 || !list.States[0].Online || list.States[0].UID != "414" || list.States[1].Online || len(list.Bad) != 0 {
+		t.Errorf("the manual's literal answer read as %+v", list)
+	}
+	if list.States[0].Attrs[" state"] != "1" {
+		t.Errorf("attrs must keep the key as sent: %v", list.States[0].Attrs)
+	}
+	list, err = ilink.DecodeStateList(json.RawMessage(`[{"uid":"414","state":1},{"uid":"415"},{"state":1},"416",{"uid":"417","state":"online"},{"uid":"418","state":null},{"uid":"419","state":""},{"uid":" 420 ","state":"0"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range list.States {
+		got = append(got, s.UID)
+	}
+	if !reflect.DeepEqual(got, []string{"414", "420"}) {
+		t.Errorf("states read %v, want 414 and 420", got)
+	}
+	if len(list.Bad) != 6 {
+		t.Errorf("bad entries %d, want 6: %q", len(list.Bad), list.Bad)
+	}
+	for _, want := range []string{"uid 415: no state", "no uid", "not an object", "uid 417", "uid 418", "uid 419"} {
+		if !strings.Contains(strings.Join(list.Bad, "\n"), want) {
+			t.Errorf("bad entries do not say %q: %q", want, list.Bad)
+		}
 	}
 }
 
@@ -246,18 +282,18 @@ func FuzzDecodeGroupList(f *testing.F) {
 }
 
 func FuzzDecodeStateList(f *testing.F) {
-	for _, s := range []string{`[{"uid":"414","state":1}]`, `"[{\"uid\":1,\"state\":\"0\"}]"`, `[]`, `[{}]`} {
+	for _, s := range []string{`[{"uid":"414","state":1}]`, `"[{\"uid\":1,\"state\":\"0\"}]"`, `[]`, `[{}]`, `[{ "uid": "414"," state":1}, { "uid": "415"," state":0}]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		states, err := ilink.DecodeStateList(b)
+		list, err := ilink.DecodeStateList(b)
 		if err != nil {
 			if !errors.Is(err, ilink.ErrBadAnswer) {
 				t.Fatalf("error not ErrBadAnswer: %v", err)
 			}
 			return
 		}
-		for _, s := range states {
+		for _, s := range list.States {
 			if s.UID == "" || s.Online != (s.State == 1) {
 				t.Fatalf("bad state %+v", s)
 			}

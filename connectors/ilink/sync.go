@@ -1,11 +1,13 @@
 package ilink
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/imarchive/imarchive/connectors"
@@ -17,17 +19,30 @@ type Summary struct {
 	Groups   int // group member lists completed
 	Gone     int // groups listed, then reported gone (1013) before their members were read
 	Skipped  int // groups whose members the UID may not read (1014)
+	Failed   int // groups whose members could not be read (an error of their own); the run went on
 	Members  int // member rows
 	Accounts int // accounts whose online state was polled
 	Online   int // of those, online
+	// NoState counts the accounts asked about whose state the run did not get: a call that failed for
+	// them, or an answer entry that could not be read (Problems says which).
+	NoState int
+	// Problems lists what failed alone while the run went on: one line per group or account.
+	Problems []string
 	Took     time.Duration
 }
 
 // Sync takes one snapshot of the application's directory into ClickHouse: the group list (ham_group
 // action 3), each group's members (action 6), and, with cfg.States, the online state of every account
-// seen (ham_user action 1: group members, accounts in the archive, cfg.UIDs). The run is recorded
-// complete only when everything was written; on any error it is recorded failed (the membership
-// queries ignore it) and the error returned. prog may be nil.
+// seen (ham_user action 1: group members, accounts in the archive, cfg.UIDs).
+//
+// One bad group or account fails alone: a group whose members cannot be read (after the retries) is
+// an item skipped with the error as its detail, and the run goes on; a state request the platform
+// refuses for its content (1001, 1010) is split until the accounts it refuses are found, each then
+// without a state; an answer entry that cannot be read costs only that account. These are counted and
+// listed in the Summary (Failed, NoState, Problems) and in the run's items. The run fails, and the
+// error is returned, when it cannot go on at all: the group list cannot be read, every group failed,
+// the credentials, registration or token are refused, the context ends, or ClickHouse refuses a
+// write; a failed run is recorded so (the membership queries ignore it). prog may be nil.
 func Sync(ctx context.Context, c *Client, st *connectors.Store, cfg SyncConfig, prog *connectors.Progress, log *slog.Logger) (Summary, error) {
 	if st == nil {
 		return Summary{}, connectors.ErrNoStore
@@ -78,10 +93,20 @@ func (s *syncer) sync(ctx context.Context) error {
 	}
 	s.prog.Printf("group list: %d groups", len(groups))
 	seen := map[string]bool{}
+	var firstFailure error
 	for i, g := range groups {
 		members, err := s.group(ctx, g)
 		if err != nil {
-			return err
+			if fatal(ctx, err) {
+				return err
+			}
+			firstFailure = cmp.Or(firstFailure, err)
+			s.fail(g, err)
+			s.prog.Printf("group %d/%d %s %q: failed, the run goes on: %v", i+1, len(groups), g.ID, g.Name, err)
+			if err := s.flushIfFull(ctx); err != nil {
+				return err
+			}
+			continue
 		}
 		for _, m := range members {
 			seen[m] = true
@@ -93,6 +118,9 @@ func (s *syncer) sync(ctx context.Context) error {
 	}
 	if err := s.st.Flush(ctx, &s.batch); err != nil {
 		return err
+	}
+	if len(groups) > 0 && s.sum.Failed == len(groups) {
+		return fmt.Errorf("every group failed; the first: %w", firstFailure)
 	}
 	if !s.cfg.States {
 		return nil
@@ -158,30 +186,125 @@ func (s *syncer) states(ctx context.Context, accounts []string) error {
 		batch := accounts[i:end]
 		n++
 		started := s.now()
-		states, err := s.c.UserStates(ctx, batch)
-		if err != nil {
+		var got stateResult
+		if err := s.pollStates(ctx, batch, &got); err != nil {
 			return fmt.Errorf("online states of accounts %d–%d: %w", i+1, end, err)
 		}
 		snap := connectors.Snap{RunID: s.run.ID, SnapshotID: connectors.NewID("s"), SyncedAt: s.now()}
 		online := 0
-		for _, u := range states {
+		for _, u := range got.states {
 			s.batch.States = append(s.batch.States, connectors.StateRow{Snap: snap, Account: u.UID, Online: u.Online, State: u.State, Attrs: u.Attrs})
 			if u.Online {
 				online++
 			}
 		}
-		s.batch.Items = append(s.batch.Items, connectors.Item{Kind: connectors.KindUserStates, ID: fmt.Sprintf("%s/%04d", s.run.ID, n),
+		item := connectors.Item{Kind: connectors.KindUserStates, ID: fmt.Sprintf("%s/%04d", s.run.ID, n),
 			RunID: s.run.ID, SnapshotID: snap.SnapshotID, Status: connectors.ItemComplete, StartedAt: started, SyncedAt: snap.SyncedAt,
-			Pages: 1, Rows: uint64(len(states))})
-		s.sum.Accounts += len(states)
+			Pages: uint32(got.calls), Rows: uint64(len(got.states)), Detail: strings.Join(got.problems, "; ")}
+		if len(got.states) == 0 && len(got.problems) > 0 {
+			item.Status = connectors.ItemSkipped
+			s.run.Counts.Skipped++
+		}
+		s.batch.Items = append(s.batch.Items, item)
+		s.sum.Accounts += len(got.states)
 		s.sum.Online += online
-		s.run.Counts.Accounts += uint64(len(states))
-		s.prog.Printf("online states %d–%d of %d: %d answered, %d online", i+1, end, len(accounts), len(states), online)
+		s.sum.NoState += got.failed
+		s.sum.Problems = append(s.sum.Problems, got.problems...)
+		s.run.Counts.Accounts += uint64(len(got.states))
+		line := fmt.Sprintf("online states %d–%d of %d: %d answered, %d online", i+1, end, len(accounts), len(got.states), online)
+		if got.failed > 0 {
+			line += fmt.Sprintf(", %d without a state (%s)", got.failed, strings.Join(got.problems, "; "))
+			s.log.Warn("online states: some accounts got none, the run goes on", "accounts", fmt.Sprintf("%d–%d", i+1, end),
+				"without_state", got.failed, "problems", got.problems)
+		}
+		s.prog.Printf("%s", line)
 		if err := s.flushIfFull(ctx); err != nil {
 			return err
 		}
 	}
 	return s.st.Flush(ctx, &s.batch)
+}
+
+// stateResult gathers what the state requests of one batch gave.
+type stateResult struct {
+	states   []UserState
+	problems []string
+	failed   int // accounts asked about without a state
+	calls    int
+}
+
+// pollStates asks for the states of uids. A request the platform refuses for what it holds (1001 UID
+// 不存在, 1010 无效的参数) is split in two until the refused accounts stand alone; any other failure
+// costs the accounts of that request. Only an error that stops the run (fatal) is returned.
+func (s *syncer) pollStates(ctx context.Context, uids []string, out *stateResult) error {
+	out.calls++
+	list, err := s.c.UserStates(ctx, uids)
+	if err == nil {
+		out.states = append(out.states, list.States...)
+		asked := make(map[string]bool, len(uids))
+		for _, u := range uids {
+			asked[u] = true
+		}
+		for _, u := range list.States {
+			delete(asked, u.UID)
+		}
+		out.failed += len(asked) // not answered, or in an entry that could not be read
+		out.problems = append(out.problems, list.Bad...)
+		if len(asked) > len(list.Bad) {
+			var missing []string
+			for _, u := range uids {
+				if asked[u] {
+					missing = append(missing, u)
+				}
+			}
+			out.problems = append(out.problems, "no state answered for "+strings.Join(missing, ", "))
+		}
+		return nil
+	}
+	if fatal(ctx, err) {
+		return err
+	}
+	var ae *APIError
+	if len(uids) > 1 && errors.As(err, &ae) && (ae.Code == CodeNoUID || ae.Code == CodeBadParams) {
+		half := len(uids) / 2
+		if err := s.pollStates(ctx, uids[:half], out); err != nil {
+			return err
+		}
+		return s.pollStates(ctx, uids[half:], out)
+	}
+	who := uids[0]
+	if len(uids) > 1 {
+		who = fmt.Sprintf("%s … %s (%d accounts)", uids[0], uids[len(uids)-1], len(uids))
+	}
+	out.failed += len(uids)
+	out.problems = append(out.problems, fmt.Sprintf("%s: %v", who, err))
+	return nil
+}
+
+// fail records a group whose members could not be read: an item skipped, with the error.
+func (s *syncer) fail(g Group, err error) {
+	now := s.now()
+	s.batch.Items = append(s.batch.Items, connectors.Item{Kind: connectors.KindGroupMembers, ID: g.ID, RunID: s.run.ID,
+		SnapshotID: connectors.NewID("s"), Status: connectors.ItemSkipped, StartedAt: now, SyncedAt: now, Pages: 1,
+		Detail: "failed: " + err.Error()})
+	s.sum.Failed++
+	s.sum.Problems = append(s.sum.Problems, fmt.Sprintf("group %s: %v", g.ID, err))
+	s.run.Counts.Skipped++
+	s.log.Warn("group members could not be read; the run goes on without this group", "group_id", g.ID, "err", err)
+}
+
+// fatal reports whether err stops the whole run rather than the one group or account it came from:
+// the run was cancelled, or the platform refuses the credentials, the registration or the token
+// (every call after would fail the same way).
+func fatal(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code == CodeBadAppKey || ae.Code == CodeNotConfigured || ae.Code.TokenProblem()
+	}
+	return false
 }
 
 // finish records the run. On failure, what was read is still written first (best effort): the
@@ -206,7 +329,8 @@ func (s *syncer) finish(ctx context.Context, runErr error) error {
 	if ferr != nil {
 		return fmt.Errorf("everything was written but recording run %s complete failed (the queries will not use it; run the sync again): %w", s.run.ID, ferr)
 	}
-	s.prog.Printf("run %s complete: %d groups (%d gone, %d skipped), %d members, %d online states (%d online) in %s",
-		s.run.ID, s.sum.Groups, s.sum.Gone, s.sum.Skipped, s.sum.Members, s.sum.Accounts, s.sum.Online, s.sum.Took.Round(time.Millisecond))
+	s.prog.Printf("run %s complete: %d groups (%d gone, %d skipped, %d failed), %d members, %d online states (%d online, %d accounts without one) in %s",
+		s.run.ID, s.sum.Groups, s.sum.Gone, s.sum.Skipped, s.sum.Failed, s.sum.Members, s.sum.Accounts, s.sum.Online, s.sum.NoState,
+		s.sum.Took.Round(time.Millisecond))
 	return nil
 }

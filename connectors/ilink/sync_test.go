@@ -119,7 +119,8 @@ func TestSyncAnswersWhoWasInAGroupWhen(t *testing.T) {
 		t.Errorf("414's polled states: %v", states)
 	}
 
-	// T2: the sync fails part-way: g1 is read (and changed), g2's members fail every attempt.
+	// T2: g1 is read (and changed); g2's members fail every attempt. g2 fails alone: the run completes,
+	// g1's new snapshot counts, g2 keeps its T1 snapshot, and the failure is reported.
 	clk.Add(time.Hour)
 	t2 := clk.Now()
 	fake.SetGroups(
@@ -128,24 +129,52 @@ func TestSyncAnswersWhoWasInAGroupWhen(t *testing.T) {
 	)
 	before := fake.Count(ilinktest.GroupMembers)
 	fake.Fail(ilinktest.GroupMembers, ilinktest.Fault{}, ilinktest.Fault{Status: 500}, ilinktest.Fault{Status: 503}, ilinktest.Fault{Drop: true})
-	_, progress, err = sync()
-	if !errors.Is(err, connectors.ErrGaveUp) || !strings.Contains(err.Error(), "members of group g2") {
-		t.Fatalf("want the sync to give up on g2, got %v", err)
+	sum, progress, err = sync()
+	if err != nil {
+		t.Fatalf("one group failing must not fail the run: %v", err)
 	}
 	if n := fake.Count(ilinktest.GroupMembers) - before; n != 4 {
 		t.Errorf("%d member requests, want g1 + 3 attempts for g2", n)
 	}
+	// 999 is no UID of the platform's: the state answer leaves it out.
+	if sum.Groups != 1 || sum.Failed != 1 || !strings.Contains(sum.Problems[0], "group g2") || sum.Accounts != 3 || sum.NoState != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+	if !strings.Contains(progress, `g2 "聊天2群": failed, the run goes on`) || !strings.Contains(progress, "1 failed") {
+		t.Errorf("progress does not report g2's failure:\n%s", progress)
+	}
+	if got := members("g1", t2.Add(time.Second)); !reflect.DeepEqual(got, []string{"999"}) {
+		t.Errorf("g1 after T2: %v, want T2's snapshot", got)
+	}
+	if got := members("g2", t2.Add(time.Second)); !reflect.DeepEqual(got, []string{"416"}) {
+		t.Errorf("g2 failed at T2: want its T1 snapshot, got %v", got)
+	}
+	items := q("sync_run_items", map[string]string{"run_id": sum.RunID})
+	var g2 map[string]any
+	for _, it := range items {
+		if it["item_id"] == "g2" {
+			g2 = it
+		}
+	}
+	if g2 == nil || g2["status"] != "skipped" || !strings.Contains(g2["detail"].(string), "failed") {
+		t.Errorf("g2's item in the run: %v", g2)
+	}
+
+	// T2b: the group list itself cannot be read: nothing to go on, the run fails.
+	clk.Add(time.Minute)
+	fake.Fail(ilinktest.GroupList, ilinktest.Fault{Status: 500}, ilinktest.Fault{Status: 500}, ilinktest.Fault{Status: 500})
+	_, progress, err = sync()
+	if !errors.Is(err, connectors.ErrGaveUp) || !strings.Contains(err.Error(), "group list") {
+		t.Fatalf("want the sync to give up on the group list, got %v", err)
+	}
 	if !strings.Contains(progress, "failed") {
 		t.Errorf("progress does not say the run failed:\n%s", progress)
 	}
-	if got := members("g1", t2.Add(time.Second)); !reflect.DeepEqual(got, []string{"415", "416"}) {
-		t.Errorf("g1 after the failed run must still be T1's snapshot, got %v", got)
-	}
 	runs := q("sync_runs", map[string]string{"since": connectorstest.Time(t0)})
-	if got := connectorstest.Column(runs, "status"); !reflect.DeepEqual(got, []string{"failed", "complete", "complete"}) {
+	if got := connectorstest.Column(runs, "status"); !reflect.DeepEqual(got, []string{"failed", "complete", "complete", "complete"}) {
 		t.Errorf("run statuses %v", got)
 	}
-	if !strings.Contains(runs[0]["error"].(string), "g2") {
+	if !strings.Contains(runs[0]["error"].(string), "group list") {
 		t.Errorf("the failed run's error: %v", runs[0]["error"])
 	}
 
@@ -157,7 +186,7 @@ func TestSyncAnswersWhoWasInAGroupWhen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Gone != 1 || sum.Skipped != 1 || sum.Groups != 1 {
+	if sum.Gone != 1 || sum.Skipped != 1 || sum.Groups != 1 || sum.Failed != 0 {
 		t.Errorf("summary %+v", sum)
 	}
 	if got := members("g1", t3.Add(time.Second)); len(got) != 0 {
@@ -167,14 +196,75 @@ func TestSyncAnswersWhoWasInAGroupWhen(t *testing.T) {
 		t.Errorf("g2 was skipped: want its last snapshot (T1), got %v", got)
 	}
 	hist = q("group_snapshot_history", map[string]string{"group_id": "g1", "from": connectorstest.Time(t0), "to": connectorstest.Time(t3.Add(time.Minute))})
-	if got := connectorstest.Column(hist, "usable"); !reflect.DeepEqual(got, []string{"1", "1", "0", "1"}) {
+	if got := connectorstest.Column(hist, "usable"); !reflect.DeepEqual(got, []string{"1", "1", "1", "1"}) {
 		t.Errorf("usable flags %v", got)
 	}
-	if last := hist[3]; !reflect.DeepEqual(last["left"], []any{"415", "416"}) || !strings.Contains(last["detail"].(string), "1013") {
+	if last := hist[3]; !reflect.DeepEqual(last["left"], []any{"999"}) || !strings.Contains(last["detail"].(string), "1013") {
 		t.Errorf("the gone snapshot: %v", last)
 	}
 	if got := counterValue(t, reg, "imarchive_connector_sync_runs_total", "status", "failed"); got != 1 {
 		t.Errorf("failed runs metric %v", got)
+	}
+}
+
+// TestSyncEveryGroupFailedFailsTheRun: when no group can be read, the run is not called complete.
+func TestSyncEveryGroupFailedFailsTheRun(t *testing.T) {
+	_, conn := connectorstest.Database(t)
+	fake, c, _ := fixture(t)
+	fake.SetGroups(ilinktest.Group{ID: "g1", Members: []string{"414"}}, ilinktest.Group{ID: "g2", Members: []string{"415"}})
+	fake.Fail(ilinktest.GroupMembers, ilinktest.Fault{Code: 1017}, ilinktest.Fault{Code: 1017}, ilinktest.Fault{Code: 1017},
+		ilinktest.Fault{Code: 1012})
+	st := connectors.NewStore(conn, "ilink", appKey, nil)
+	sum, err := ilink.Sync(context.Background(), c, st, ilink.DefaultSyncConfig(), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "every group failed") || sum.Failed != 2 {
+		t.Fatalf("sync: %+v, %v; want every group failed", sum, err)
+	}
+}
+
+// TestSyncStatesFailAlone (issue 16 item 2): the user-state poll reads the manual's literal answer
+// (" state" with a space), and one bad account costs only itself: an entry the platform answers
+// unreadably, and an account whose presence in a request makes the platform refuse it (1001), are
+// reported; every other account gets its state, and the group snapshots of the run count.
+func TestSyncStatesFailAlone(t *testing.T) {
+	_, conn := connectorstest.Database(t)
+	ctx := context.Background()
+	fake, c, _ := fixture(t)
+	fake.SetGroups(ilinktest.Group{ID: "g1", Name: "聊天群", Members: []string{uid, "414", "415", "416", "417", "418"}})
+	for u, st := range map[string]int{"414": 1, "415": 0, "416": 1, "417": 1, "418": 0} {
+		fake.SetState(u, st)
+	}
+	fake.StateKey(" state")                 // the manual's answer, as printed
+	fake.StateEntry("416", `{"uid":"416"}`) // no state for 416
+	fake.RefuseUID("417", 1001)             // any request naming 417 is refused
+	st := connectors.NewStore(conn, "ilink", appKey, nil)
+	cfg := ilink.DefaultSyncConfig()
+	cfg.StateBatch = 4
+	var progress bytes.Buffer
+	sum, err := ilink.Sync(ctx, c, st, cfg, connectors.NewProgress(&progress, "", nil), nil)
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, progress.String())
+	}
+	if sum.Groups != 1 || sum.Members != 5 || sum.Accounts != 3 || sum.Online != 1 || sum.NoState != 2 {
+		t.Errorf("summary %+v", sum)
+	}
+	problems := strings.Join(sum.Problems, "\n")
+	for _, want := range []string{"uid 416: no state", "417: ", "code 1001 (UID 不存在"} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("problems do not say %q:\n%s", want, problems)
+		}
+	}
+	if !strings.Contains(progress.String(), "without a state") {
+		t.Errorf("progress does not report the accounts without a state:\n%s", progress.String())
+	}
+	states := connectorstest.Query(t, conn, "user_state_snapshots", map[string]string{"source": "ilink", "app": appKey,
+		"account": "414", "from": "2000-01-01 00:00:00", "to": "2100-01-01 00:00:00"})
+	if got := connectorstest.Column(states, "online"); !reflect.DeepEqual(got, []string{"1"}) {
+		t.Errorf("414's polled state: %v", states)
+	}
+	rows := connectorstest.Query(t, conn, "group_members_at", map[string]string{"source": "ilink", "app": appKey, "group_id": "g1",
+		"at": "2100-01-01 00:00:00"})
+	if got := connectorstest.Column(rows, "account"); !reflect.DeepEqual(got, []string{"414", "415", "416", "417", "418"}) {
+		t.Errorf("g1's snapshot of the run: %v", got)
 	}
 }
 

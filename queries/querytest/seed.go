@@ -212,7 +212,7 @@ func batches(now time.Time) [][]*event.Event {
 	inv := community(event.KindMember, event.OpInvite, "inv", "owner", "S1", At(0, 15))
 	inv.Target.Accounts = []string{"yx1", "yx2"}
 	acc := community(event.KindMember, event.OpAcceptInvite, "acc", "yx1", "S1", At(0, 20))
-	acc.Target.Account = "owner"
+	acc.Inviter = "owner" // the inviter it accepted (not acted upon)
 	app := community(event.KindMember, event.OpAcceptApply, "apply-ok", "owner", "S1", At(0, 40))
 	app.Target.Account = "wm210"
 	kick := community(event.KindMember, event.OpKick, "kick", "owner", "S1", At(1, 15))

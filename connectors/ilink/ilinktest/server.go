@@ -1,13 +1,17 @@
 // Package ilinktest is a local stand-in for the ET-iLink API (manual 000, §3 and §5), for tests: it
-// answers set_config, get_access_token, ham_group (actions 3 and 6) and ham_user (action 1) with the
-// manual's field names, types and codes, checks credentials and access_tokens (with expiry on a clock
-// the test controls), performs the GET handshake on registration as the platform does, and can be told
-// to fail: an error code, an HTTP status, a delay, a dropped connection.
+// answers set_config, get_access_token, ham_group (actions 3 and 6), ham_user (action 1 states, action
+// 2 subscriptions) and ham_topic (action 1 subscriptions) with the manual's field names, types and
+// codes, checks credentials and access_tokens (with expiry on a clock the test controls), performs the
+// GET handshake on registration as the platform does, pushes status changes and topic messages to the
+// registered callback of each subscriber (§4.3, §4.4), and can be told to fail: an error code, an HTTP
+// status, a delay, a dropped connection.
 package ilinktest
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -30,6 +34,10 @@ const (
 	GroupList      = "ham_group/3"
 	GroupMembers   = "ham_group/6"
 	UserStates     = "ham_user/1"
+	SubscribeUsers = "ham_user/2"
+	// SubscribeUsersExample is ham_user with §5.11's example action_type 7.
+	SubscribeUsersExample = "ham_user/7"
+	Topics                = "ham_topic/1"
 )
 
 // Group is a group the fake knows.
@@ -89,6 +97,21 @@ type Server struct {
 	handshakeOrd  string // "sorted" or "concat"
 	setConfigMax  int
 	setConfigs    int
+	stateKey      string                     // the key of a state in uid_state_list (default "state")
+	stateEntries  map[string]json.RawMessage // uid → the entry to answer instead
+	refused       map[string]int             // uid → the code a ham_user request naming it gets
+	userSubAction int                        // the ham_user action_type it takes for subscriptions (2 or 7)
+	maxSubs       int                        // subscriptions (users and topics) per UID; 0: no limit
+	userSubs      map[string]map[string]bool // subscriber UID → subscribed UIDs
+	topicSubs     map[string]map[string]int  // subscriber UID → topic → QoS
+	pushes        []Push
+}
+
+// Push is a callback the fake pushed to a subscriber's registered URL.
+type Push struct {
+	URL    string
+	Body   []byte
+	Status int // the callback's answer; 0 when it could not be reached
 }
 
 // New starts a fake for one application (appkey, secretkey) whose UIDs are uids.
@@ -97,7 +120,9 @@ func New(appKey, secretKey string, uids ...string) *Server {
 		appKey: appKey, secretKey: secretKey, uids: map[string]bool{},
 		states: map[string]int{}, regs: map[string]Registration{}, tokens: map[string]token{},
 		faults: map[string][]Fault{}, now: time.Now, tokenLifetime: 7200 * time.Second,
-		handshake: true, handshakeOrd: "sorted",
+		handshake: true, handshakeOrd: "sorted", stateKey: "state",
+		stateEntries: map[string]json.RawMessage{}, refused: map[string]int{},
+		userSubAction: 2, userSubs: map[string]map[string]bool{}, topicSubs: map[string]map[string]int{},
 	}
 	for _, u := range uids {
 		s.uids[u] = true
@@ -112,13 +137,111 @@ func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu
 // SetGroups replaces the groups.
 func (s *Server) SetGroups(gs ...Group) { s.mu.Lock(); s.groups = gs; s.mu.Unlock() }
 
-// SetState sets a UID's online state (1 online, 0 offline).
+// SetState sets a UID's online state (1 online, 0 offline). A change is pushed, as §4.3's status
+// message, to the registered callback of every UID subscribed to uid (and to no one else).
 func (s *Server) SetState(uid string, state int) {
 	s.mu.Lock()
 	s.uids[uid] = true
+	prev, had := s.states[uid]
 	s.states[uid] = state
+	var targets []struct{ url, subscriber string }
+	if !had || prev != state {
+		for sub, set := range s.userSubs {
+			if reg, ok := s.regs[sub]; ok && set[uid] {
+				targets = append(targets, struct{ url, subscriber string }{reg.URL, sub})
+			}
+		}
+	}
+	now := s.now()
+	s.mu.Unlock()
+	sort.Slice(targets, func(i, j int) bool { return targets[i].subscriber < targets[j].subscriber })
+	for _, t := range targets {
+		s.push(t.url, map[string]any{"from_uid": uid, "to_uid": t.subscriber, "msg_type": 4, "time": now.Unix(), "type": state})
+	}
+}
+
+// Publish posts a message to a topic (§5.14): it is pushed, as §4.4's topic message, to the registered
+// callback of every UID subscribed to the topic.
+func (s *Server) Publish(fromUID, subject, text string) {
+	s.mu.Lock()
+	var targets []struct{ url, subscriber string }
+	for sub, topics := range s.topicSubs {
+		if reg, ok := s.regs[sub]; ok {
+			if _, ok := topics[subject]; ok {
+				targets = append(targets, struct{ url, subscriber string }{reg.URL, sub})
+			}
+		}
+	}
+	now := s.now()
+	s.mu.Unlock()
+	sort.Slice(targets, func(i, j int) bool { return targets[i].subscriber < targets[j].subscriber })
+	for _, t := range targets {
+		s.push(t.url, map[string]any{"from_uid": fromUID, "to_uid": t.subscriber, "group_id": subject, "msg_type": 4,
+			"create_time": now.Unix(), "content": base64.StdEncoding.EncodeToString([]byte(text))})
+	}
+}
+
+func (s *Server) push(url string, body map[string]any) {
+	b, _ := json.Marshal(body)
+	p := Push{URL: url, Body: b}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // §2.1: the platform waits five seconds
+	defer cancel()
+	if req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b)); err == nil {
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			p.Status = resp.StatusCode
+		}
+	}
+	s.mu.Lock()
+	s.pushes = append(s.pushes, p)
 	s.mu.Unlock()
 }
+
+// Pushes returns the callbacks pushed so far, oldest first.
+func (s *Server) Pushes() []Push {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Push(nil), s.pushes...)
+}
+
+// UserSubscribeAction sets which ham_user action_type the fake takes for subscriptions: 2 (§5.11's
+// table, the default) or 7 (its example); the other is answered 1012 (无效的操作).
+func (s *Server) UserSubscribeAction(action int) {
+	s.mu.Lock()
+	s.userSubAction = action
+	s.mu.Unlock()
+}
+
+// SubscriptionLimit makes subscriptions beyond n per UID (users and topics together) answer 1011
+// (超过最大订阅数目限制); 0 is no limit.
+func (s *Server) SubscriptionLimit(n int) { s.mu.Lock(); s.maxSubs = n; s.mu.Unlock() }
+
+// UserSubscriptions returns the UIDs subscriber is subscribed to, sorted.
+func (s *Server) UserSubscriptions(subscriber string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for u := range s.userSubs[subscriber] {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TopicSubscriptions returns the topics subscriber is subscribed to, with their QoS.
+func (s *Server) TopicSubscriptions(subscriber string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for t, q := range s.topicSubs[subscriber] {
+		out[t] = q
+	}
+	return out
+}
+
+func (s *Server) subscriptions(uid string) int { return len(s.userSubs[uid]) + len(s.topicSubs[uid]) }
 
 // Register records a callback as if set_config had succeeded (for tests that start registered).
 func (s *Server) Register(uid, callbackURL, tok string) {
@@ -146,6 +269,22 @@ func (s *Server) Handshake(on bool, order string) {
 	s.handshake, s.handshakeOrd = on, order
 	s.mu.Unlock()
 }
+
+// StateKey sets the key of the state in uid_state_list entries: "state" by default; " state" answers
+// as the manual prints its answer (§5.10: [{ "uid": "414"," state":1}, …]).
+func (s *Server) StateKey(key string) { s.mu.Lock(); s.stateKey = key; s.mu.Unlock() }
+
+// StateEntry makes the state answer carry raw, verbatim, as uid's entry (a malformed entry, say).
+func (s *Server) StateEntry(uid, raw string) {
+	s.mu.Lock()
+	s.uids[uid] = true
+	s.stateEntries[uid] = json.RawMessage(raw)
+	s.mu.Unlock()
+}
+
+// RefuseUID makes every ham_user request whose uid_list names uid answer code (1001 UID 不存在, say),
+// the whole request, as a platform that checks its parameters does.
+func (s *Server) RefuseUID(uid string, code int) { s.mu.Lock(); s.refused[uid] = code; s.mu.Unlock() }
 
 // SetConfigLimit makes set_config answer 1004 after n calls (0: no limit).
 func (s *Server) SetConfigLimit(n int) { s.mu.Lock(); s.setConfigMax = n; s.mu.Unlock() }
@@ -199,7 +338,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	endpoint := path
-	if path == "ham_group" || path == "ham_user" {
+	if path == "ham_group" || path == "ham_user" || path == "ham_topic" {
 		endpoint = path + "/" + str(body["action_type"])
 	}
 	s.mu.Lock()
@@ -242,7 +381,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		answer(w, s.setConfig(r.Context(), body))
 	case "get_access_token":
 		answer(w, s.getToken(body))
-	case "ham_group", "ham_user":
+	case "ham_group", "ham_user", "ham_topic":
 		answer(w, s.ham(path, r.URL.Query().Get("access_token"), body))
 	default:
 		http.NotFound(w, r)
@@ -440,15 +579,86 @@ func (s *Server) ham(path, tok string, body map[string]any) map[string]any {
 		if !ok {
 			return code(1010)
 		}
-		list := []map[string]any{}
+		for _, u := range raw {
+			if c, ok := s.refused[str(u)]; ok {
+				return code(c)
+			}
+		}
+		list := []any{}
 		for _, u := range raw {
 			uid := str(u)
 			if !s.uids[uid] {
 				continue
 			}
-			list = append(list, map[string]any{"uid": uid, "state": s.states[uid]})
+			if e, ok := s.stateEntries[uid]; ok {
+				list = append(list, e)
+				continue
+			}
+			list = append(list, map[string]any{"uid": uid, s.stateKey: s.states[uid]})
 		}
 		return map[string]any{"code": 0, "uid_state_list": s.list(list)}
+	case SubscribeUsers, SubscribeUsersExample:
+		if action != strconv.Itoa(s.userSubAction) {
+			return code(1012)
+		}
+		raw, ok := body["uid_list"].([]any)
+		typ := str(body["type"])
+		if !ok || len(raw) == 0 || (typ != "0" && typ != "1") {
+			return code(1010)
+		}
+		for _, u := range raw {
+			if !s.uids[str(u)] {
+				return code(1001)
+			}
+		}
+		set := s.userSubs[sendUID]
+		if set == nil {
+			set = map[string]bool{}
+			s.userSubs[sendUID] = set
+		}
+		if typ == "0" {
+			for _, u := range raw {
+				delete(set, str(u))
+			}
+			return code(0)
+		}
+		added := 0
+		for _, u := range raw {
+			if !set[str(u)] {
+				added++
+			}
+		}
+		if s.maxSubs > 0 && s.subscriptions(sendUID)+added > s.maxSubs {
+			return code(1011)
+		}
+		for _, u := range raw {
+			set[str(u)] = true
+		}
+		return code(0)
+	case Topics:
+		subject := str(body["subject"])
+		typ := str(body["type"])
+		if subject == "" || strings.ContainsAny(subject, "#+") || (typ != "0" && typ != "1") {
+			return code(1010)
+		}
+		topics := s.topicSubs[sendUID]
+		if topics == nil {
+			topics = map[string]int{}
+			s.topicSubs[sendUID] = topics
+		}
+		if typ == "0" {
+			delete(topics, subject)
+			return code(0)
+		}
+		qos, err := strconv.Atoi(str(body["qos"]))
+		if err != nil || qos < 0 || qos > 2 {
+			return code(1010)
+		}
+		if _, had := topics[subject]; !had && s.maxSubs > 0 && s.subscriptions(sendUID)+1 > s.maxSubs {
+			return code(1011)
+		}
+		topics[subject] = qos
+		return code(0)
 	}
 	return code(1012)
 }
