@@ -6,7 +6,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
+ARG VERSION=
 RUN make static VERSION=${VERSION}
 
 FROM gcr.io/distroless/static-debian12:nonroot

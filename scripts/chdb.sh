@@ -135,8 +135,12 @@ cmd_start() {
 	mkdir -p "$DATA"
 	local start_ns
 	start_ns="$(date +%s%N)"
+	# Its own session (setsid): a Ctrl-C in the terminal that started it (make stack, make test) goes to
+	# the script, which stops the server through this pid file, once.
+	local detach=()
+	command -v setsid >/dev/null 2>&1 && detach=(setsid)
 	# shellcheck disable=SC2086 # IMARCHIVE_CHDB_ARGS is a list of arguments
-	nohup "$VPY" -u "$SERVER" --path "$DATA" --host "$HOST" --port "$PORT" ${IMARCHIVE_CHDB_ARGS:-} \
+	nohup "${detach[@]}" "$VPY" -u "$SERVER" --path "$DATA" --host "$HOST" --port "$PORT" ${IMARCHIVE_CHDB_ARGS:-} \
 		>>"$LOG" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$PIDFILE"

@@ -71,7 +71,7 @@ anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UT
 			errs = append(errs, err)
 			sel.To = t
 		}
-		cfg := export.Config{Dir: out, Format: format, Selection: sel, Tool: "imarchive " + version, Now: now, Progress: stderr}
+		cfg := export.Config{Dir: out, Format: format, Selection: sel, Tool: "imarchive " + buildVersion(), Now: now, Progress: stderr}
 		if err := errors.Join(append(errs, cfg.Validate())...); err != nil {
 			return err
 		}
