@@ -66,6 +66,7 @@ the raw archive or the chain have not reached yet as pending. TIME: RFC 3339, '2
 		format     string
 		anchors    []audit.Anchor
 	)
+	c.group(subcommand{"verify", "check the raw archive received in [--from, --to) against its hash chain; exit 1 on a break"})
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
 	c.fs.StringVar(&from, "from", "", "start of the range, inclusive (required)")
@@ -75,13 +76,13 @@ the raw archive or the chain have not reached yet as pending. TIME: RFC 3339, '2
 	c.fs.Var(anchorFlag{&anchors}, "anchor", "a head recorded earlier, PARTITION:OFFSET:HASH, that must still be in the chain (repeat)")
 	c.run = func(args []string) error {
 		if len(args) == 0 || args[0] != "verify" {
-			return errors.New("usage: imarchive audit verify --from TIME --to TIME [flags]")
+			return usagef("usage: imarchive audit verify --from TIME --to TIME [flags]")
 		}
 		if err := c.parse(args[1:]); err != nil {
 			return err
 		}
 		if rest := c.fs.Args(); len(rest) > 0 {
-			return fmt.Errorf("unexpected arguments %q", rest)
+			return usagef("unexpected arguments %q", rest)
 		}
 		r := audit.Range{Anchors: anchors}
 		var errs []error
