@@ -22,7 +22,7 @@ type command struct {
 	detail  string
 	// subs are the commands of a group command (imarchive audit verify, hold add|release|list, …), one
 	// line each in its --help; subsOptional when the group also runs without one (export).
-	subs         []subcommand
+	subs    []subcommand
 	fs      *flag.FlagSet
 	envs    map[string]string // flag name → environment variable
 	known   map[string]bool   // every IMARCHIVE_* name any command reads (for the config file check)
