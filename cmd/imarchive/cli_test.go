@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +136,37 @@ func TestQueryOptionalParamsAndEmptyCSV(t *testing.T) {
 	code, out, errOut = runCLI(t, args...)
 	if code != 0 || !strings.HasPrefix(out, "source  app  server_id  channel_id") || !strings.HasSuffix(out, "\n(0 rows)\n") {
 		t.Errorf("as a table: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestLoadgenExitCodes: loadgen exits 1 when callbacks are refused or unanswered beyond
+// --max-failure-share, saying why by status; 0 when the receiver accepts them (or the share allows it).
+func TestLoadgenExitCodes(t *testing.T) {
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) }))
+	defer srv.Close()
+	base := []string{"loadgen", "--target", srv.URL, "--netease-apps", "a=s", "--count", "30", "--rate", "0", "--duration", "20s"}
+	for _, tc := range []struct {
+		status int
+		extra  []string
+		code   int
+		want   string
+	}{
+		{http.StatusOK, nil, 0, "the archive should hold each of the 30 delivered callbacks once"},
+		{http.StatusUnauthorized, nil, 1, "30 of 30 callbacks (100.0%) were never accepted"},
+		{http.StatusUnauthorized, []string{"--max-failure-share", "1"}, 0, "answers: 401 ×30"},
+		{http.StatusServiceUnavailable, []string{"--max-failure-share", "0.5"}, 1, "503: serve could not reach Kafka"},
+		{http.StatusOK, []string{"--max-failure-share", "2"}, 2, "--max-failure-share 2: want a share from 0 to 1"},
+	} {
+		status = tc.status
+		code, out, errOut := runCLI(t, append(base, tc.extra...)...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("answer %d %v: exit %d, want %d saying %q\n%s%s", tc.status, tc.extra, code, tc.code, tc.want, out, errOut)
+		}
+	}
+	srv.Close()
+	code, out, errOut := runCLI(t, base...)
+	if code != 1 || !strings.Contains(out+errOut, "no answer") || !strings.Contains(out+errOut, "is serve running at the target") || strings.Contains(out, "map[") {
+		t.Errorf("nobody listening: exit %d\n%s%s", code, out, errOut)
 	}
 }
