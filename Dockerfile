@@ -6,7 +6,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
+ARG VERSION=
 RUN make static VERSION=${VERSION}
 # serve's spool directory, owned by the runtime user so that a named volume mounted there is writable
 RUN mkdir -p /out/spool

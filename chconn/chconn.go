@@ -45,6 +45,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +55,13 @@ import (
 
 // ErrNoDSN is returned when no DSN was configured.
 var ErrNoDSN = errors.New("no ClickHouse DSN configured (IMARCHIVE_CLICKHOUSE_DSN)")
+
+// ErrBadDSN is returned for a DSN whose scheme is none of DSNSchemes.
+var ErrBadDSN = errors.New("bad ClickHouse DSN")
+
+// DSNSchemes are the DSN schemes Options accepts: clickhouse and tcp (the native protocol), http and
+// https (the HTTP interface).
+var DSNSchemes = []string{"clickhouse", "tcp", "http", "https"}
 
 // DSN parameters read by imarchive itself and removed before clickhouse-go parses the rest (it would
 // send unknown parameters to the server as settings).
@@ -69,6 +77,15 @@ const (
 func Options(dsn string) (*clickhouse.Options, error) {
 	if dsn == "" {
 		return nil, ErrNoDSN
+	}
+	// clickhouse-go speaks its native protocol for any scheme but http(s): name a wrong one instead.
+	if scheme, _, ok := strings.Cut(dsn, "://"); !ok || !slices.Contains(DSNSchemes, strings.ToLower(scheme)) {
+		what := fmt.Sprintf("unknown scheme %q", scheme)
+		if !ok {
+			what = "no scheme" // and nothing of the DSN itself: it may hold a password
+		}
+		return nil, fmt.Errorf("%w: %s: want %s (e.g. clickhouse://user@host:9000/imarchive or http://host:8123/imarchive)",
+			ErrBadDSN, what, strings.Join(DSNSchemes, "://, ")+"://")
 	}
 	rest, files, err := ownParams(dsn)
 	if err != nil {

@@ -14,22 +14,41 @@ import (
 	"github.com/imarchive/imarchive/ingest"
 )
 
-// Kinds of callback the generator makes, the keys of Config.Mix.
+// Kinds of callback the generator makes, the keys of Config.Mix. The NetEase ones are the copy manual's
+// eventTypes (seeds 002): 48 message, 47 login/logout/heartbeat, 81 message update with status 0
+// (edit), 1 (recall) or 2 (delete), 49 custom system notification, 50–77 server, channel, member, role
+// and permission events, 80 quick comment. An update, recall, deletion or quick comment is about a
+// message this run sent before (a Maxim REPLACE likewise), so the compliance views show its history.
 const (
-	NeteaseMessage  = "netease_message"
-	NeteasePresence = "netease_presence"
-	ILinkMessage    = "ilink_message"
-	ILinkGroup      = "ilink_group"
-	ILinkStatus     = "ilink_status"
-	MaximMessage    = "maxim_message"
-	MaximGroup      = "maxim_group"
+	NeteaseMessage      = "netease_message"
+	NeteasePresence     = "netease_presence"
+	NeteaseUpdate       = "netease_update"
+	NeteaseRecall       = "netease_recall"
+	NeteaseDelete       = "netease_delete"
+	NeteaseNotification = "netease_notification"
+	NeteaseCommunity    = "netease_community"
+	NeteaseQuickComment = "netease_quick_comment"
+	ILinkMessage        = "ilink_message"
+	ILinkGroup          = "ilink_group"
+	ILinkStatus         = "ilink_status"
+	MaximMessage        = "maxim_message"
+	MaximGroup          = "maxim_group"
+	MaximEdit           = "maxim_edit"
 )
 
 // AllKinds lists every kind, in a stable order.
-var AllKinds = []string{NeteaseMessage, NeteasePresence, ILinkMessage, ILinkGroup, ILinkStatus, MaximMessage, MaximGroup}
+var AllKinds = []string{NeteaseMessage, NeteasePresence, NeteaseUpdate, NeteaseRecall, NeteaseDelete, NeteaseNotification,
+	NeteaseCommunity, NeteaseQuickComment, ILinkMessage, ILinkGroup, ILinkStatus, MaximMessage, MaximGroup, MaximEdit}
 
-// DefaultMix weighs the kinds like a busy community: mostly channel messages, a fair share of presence.
-const DefaultMix = "netease_message=50,netease_presence=20,ilink_message=8,ilink_group=7,ilink_status=5,maxim_message=5,maxim_group=5"
+// DefaultMix weighs the kinds like a busy community: mostly channel messages, a fair share of presence,
+// and some of everything else, so that every dashboard and compliance view has something to show.
+const DefaultMix = "netease_message=45,netease_presence=18,netease_update=3,netease_recall=1,netease_delete=1," +
+	"netease_notification=2,netease_community=4,netease_quick_comment=3," +
+	"ilink_message=8,ilink_group=6,ilink_status=4,maxim_message=2,maxim_group=2,maxim_edit=1"
+
+// AntispamShare is the share of NetEase messages and edits sent as flagged by the platform's antispam
+// (antispam "true" with a yidunRes), for the antispam_hits and flagged_messages views.
+const AntispamShare = 0.03
 
 // ParseMix parses "kind=weight,…".
 func ParseMix(s string) (map[string]int, error) {
@@ -60,6 +79,12 @@ func ParseMix(s string) (map[string]int, error) {
 	return m, nil
 }
 
+// platformOf is the platform of a kind: netease, ilink or maxim.
+func platformOf(kind string) string {
+	p, _, _ := strings.Cut(kind, "_")
+	return p
+}
+
 func knownKind(k string) bool {
 	for _, x := range AllKinds {
 		if x == k {
@@ -88,6 +113,8 @@ type Callback struct {
 	EventID string
 
 	sign func(h http.Header, now time.Time) // sets the platform's authentication headers, fresh for each send
+
+	delivered bool // accepted at least once (guarded by the runner's mutex)
 }
 
 // Headers returns the request headers for one send at time now (a retry is re-signed, as the platforms do).
@@ -112,6 +139,28 @@ type generator struct {
 	neteaseK []string
 	ilinkK   []string
 	maximK   []string
+	lastMs   int64 // the greatest time stamped on an update, so that two never share one (their event_id)
+	// Recent messages of this run, which updates, recalls, deletions, quick comments and Maxim edits are about.
+	neteaseSent []sentMessage
+	maximSent   []sentMessage
+}
+
+// sentMessage is a message this run sent, remembered for the events about it.
+type sentMessage struct {
+	app, id, server, channel, from, to string
+	ms                                 int64
+}
+
+// recentCap is how many sent messages the generator remembers per platform.
+const recentCap = 256
+
+func remember(list []sentMessage, m sentMessage) []sentMessage {
+	if len(list) < recentCap {
+		return append(list, m)
+	}
+	copy(list, list[1:])
+	list[len(list)-1] = m
+	return list
 }
 
 func newGenerator(cfg *Config, seed uint64, runID string) *generator {
@@ -160,18 +209,29 @@ func (g *generator) text() string {
 func (g *generator) next(now time.Time) (*Callback, error) {
 	g.seq++
 	kind := g.pickKind()
-	switch kind {
-	case NeteaseMessage, NeteasePresence:
+	switch platformOf(kind) {
+	case "netease":
 		if len(g.neteaseK) == 0 {
 			return nil, fmt.Errorf("mix has %s but no NetEase app is configured", kind)
 		}
-	case ILinkMessage, ILinkGroup, ILinkStatus:
+	case "ilink":
 		if len(g.ilinkK) == 0 {
 			return nil, fmt.Errorf("mix has %s but no iLink app is configured", kind)
 		}
-	case MaximMessage, MaximGroup:
+	case "maxim":
 		if len(g.maximK) == 0 {
 			return nil, fmt.Errorf("mix has %s but no Maxim app is configured", kind)
+		}
+	}
+	// An event about an earlier message needs one: until this run has sent one, send a message.
+	switch kind {
+	case NeteaseUpdate, NeteaseRecall, NeteaseDelete, NeteaseQuickComment:
+		if len(g.neteaseSent) == 0 {
+			kind = NeteaseMessage
+		}
+	case MaximEdit:
+		if len(g.maximSent) == 0 {
+			kind = MaximMessage
 		}
 	}
 	var cb *Callback
@@ -181,10 +241,24 @@ func (g *generator) next(now time.Time) (*Callback, error) {
 		cb = g.neteaseMessage(now)
 	case NeteasePresence:
 		cb = g.neteasePresence(now)
+	case NeteaseUpdate:
+		cb = g.neteaseUpdate(now, kind, "0")
+	case NeteaseRecall:
+		cb = g.neteaseUpdate(now, kind, "1")
+	case NeteaseDelete:
+		cb = g.neteaseUpdate(now, kind, "2")
+	case NeteaseNotification:
+		cb = g.neteaseNotification(now)
+	case NeteaseCommunity:
+		cb = g.neteaseCommunity(now)
+	case NeteaseQuickComment:
+		cb = g.neteaseQuickComment(now)
 	case ILinkMessage, ILinkGroup:
 		cb, normalize = g.ilinkMessage(now, kind == ILinkGroup), ingest.NormalizeILink
 	case ILinkStatus:
 		cb, normalize = g.ilinkStatus(now), ingest.NormalizeILink
+	case MaximEdit:
+		cb, normalize = g.maximEdit(now), ingest.NormalizeMaxim
 	default:
 		cb, normalize = g.maximMessage(now, kind == MaximGroup), ingest.NormalizeMaxim
 	}
@@ -223,14 +297,16 @@ func (g *generator) neteaseMessage(now time.Time) *Callback {
 	from := g.account()
 	id := fmt.Sprintf("%s%09d", g.runID, g.seq)
 	ms := now.UnixMilli()
-	body := mustJSON(map[string]any{
+	server, channel := strconv.Itoa(1000+ch%3), strconv.Itoa(2000+ch)
+	g.neteaseSent = remember(g.neteaseSent, sentMessage{app: app, id: id, server: server, channel: channel, from: from, ms: ms})
+	m := map[string]any{
 		"eventType":      "48",
 		"fromAccount":    from,
 		"fromNick":       "nick-" + from,
 		"fromClientType": []string{"AOS", "IOS", "WEB", "PC"}[g.rng.IntN(4)],
 		"fromDeviceId":   "dev-" + from,
-		"serverId":       strconv.Itoa(1000 + ch%3),
-		"channelId":      strconv.Itoa(2000 + ch),
+		"serverId":       server,
+		"channelId":      channel,
 		"msgIdServer":    id,
 		"msgIdClient":    fmt.Sprintf("c-%s-%d", g.runID, g.seq),
 		"msgType":        "TEXT",
@@ -239,7 +315,9 @@ func (g *generator) neteaseMessage(now time.Time) *Callback {
 		"clientIp":       "10.0.0.1",
 		"clientPort":     40000 + g.rng.IntN(20000),
 		"time":           ms + int64(g.rng.IntN(50)),
-	})
+	}
+	g.antispam(m)
+	body := mustJSON(m)
 	return &Callback{Kind: NeteaseMessage, Platform: "netease_qchat", App: app, Path: "/v1/netease/" + app, Body: body, ID: id, TimeMs: ms, Account: from, sign: neteaseSigner(secret, body)}
 }
 
@@ -343,12 +421,206 @@ func (g *generator) maximMessage(now time.Time, group bool) *Callback {
 		"timestamp": now.UnixMilli(),
 	}
 	kind := MaximMessage
+	to := m["to"].(map[string]any)["uid"].(int)
 	if group {
 		kind = MaximGroup
 		m["type"] = "GROUPCHAT"
-		m["to"] = map[string]any{"uid": 500000 + g.channel()}
+		to = 500000 + g.channel()
+		m["to"] = map[string]any{"uid": to}
 	}
+	g.maximSent = remember(g.maximSent, sentMessage{app: k, id: id, from: strconv.Itoa(from), to: strconv.Itoa(to), ms: now.UnixMilli()})
 	body := mustJSON(m)
 	return &Callback{Kind: kind, Platform: "maxim", App: k, Path: "/v1/maxim/" + k, Body: body, ID: id, TimeMs: now.UnixMilli(), Account: strconv.Itoa(from),
 		sign: func(h http.Header, _ time.Time) { h.Set("signature", secret) }}
+}
+
+// yidunRes is the shape of a flagged result in the manual's 81 example, with suggestion 2 (block).
+const yidunRes = `{"result":"{\"antispam\":{\"dataId\":\"loadgen\",\"suggestion\":2,\"censorType\":0,\"isRelatedHit\":false,\"resultType\":1,\"labels\":[{\"label\":200}]}}","yidunBusType":0,"yidunApiVersion":2}`
+
+// antispam marks a NetEase message or edit as flagged, for AntispamShare of them.
+func (g *generator) antispam(m map[string]any) {
+	if g.rng.Float64() < AntispamShare {
+		m["antispam"] = "true"
+		m["yidunRes"] = yidunRes
+	} else {
+		m["antispam"] = "false"
+	}
+}
+
+// stamp is now in ms, later than every earlier stamp: two updates of one message never share a time
+// (the time is part of their event_id).
+func (g *generator) stamp(now time.Time) int64 {
+	g.lastMs = max(g.lastMs+1, now.UnixMilli())
+	return g.lastMs
+}
+
+func (g *generator) pickSent(list []sentMessage) sentMessage { return list[g.rng.IntN(len(list))] }
+
+func (g *generator) neteaseSecret(app string) string { return g.cfg.NeteaseApps[app] }
+
+// neteaseUpdate is eventType 81: the message edited (status 0), recalled (1) or deleted (2) by its sender.
+func (g *generator) neteaseUpdate(now time.Time, kind, status string) *Callback {
+	msg := g.pickSent(g.neteaseSent)
+	ms := g.stamp(now)
+	body := g.text()
+	note := map[string]string{"0": "更新消息", "1": "撤回消息", "2": "删除消息"}[status]
+	m := map[string]any{
+		"eventType":      "81",
+		"msgId":          msg.id,
+		"serverId":       msg.server,
+		"channelId":      msg.channel,
+		"fromAccount":    msg.from,
+		"fromClientType": "AOS",
+		"consid":         fmt.Sprintf("con-%s-%d", g.runID, g.seq),
+		"msg":            note,
+		"body":           body,
+		"ext":            "",
+		"operatorExt":    "",
+		"status":         status,
+		"clientIp":       "10.0.0.3",
+		"clientPort":     strconv.Itoa(40000 + g.rng.IntN(20000)),
+		"time":           strconv.FormatInt(ms, 10),
+	}
+	if status == "0" {
+		g.antispam(m)
+	}
+	b := mustJSON(m)
+	return &Callback{Kind: kind, Platform: "netease_qchat", App: msg.app, Path: "/v1/netease/" + msg.app, Body: b,
+		ID: fmt.Sprintf("%s@%d", msg.id, ms), TimeMs: ms, Account: msg.from, sign: neteaseSigner(g.neteaseSecret(msg.app), b)}
+}
+
+// neteaseNotification is eventType 49: a custom system notification to a server's channel.
+func (g *generator) neteaseNotification(now time.Time) *Callback {
+	app, secret := g.neteaseApp()
+	ch := g.channel()
+	from := g.account()
+	id := fmt.Sprintf("%s%09d", g.runID, g.seq)
+	ms := now.UnixMilli()
+	b := mustJSON(map[string]any{
+		"eventType":      "49",
+		"type":           "100",
+		"toType":         "2",
+		"fromAccount":    from,
+		"fromNick":       "nick-" + from,
+		"fromClientType": "PC",
+		"fromDeviceId":   "dev-" + from,
+		"serverId":       strconv.Itoa(1000 + ch%3),
+		"channelId":      strconv.Itoa(2000 + ch),
+		"msgIdServer":    id,
+		"msgIdClient":    fmt.Sprintf("n-%s-%d", g.runID, g.seq),
+		"body":           "系统通知 " + g.text(),
+		"attach":         `{"kind":"loadgen"}`,
+		"msgTimestamp":   strconv.FormatInt(ms, 10),
+		"clientIp":       "10.0.0.4",
+		"clientPort":     40000 + g.rng.IntN(20000),
+		"time":           ms + int64(g.rng.IntN(50)),
+	})
+	return &Callback{Kind: NeteaseNotification, Platform: "netease_qchat", App: app, Path: "/v1/netease/" + app, Body: b, ID: id, TimeMs: ms, Account: from, sign: neteaseSigner(secret, b)}
+}
+
+// neteaseQuickComment is eventType 80: a quick comment (an emoji reaction) added to, or now and then
+// removed from, a message this run sent.
+func (g *generator) neteaseQuickComment(now time.Time) *Callback {
+	msg := g.pickSent(g.neteaseSent)
+	from := g.account()
+	ms := g.stamp(now)
+	op := "1"
+	if g.rng.IntN(5) == 0 {
+		op = "2"
+	}
+	b := mustJSON(map[string]any{
+		"eventType":        "80",
+		"type":             "20",
+		"toType":           "2",
+		"fromAccount":      from,
+		"fromNick":         "nick-" + from,
+		"fromClientType":   "IOS",
+		"fromDeviceId":     "dev-" + from,
+		"msgSenderAccid":   msg.from,
+		"msgIdServer":      msg.id,
+		"msgIdClient":      fmt.Sprintf("q-%s-%d", g.runID, g.seq),
+		"serverId":         msg.server,
+		"channelId":        msg.channel,
+		"consid":           fmt.Sprintf("con-%s-%d", g.runID, g.seq),
+		"quickCommentType": strconv.Itoa(100 + g.rng.IntN(8)),
+		"opeType":          op,
+		"clientIp":         "10.0.0.5",
+		"clientPort":       strconv.Itoa(40000 + g.rng.IntN(20000)),
+		"msgTime":          strconv.FormatInt(msg.ms, 10),
+		"time":             strconv.FormatInt(ms, 10),
+	})
+	return &Callback{Kind: NeteaseQuickComment, Platform: "netease_qchat", App: msg.app, Path: "/v1/netease/" + msg.app, Body: b,
+		ID: "qc:" + digest(b), TimeMs: ms, Account: from, sign: neteaseSigner(g.neteaseSecret(msg.app), b)}
+}
+
+// neteaseCommunity is one of the QChat server, channel, member, role and permission events (50–77),
+// with the fields of the manual's tables, on the servers and channels the messages use.
+func (g *generator) neteaseCommunity(now time.Time) *Callback {
+	app, secret := g.neteaseApp()
+	ch := g.channel()
+	actor, other := g.account(), g.account()
+	server, channel := strconv.Itoa(1000+ch%3), strconv.Itoa(2000+ch)
+	ms := g.stamp(now)
+	m := map[string]any{
+		"accid":    actor,
+		"username": actor,
+		"serverId": server,
+		"consid":   fmt.Sprintf("con-%s-%d", g.runID, g.seq),
+		"api":      "false",
+		"time":     strconv.FormatInt(ms, 10),
+	}
+	list := func(accounts ...string) string { return string(mustJSON(accounts)) }
+	switch n := g.rng.IntN(100); {
+	case n < 4: // 50 server created
+		m["eventType"], m["owner"], m["name"], m["applymode"], m["invitemode"], m["custom"], m["icon"] = "50", actor, "server "+server, "0", "1", "", ""
+	case n < 10: // 51 server updated
+		m["eventType"], m["owner"], m["name"], m["applymode"], m["invitemode"], m["custom"], m["icon"] = "51", actor, "服务器 "+server, "1", "1", "", ""
+	case n < 24: // 53 members invited
+		m["eventType"], m["inviteAccids"], m["msg"] = "53", []string{other}, "邀请加入服务器"
+	case n < 36: // 54 an invitation accepted: actor joins
+		m["eventType"], m["inviteAccid"] = "54", other
+	case n < 44: // 56 an application to join
+		m["eventType"], m["msg"] = "56", "申请加入"
+	case n < 56: // 57 an application accepted: other joins
+		m["eventType"], m["applyAccid"] = "57", other
+	case n < 66: // 59 actor leaves
+		m["eventType"] = "59"
+	case n < 72: // 60 other kicked
+		m["eventType"], m["kickAccids"] = "60", list(other)
+	case n < 78: // 63 channel created
+		m["eventType"], m["owner"], m["channelId"], m["name"], m["topic"], m["type"], m["viewmode"], m["custom"] = "63", actor, channel, "channel "+channel, "topic", "0", "0", ""
+	case n < 86: // 65 channel updated (renamed)
+		m["eventType"], m["channelId"], m["name"], m["topic"], m["custom"] = "65", channel, "频道 "+channel, "#topic", ""
+	case n < 90: // 68 server role created
+		m["eventType"], m["roleid"], m["name"], m["type"], m["priority"], m["allow"], m["deny"], m["auths"], m["ext"], m["icon"] = "68", strconv.Itoa(3000+ch), "moderators", "2", "3", "32764", "0", `{"1":1,"2":1}`, "", ""
+	case n < 96: // 77 role members added
+		m["eventType"], m["roleid"], m["memberAccids"] = "77", strconv.Itoa(3000+ch), list(other)
+	default: // 74 a member's permissions in a channel
+		m["eventType"], m["channelId"], m["identifyAccid"], m["identifyId"], m["allow"], m["deny"], m["auths"] = "74", channel, other, strconv.Itoa(4000+ch), "0", "0", `{"2":0}`
+	}
+	b := mustJSON(m)
+	return &Callback{Kind: NeteaseCommunity, Platform: "netease_qchat", App: app, Path: "/v1/netease/" + app, Body: b,
+		ID: "body:" + digest(b), TimeMs: ms, Account: actor, sign: neteaseSigner(secret, b)}
+}
+
+// maximEdit is a REPLACE of a message this run sent: the message's new content.
+func (g *generator) maximEdit(now time.Time) *Callback {
+	msg := g.pickSent(g.maximSent)
+	secret := g.cfg.MaximApps[msg.app]
+	from, _ := strconv.Atoi(msg.from)
+	to, _ := strconv.Atoi(msg.to)
+	b := mustJSON(map[string]any{
+		"appId":     msg.app,
+		"msgId":     msg.id,
+		"from":      map[string]any{"uid": from},
+		"to":        map[string]any{"uid": to},
+		"type":      "REPLACE",
+		"ctype":     "TEXT",
+		"content":   "(edited) " + g.text(),
+		"ext":       "{}",
+		"config":    "",
+		"timestamp": g.stamp(now),
+	})
+	return &Callback{Kind: MaximEdit, Platform: "maxim", App: msg.app, Path: "/v1/maxim/" + msg.app, Body: b, ID: "edit:" + digest(b),
+		TimeMs: now.UnixMilli(), Account: msg.from, sign: func(h http.Header, _ time.Time) { h.Set("signature", secret) }}
 }

@@ -122,23 +122,92 @@ func (c *Config) defaults() {
 	}
 }
 
-// Counts are the outcomes of sends.
+// Counts are the outcomes of a run. Callbacks, Delivered and Undelivered count distinct callbacks —
+// Delivered is what the archive should hold, each once; the others count requests, re-sends included.
 type Counts struct {
-	Sent     int `json:"sent"`
-	Accepted int `json:"accepted"`
-	Rejected int `json:"rejected"` // 4xx: refused by the receiver
-	Failed   int `json:"failed"`   // 5xx or no answer: the platform would retry
+	Callbacks   int `json:"callbacks"`   // distinct callbacks made (first deliveries)
+	Delivered   int `json:"delivered"`   // of Callbacks, accepted at least once (first send or a retry after a failure)
+	Undelivered int `json:"undelivered"` // of Callbacks, never accepted (refused, or failed through every retry)
+	Resent      int `json:"resent"`      // deliberate platform-style re-sends of accepted callbacks (Config.Duplicates)
+
+	Sent     int `json:"sent"`     // requests: first deliveries, deliberate re-sends and retries of failed sends
+	Accepted int `json:"accepted"` // requests answered 2xx
+	Rejected int `json:"rejected"` // requests answered 4xx: refused by the receiver
+	Failed   int `json:"failed"`   // requests answered 5xx or not at all: the platform would retry
 	Retries  int `json:"retries"`  // of Sent, how many were platform-style re-sends (of accepted or failed sends)
-	Late     int `json:"late"`     // of Sent, presence events sent with an older time
+	Late     int `json:"late"`     // of Callbacks, presence events sent with an older time
 }
 
 func (c *Counts) add(o Counts) {
+	c.Callbacks += o.Callbacks
+	c.Delivered += o.Delivered
+	c.Undelivered += o.Undelivered
+	c.Resent += o.Resent
 	c.Sent += o.Sent
 	c.Accepted += o.Accepted
 	c.Rejected += o.Rejected
 	c.Failed += o.Failed
 	c.Retries += o.Retries
 	c.Late += o.Late
+}
+
+// FailureShare is the share of callbacks never accepted (0 when none was made).
+func (c Counts) FailureShare() float64 {
+	if c.Callbacks == 0 {
+		return 0
+	}
+	return float64(c.Undelivered) / float64(c.Callbacks)
+}
+
+// ErrTooManyFailures is returned by Report.Check when more callbacks than allowed were never accepted.
+var ErrTooManyFailures = errors.New("too many callbacks not accepted")
+
+// Check returns an error wrapping ErrTooManyFailures when the share of callbacks never accepted is
+// above maxShare (0: any), naming the answers that explain it.
+func (rep *Report) Check(maxShare float64) error {
+	t := rep.Total
+	if t.Callbacks == 0 {
+		return fmt.Errorf("%w: no callback was sent", ErrTooManyFailures)
+	}
+	if t.FailureShare() <= maxShare {
+		return nil
+	}
+	err := fmt.Errorf("%w: %d of %d callbacks (%.1f%%) were never accepted, above the %.1f%% allowed; answers: %s",
+		ErrTooManyFailures, t.Undelivered, t.Callbacks, 100*t.FailureShare(), 100*maxShare, rep.answers())
+	if rep.Statuses[http.StatusUnauthorized] > 0 || rep.Statuses[http.StatusForbidden] > 0 {
+		err = fmt.Errorf("%w\n401/403: serve refused the signatures or secrets: give loadgen the apps serve has (IMARCHIVE_NETEASE_APPS, IMARCHIVE_ILINK_APPS, IMARCHIVE_MAXIM_APPS, or --config)", err)
+	}
+	if rep.Statuses[http.StatusServiceUnavailable] > 0 {
+		err = fmt.Errorf("%w\n503: serve could not reach Kafka in time (its /readyz says whether it can)", err)
+	}
+	if len(rep.Errors) > 0 {
+		err = fmt.Errorf("%w\nno answer: is serve running at the target (--target, IMARCHIVE_LOADGEN_TARGET)?", err)
+	}
+	return err
+}
+
+// answers is the breakdown by HTTP status, transport errors last: "200 ×97, 401 ×3, no answer ×1".
+func (rep *Report) answers() string {
+	codes := make([]int, 0, len(rep.Statuses))
+	for code := range rep.Statuses {
+		codes = append(codes, code)
+	}
+	sort.Ints(codes)
+	var parts []string
+	for _, code := range codes {
+		parts = append(parts, fmt.Sprintf("%d ×%d", code, rep.Statuses[code]))
+	}
+	n := 0
+	for _, c := range rep.Errors {
+		n += c
+	}
+	if n > 0 {
+		parts = append(parts, fmt.Sprintf("no answer ×%d", n))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Report is the result of a run.
@@ -177,7 +246,8 @@ type AcceptedRecord struct {
 type job struct {
 	cb      *Callback
 	retry   bool
-	attempt int // sends of this callback that failed before this one (FailedRetries)
+	dup     bool // a deliberate re-send of an accepted callback (Duplicates)
+	attempt int  // sends of this callback that failed before this one (FailedRetries)
 }
 
 type runner struct {
@@ -272,7 +342,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 						pending.Add(1)
 						go func() {
 							time.Sleep(delay)
-							retries <- job{cb: j.cb, retry: true}
+							retries <- job{cb: j.cb, retry: true, dup: true}
 						}()
 					}
 				}
@@ -329,7 +399,7 @@ func (r *runner) send(j job) (accepted, failed bool) {
 	cb := j.cb
 	req, err := http.NewRequest(http.MethodPost, r.cfg.Target+cb.Path, bytes.NewReader(cb.Body))
 	if err != nil {
-		r.record(cb, j.retry, 0, 0, err)
+		r.record(j, 0, 0, err)
 		return false, false
 	}
 	req.Header = cb.Headers(time.Now())
@@ -337,16 +407,17 @@ func (r *runner) send(j job) (accepted, failed bool) {
 	resp, err := r.client.Do(req)
 	lat := time.Since(t0)
 	if err != nil {
-		r.record(cb, j.retry, 0, lat, err)
+		r.record(j, 0, lat, err)
 		return false, true
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	r.record(cb, j.retry, resp.StatusCode, lat, nil)
+	r.record(j, resp.StatusCode, lat, nil)
 	return resp.StatusCode/100 == 2, resp.StatusCode/100 == 5 || resp.StatusCode == http.StatusTooManyRequests
 }
 
-func (r *runner) record(cb *Callback, retry bool, status int, lat time.Duration, err error) {
+func (r *runner) record(j job, status int, lat time.Duration, err error) {
+	cb, retry := j.cb, j.retry
 	r.mu.Lock()
 	c := r.byKind[cb.Kind]
 	if c == nil {
@@ -356,6 +427,15 @@ func (r *runner) record(cb *Callback, retry bool, status int, lat time.Duration,
 	c.Sent++
 	if retry {
 		c.Retries++
+	} else {
+		c.Callbacks++
+	}
+	if j.dup {
+		c.Resent++
+	}
+	if err == nil && status/100 == 2 && !cb.delivered {
+		cb.delivered = true
+		c.Delivered++
 	}
 	if cb.Late && !retry {
 		c.Late++
@@ -417,8 +497,8 @@ func (r *runner) progress(ctx context.Context) func() {
 			case <-t.C:
 				c, _ := r.totals()
 				el := time.Since(start)
-				fmt.Fprintf(r.cfg.Progress, "loadgen: %5.1fs sent %d (%.0f/s) accepted %d rejected %d failed %d retries %d\n",
-					el.Seconds(), c.Sent, float64(c.Sent)/el.Seconds(), c.Accepted, c.Rejected, c.Failed, c.Retries)
+				fmt.Fprintf(r.cfg.Progress, "loadgen: %5.1fs callbacks %d (%.0f/s) delivered %d; requests %d: accepted %d, refused %d, failed %d\n",
+					el.Seconds(), c.Callbacks, float64(c.Callbacks)/el.Seconds(), c.Delivered, c.Sent, c.Accepted, c.Rejected, c.Failed)
 			}
 		}
 	}()
@@ -430,6 +510,7 @@ func (r *runner) report(elapsed time.Duration, runID string, firsts int) *Report
 	defer r.mu.Unlock()
 	rep := &Report{ByKind: map[string]Counts{}, Elapsed: elapsed, Statuses: r.status, Errors: r.errs, RunID: runID, Offered: r.cfg.Rate}
 	for k, c := range r.byKind {
+		c.Undelivered = c.Callbacks - c.Delivered
 		rep.ByKind[k] = *c
 		rep.Total.add(*c)
 	}
@@ -453,27 +534,37 @@ func quantiles(xs []float64) Quantiles {
 	return Quantiles{P50: q(0.50), P90: q(0.90), P99: q(0.99), P999: q(0.999), Max: s[len(s)-1]}
 }
 
-// WriteSummary prints the report as a table.
+// WriteSummary prints the report: per kind, the callbacks made and how many were delivered (what the
+// archive should hold, each once), the deliberate re-sends and the retries on top; then the answers by
+// HTTP status, latency, and the transport errors, each on a line.
 func (rep *Report) WriteSummary(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tsent\taccepted\trejected\tfailed\tretries\tlate\t")
+	fmt.Fprintln(tw, "kind\tcallbacks\tdelivered\tnot delivered\tre-sent (dup)\tretried\tlate\t")
 	kinds := sortedKeys(rep.ByKind)
-	for _, k := range kinds {
-		c := rep.ByKind[k]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k, c.Sent, c.Accepted, c.Rejected, c.Failed, c.Retries, c.Late)
+	row := func(k string, c Counts) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k, c.Callbacks, c.Delivered, c.Undelivered, c.Resent, c.Retries-c.Resent, c.Late)
 	}
-	t := rep.Total
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Sent, t.Accepted, t.Rejected, t.Failed, t.Retries, t.Late)
+	for _, k := range kinds {
+		row(k, rep.ByKind[k])
+	}
+	row("total", rep.Total)
 	tw.Flush()
+	t := rep.Total
+	fmt.Fprintf(w, "requests %d = %d callbacks + %d deliberate re-sends + %d retries of failed sends; answers: %s\n",
+		t.Sent, t.Callbacks, t.Resent, t.Retries-t.Resent, rep.answers())
+	fmt.Fprintf(w, "the archive should hold each of the %d delivered callbacks once: re-sends and retries add nothing\n", t.Delivered)
 	l := rep.Latency
 	offered := "max"
 	if rep.Offered > 0 {
 		offered = fmt.Sprintf("%.0f/s", rep.Offered)
 	}
-	fmt.Fprintf(w, "elapsed %.1fs, offered %s, achieved %.0f/s (first sends)\n", rep.Elapsed.Seconds(), offered, rep.Achieved)
+	fmt.Fprintf(w, "elapsed %.1fs, offered %s, achieved %.0f/s (callbacks)\n", rep.Elapsed.Seconds(), offered, rep.Achieved)
 	fmt.Fprintf(w, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.P50, l.P90, l.P99, l.P999, l.Max)
 	if len(rep.Errors) > 0 {
-		fmt.Fprintf(w, "transport errors: %v\n", rep.Errors)
+		fmt.Fprintln(w, "no answer (transport errors):")
+		for _, msg := range sortedKeys(rep.Errors) {
+			fmt.Fprintf(w, "  %d × %s\n", rep.Errors[msg], msg)
+		}
 	}
 }
 

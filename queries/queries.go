@@ -7,7 +7,11 @@ import (
 	"io/fs"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/imarchive/imarchive/internal/suggest"
 )
 
 //go:embed *.sql
@@ -108,44 +112,75 @@ func All() ([]Query, error) {
 	return out, nil
 }
 
-// Get returns one query by name, or an error wrapping ErrUnknownQuery.
+// Get returns one query by name, or an error wrapping ErrUnknownQuery that suggests the names it was
+// probably meant to be.
 func Get(name string) (Query, error) {
 	b, err := fs.ReadFile(files, name+".sql")
-	if err != nil {
-		return Query{}, fmt.Errorf("%w %q (imarchive query --list shows them)", ErrUnknownQuery, name)
+	if err != nil || name == "" || strings.ContainsAny(name, "/.") {
+		names, _ := fs.Glob(files, "*.sql")
+		for i, n := range names {
+			names[i] = strings.TrimSuffix(n, ".sql")
+		}
+		return Query{}, fmt.Errorf("%w %q%s; imarchive query --list shows them", ErrUnknownQuery, name, suggest.Phrase(name, names))
 	}
 	return Parse(name+".sql", string(b))
 }
 
-// Bind checks the given parameters against the header — every declared one present, no other — and
-// returns them ready for clickhouse.WithParameters. Date-time parameters also accept RFC 3339 and Unix
-// milliseconds, converted to ClickHouse's text form in UTC.
+// Bind checks the given parameters against the header — each value of its type, every declared one
+// present unless it is optional (Field.Optional), no other — and returns them ready for
+// clickhouse.WithParameters. Time parameters also take RFC 3339, Unix milliseconds, today, now and
+// offsets like -24h (ParseTime), converted to ClickHouse's text form in UTC. The error, wrapping
+// ErrParams, names each parameter with its problem and type.
 func (q Query) Bind(given map[string]string) (map[string]string, error) {
+	return q.BindAt(given, time.Now())
+}
+
+// BindAt is Bind with "now" given, for relative times.
+func (q Query) BindAt(given map[string]string, now time.Time) (map[string]string, error) {
 	out := make(map[string]string, len(q.Params))
 	var problems []string
 	for _, p := range q.Params {
 		v, ok := given[p.Name]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("missing %s (%s: %s)", p.Name, p.Type, p.Description))
+			if def, optional := p.Optional(); optional {
+				out[p.Name] = def
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("--param %s: missing (%s: %s)", p.Name, p.Type, p.Description))
 			continue
 		}
-		nv, err := normalizeParam(p.Type, v)
+		nv, err := bindValue(p.Type, v, now)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", p.Name, err))
+			problems = append(problems, fmt.Sprintf("--param %s=%s: not a %s: %v", p.Name, quoteIfNeeded(v), p.Type, err))
 			continue
 		}
 		out[p.Name] = nv
 	}
+	names := make([]string, len(q.Params))
+	for i, p := range q.Params {
+		names[i] = p.Name
+	}
 	for k := range given {
 		if !q.hasParam(k) {
-			problems = append(problems, fmt.Sprintf("unknown parameter %s", k))
+			problems = append(problems, fmt.Sprintf("--param %s: %s has no such parameter%s", k, q.Name, suggest.Phrase(k, names)))
 		}
 	}
-	if len(problems) > 0 {
-		sort.Strings(problems)
-		return nil, fmt.Errorf("%w for %s: %s", ErrParams, q.Name, strings.Join(problems, "; "))
+	switch len(problems) {
+	case 0:
+		return out, nil
+	case 1:
+		return nil, fmt.Errorf("%w for %s: %s", ErrParams, q.Name, problems[0])
 	}
-	return out, nil
+	sort.Strings(problems)
+	return nil, fmt.Errorf("%w for %s:\n  %s", ErrParams, q.Name, strings.Join(problems, "\n  "))
+}
+
+// quoteIfNeeded quotes a value that is empty or has spaces, as a shell user would have to type it.
+func quoteIfNeeded(v string) string {
+	if v == "" || strings.ContainsAny(v, " \t'\"") {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 func (q Query) hasParam(name string) bool {

@@ -1,18 +1,20 @@
 package queries
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/mattn/go-runewidth"
 
 	"github.com/imarchive/imarchive/export/csvcell"
 )
@@ -35,12 +37,21 @@ func Run(ctx context.Context, conn driver.Conn, q Query, params map[string]strin
 	defer rows.Close()
 	cols := rows.Columns()
 	types := rows.ColumnTypes()
+	if len(cols) == 0 {
+		// No block came back (zero rows over HTTP): the header's column list still names them, so a CSV
+		// of nothing has its header row and a table its column names.
+		for _, c := range q.Columns {
+			cols = append(cols, c.Name)
+		}
+	}
 	if err := out.header(cols); err != nil {
 		return 0, err
 	}
 	dest := make([]any, len(types))
+	layouts := make([]string, len(types))
 	for i, t := range types {
 		dest[i] = reflect.New(t.ScanType()).Interface()
+		layouts[i] = timeLayout(t.DatabaseTypeName())
 	}
 	n := 0
 	for rows.Next() {
@@ -49,7 +60,7 @@ func Run(ctx context.Context, conn driver.Conn, q Query, params map[string]strin
 		}
 		vals := make([]any, len(dest))
 		for i, d := range dest {
-			vals[i] = plain(reflect.ValueOf(d).Elem())
+			vals[i] = plain(reflect.ValueOf(d).Elem(), layouts[i])
 		}
 		if err := out.row(vals); err != nil {
 			return n, err
@@ -62,12 +73,33 @@ func Run(ctx context.Context, conn driver.Conn, q Query, params map[string]strin
 	return n, out.close()
 }
 
-// TimeLayout is how date-times are printed: UTC, milliseconds.
+// TimeLayout is how DateTime64(3) values are printed: UTC, milliseconds.
 const TimeLayout = "2006-01-02 15:04:05.000"
 
-// plain turns a scanned value into something every output format can print: times as UTC text,
-// nil pointers (Nullable) as nil, everything else as it is.
-func plain(v reflect.Value) any {
+var precision = regexp.MustCompile(`DateTime64\((\d)`)
+
+// timeLayout is how a column of the ClickHouse type is printed when it holds times: a Date as a date, a
+// DateTime to the second, a DateTime64(p) with p digits of the second (UTC).
+func timeLayout(typ string) string {
+	t := baseType(typ)
+	switch {
+	case t == "Date" || t == "Date32":
+		return "2006-01-02"
+	case strings.HasPrefix(t, "DateTime64"):
+		if m := precision.FindStringSubmatch(t); m != nil {
+			if m[1] == "0" {
+				return "2006-01-02 15:04:05"
+			}
+			return "2006-01-02 15:04:05." + strings.Repeat("0", int(m[1][0]-'0'))
+		}
+		return TimeLayout
+	}
+	return "2006-01-02 15:04:05"
+}
+
+// plain turns a scanned value into something every output format can print: times as UTC text in the
+// column's layout, nil pointers (Nullable) as nil, everything else as it is.
+func plain(v reflect.Value, layout string) any {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil
@@ -75,7 +107,7 @@ func plain(v reflect.Value) any {
 		v = v.Elem()
 	}
 	if t, ok := v.Interface().(time.Time); ok {
-		return t.UTC().Format(TimeLayout)
+		return t.UTC().Format(layout)
 	}
 	return v.Interface()
 }
@@ -135,21 +167,47 @@ func (t *tableWriter) row(vals []any) error {
 	return nil
 }
 func (t *tableWriter) close() error {
-	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(t.cols, "\t"))
-	dash := make([]string, len(t.cols))
+	// Aligned by display width, not bytes or runes: a CJK character or an emoji takes two columns of a
+	// terminal (tabwriter counts runes, so Chinese text would push every column after it).
+	widths := make([]int, len(t.cols))
 	for i, c := range t.cols {
-		dash[i] = strings.Repeat("-", len(c))
+		widths[i] = runewidth.StringWidth(c)
 	}
-	fmt.Fprintln(tw, strings.Join(dash, "\t"))
 	for _, r := range t.rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		for i, v := range r {
+			widths[i] = max(widths[i], runewidth.StringWidth(v))
+		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	bw := bufio.NewWriter(t.w)
+	line := func(cells []string) {
+		for i, c := range cells {
+			if i > 0 {
+				bw.WriteString("  ")
+			}
+			bw.WriteString(c)
+			if i < len(cells)-1 {
+				bw.WriteString(strings.Repeat(" ", widths[i]-runewidth.StringWidth(c)))
+			}
+		}
+		bw.WriteByte('\n')
 	}
-	_, err := fmt.Fprintf(t.w, "(%d rows)\n", len(t.rows))
-	return err
+	if len(t.cols) > 0 {
+		line(t.cols)
+		dash := make([]string, len(t.cols))
+		for i := range t.cols {
+			dash[i] = strings.Repeat("-", widths[i])
+		}
+		line(dash)
+	}
+	for _, r := range t.rows {
+		line(r)
+	}
+	if len(t.rows) == 1 {
+		bw.WriteString("(1 row)\n")
+	} else {
+		fmt.Fprintf(bw, "(%d rows)\n", len(t.rows))
+	}
+	return bw.Flush()
 }
 
 type csvWriter struct{ w *csv.Writer }

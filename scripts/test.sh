@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): starts a real Kafka broker and the ClickHouse engine unless the
-# environment already names them, runs vet and every test against them, and stops what it started.
+# environment already names them, runs gofmt, vet and every test against them, then fuzzes each fuzz
+# target for IMARCHIVE_FUZZTIME (5s), and stops what it started.
 #
 #   scripts/test.sh [go test flags…]      e.g. scripts/test.sh -run EndToEnd -v
 #
@@ -11,31 +12,46 @@ cd "$(dirname "$0")/.."
 export IMARCHIVE_TEST_DIR=${IMARCHIVE_TEST_DIR:-$PWD/.testenv}
 started=()
 cleanup() {
-	for svc in "${started[@]}"; do scripts/"$svc".sh stop || true; done
+	for svc in "${started[@]}"; do
+		case $svc in
+		kafka) $kctl stop || true ;;
+		chdb) $cctl stop || true ;;
+		esac
+	done
 }
 trap cleanup EXIT
 
 t0=$(date +%s)
+kport=${IMARCHIVE_KAFKA_PORT:-19092}
+cport=${IMARCHIVE_CHDB_PORT:-18123}
+kctl="env IMARCHIVE_TEST_DIR=$IMARCHIVE_TEST_DIR IMARCHIVE_KAFKA_PORT=$kport $PWD/scripts/kafka.sh"
+cctl="env IMARCHIVE_TEST_DIR=$IMARCHIVE_TEST_DIR IMARCHIVE_CHDB_PORT=$cport $PWD/scripts/chdb.sh"
+# A service already running there (started by hand for a fast loop) is used and left running: only what
+# this run starts is stopped at the end. (make stack runs on ports and a directory of its own.)
 if [ -z "${IMARCHIVE_TEST_KAFKA_BROKERS:-}" ]; then
-	scripts/kafka.sh start
-	started+=(kafka)
-	export IMARCHIVE_TEST_KAFKA_BROKERS=127.0.0.1:${IMARCHIVE_KAFKA_PORT:-19092}
+	if $kctl status; then
+		echo "test.sh: using the Kafka broker already running on port $kport (left running)"
+	else
+		started+=(kafka) # before start: a failed start may leave a process behind
+		$kctl start
+	fi
+	export IMARCHIVE_TEST_KAFKA_BROKERS=127.0.0.1:$kport
+	# The failure tests (cmd/imarchive/e2e_pipeline_test.go, chaos) kill and restart the services
+	# through these control commands; go test -p 1 below keeps every other package's tests from
+	# running while one is down. For services of your own, set both variables to your own commands.
+	export IMARCHIVE_TEST_KAFKA_CTL=${IMARCHIVE_TEST_KAFKA_CTL:-$kctl}
 fi
 if [ -z "${IMARCHIVE_TEST_CLICKHOUSE_DSN:-}" ]; then
-	scripts/chdb.sh start
-	started+=(chdb)
-	export IMARCHIVE_TEST_CLICKHOUSE_DSN=http://127.0.0.1:${IMARCHIVE_CHDB_PORT:-18123}/default
+	if $cctl status >/dev/null 2>&1; then
+		echo "test.sh: using the ClickHouse engine already running on port $cport (left running)"
+	else
+		started+=(chdb)
+		$cctl start >/dev/null
+	fi
+	export IMARCHIVE_TEST_CLICKHOUSE_DSN=http://127.0.0.1:$cport/default
+	export IMARCHIVE_TEST_CHDB_CTL=${IMARCHIVE_TEST_CHDB_CTL:-$cctl}
 fi
 export IMARCHIVE_TEST_REQUIRE=1
-# The failure tests (cmd/imarchive/e2e_pipeline_test.go) kill and restart the services this script
-# started, through these control commands; go test -p 1 below keeps every other package's tests from
-# running while one is down. For services of your own, set both variables to your own commands.
-if [[ " ${started[*]} " == *" kafka "* ]]; then
-	export IMARCHIVE_TEST_KAFKA_CTL=${IMARCHIVE_TEST_KAFKA_CTL:-"env IMARCHIVE_TEST_DIR=$IMARCHIVE_TEST_DIR IMARCHIVE_KAFKA_PORT=${IMARCHIVE_KAFKA_PORT:-19092} $PWD/scripts/kafka.sh"}
-fi
-if [[ " ${started[*]} " == *" chdb "* ]]; then
-	export IMARCHIVE_TEST_CHDB_CTL=${IMARCHIVE_TEST_CHDB_CTL:-"env IMARCHIVE_TEST_DIR=$IMARCHIVE_TEST_DIR IMARCHIVE_CHDB_PORT=${IMARCHIVE_CHDB_PORT:-18123} $PWD/scripts/chdb.sh"}
-fi
 echo "test.sh: services ready in $(( $(date +%s) - t0 ))s (kafka $IMARCHIVE_TEST_KAFKA_BROKERS, clickhouse $IMARCHIVE_TEST_CLICKHOUSE_DSN)"
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

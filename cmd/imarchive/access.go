@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -34,6 +33,10 @@ global to the server: two deployments on one server need different --role-prefix
 			access.Auditor: {Role: access.Auditor},
 		}
 	)
+	c.group(
+		subcommand{"sql", "print the statements (password hashes masked)"},
+		subcommand{"apply", "run them with the DSN's user (an administrator); idempotent"},
+	)
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN of an administrator (access management), naming the archive's database (required)")
 	c.str(&cfg.RolePrefix, "role-prefix", "IMARCHIVE_ACCESS_ROLE_PREFIX", cfg.RolePrefix, "prefix of the role names (<prefix>writer, <prefix>analyst, <prefix>auditor)")
@@ -51,7 +54,7 @@ global to the server: two deployments on one server need different --role-prefix
 			return err
 		}
 		if (sub != "sql" && sub != "apply") || len(c.fs.Args()) > 0 {
-			return errors.New("usage: imarchive access sql|apply [flags]")
+			return usagef("usage: imarchive access sql|apply [flags]")
 		}
 		log, err := lf.logger(stderr)
 		if err != nil {

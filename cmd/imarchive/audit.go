@@ -12,6 +12,7 @@ import (
 	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/pipeline"
+	"github.com/imarchive/imarchive/queries"
 )
 
 // chainFlags are consume's settings of the raw archive's hash chain.
@@ -70,6 +71,7 @@ the raw archive or the chain have not reached yet as pending. TIME: RFC 3339, '2
 		format     string
 		anchors    []audit.Anchor
 	)
+	c.group(subcommand{"verify", "check the raw archive received in [--from, --to) against its hash chain; exit 1 on a break"})
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
 	c.fs.StringVar(&from, "from", "", "start of the range, inclusive (required)")
@@ -79,13 +81,13 @@ the raw archive or the chain have not reached yet as pending. TIME: RFC 3339, '2
 	c.fs.Var(anchorFlag{&anchors}, "anchor", "a head recorded earlier, PARTITION:OFFSET:HASH, that must still be in the chain (repeat)")
 	c.run = func(args []string) error {
 		if len(args) == 0 || args[0] != "verify" {
-			return errors.New("usage: imarchive audit verify --from TIME --to TIME [flags]")
+			return usagef("usage: imarchive audit verify --from TIME --to TIME [flags]")
 		}
 		if err := c.parse(args[1:]); err != nil {
 			return err
 		}
 		if rest := c.fs.Args(); len(rest) > 0 {
-			return fmt.Errorf("unexpected arguments %q", rest)
+			return usagef("unexpected arguments %q", rest)
 		}
 		r := audit.Range{Anchors: anchors}
 		var errs []error
@@ -181,20 +183,15 @@ func printAudit(w io.Writer, rep audit.Report) {
 	fmt.Fprintf(w, "OK: %d records checked, nothing removed, altered or reordered\n", rep.Checked())
 }
 
-// parseTime reads a command-line time: RFC 3339, "2006-01-02 15:04:05[.000]" or "2006-01-02" (UTC),
-// or Unix milliseconds.
+// parseTime reads a command-line time (queries.ParseTime: RFC 3339, '2006-01-02 15:04:05', '2006-01-02'
+// (UTC), Unix milliseconds, today, now, -24h, …).
 func parseTime(name, s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, fmt.Errorf("--%s: required", name)
+	if strings.TrimSpace(s) == "" {
+		return time.Time{}, usagef("--%s: required", name)
 	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && len(s) >= 10 {
-		return time.UnixMilli(ms).UTC(), nil
+	t, err := queries.ParseTime(s, time.Now())
+	if err != nil {
+		return time.Time{}, usagef("--%s %q: want %s", name, s, queries.TimeForms)
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.000", "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("--%s %q: want RFC 3339, '2006-01-02 15:04:05' (UTC) or Unix milliseconds", name, s)
+	return t, nil
 }

@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/connectors"
+	"github.com/imarchive/imarchive/internal/suggest"
 )
 
 func configCommand(stdout io.Writer) *command {
@@ -20,11 +23,12 @@ func configCommand(stdout io.Writer) *command {
 For each command: every setting, its IMARCHIVE_* variable, its value (secrets masked) and where the
 value came from (flag, env, file, default); then the required settings that are missing. Exits 1 when
 something is missing or invalid.`)
+	c.group(subcommand{"check", "print every setting of the commands, its source, and what is missing; exit 1 when incomplete"})
 	var cmdList string
 	c.fs.StringVar(&cmdList, "commands", "serve,consume,migrate", "the commands whose configuration to check, comma-separated")
 	c.run = func(args []string) error {
 		if len(args) == 0 || args[0] != "check" {
-			return fmt.Errorf("usage: imarchive config check [--commands …] [--config FILE]")
+			return usagef("usage: imarchive config check [--commands …] [--config FILE]")
 		}
 		if err := c.parse(args[1:]); err != nil {
 			return err
@@ -41,7 +45,7 @@ something is missing or invalid.`)
 		for _, name := range splitList(cmdList) {
 			cmd, ok := byName[name]
 			if !ok {
-				return fmt.Errorf("unknown command %q", name)
+				return usagef("--commands: unknown command %q%s", name, suggest.Phrase(name, slices.Sorted(maps.Keys(byName))))
 			}
 			if err := cmd.parse(cfgArgs); err != nil {
 				problems = append(problems, fmt.Errorf("%s: %w", name, err))

@@ -142,7 +142,7 @@ func TestConnectorConfigErrors(t *testing.T) {
 			t.Errorf("maxim sync without configuration: exit %d, want %q in\n%s", code, want, errOut)
 		}
 	}
-	if code, _, errOut := runCLI(t, "ilink", "bogus"); code != 1 || !strings.Contains(errOut, `unknown action "bogus"`) {
+	if code, _, errOut := runCLI(t, "ilink", "bogus"); code != 2 || !strings.Contains(errOut, `unknown command "bogus"`) || !strings.Contains(errOut, "  register ") {
 		t.Errorf("unknown action: %d %s", code, errOut)
 	}
 

@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -16,15 +18,26 @@ func devCommand(stdout, stderr io.Writer) *command {
 	c := newCommand("dev", "migrate, then serve and consume in one process, for a laptop without Docker",
 		`With no Kafka brokers configured, dev starts an embedded in-memory Kafka (franz-go's kfake): fine for
 trying things out, NOT durable — everything not yet in ClickHouse is lost when dev stops. The
-ClickHouse DSN is required. Every other setting is read as serve, consume and migrate read it (their
-flags' environment variables, or --config FILE); see their --help.`)
+ClickHouse DSN is required. Every flag of serve, consume and migrate is a flag of dev too (with its
+IMARCHIVE_* variable, or --config FILE): imarchive dev --netease-apps demo=secret --listen :8080.
+Where serve and consume name different settings alike, consume's flag is prefixed: --ops-listen is
+serve's ops address, --consume-ops-listen consume's.`)
 	var brokers, dsn, kfakePort string
 	c.str(&brokers, "kafka-brokers", "IMARCHIVE_KAFKA_BROKERS", "", "Kafka brokers; empty: an embedded in-memory Kafka, NOT durable")
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
 	c.str(&kfakePort, "embedded-kafka-port", "IMARCHIVE_DEV_KAFKA_PORT", "0", "port of the embedded Kafka (0: any free port)")
+	passed := passFlags(c, migrateCommand(io.Discard, io.Discard), serveCommand(io.Discard), consumeCommand(io.Discard))
 	c.run = func(args []string) error {
 		if err := c.parse(args); err != nil {
 			return err
+		}
+		// The parts read their settings from the environment: a flag given to dev goes there.
+		for name, envs := range passed {
+			if c.source(name) == sourceFlag {
+				for _, e := range envs {
+					os.Setenv(e, c.fs.Lookup(name).Value.String())
+				}
+			}
 		}
 		if dsn == "" {
 			return errors.New("IMARCHIVE_CLICKHOUSE_DSN (--clickhouse-dsn) is required: dev writes to a real ClickHouse")
@@ -82,3 +95,63 @@ flags' environment variables, or --config FILE); see their --help.`)
 	}
 	return c
 }
+
+// passFlags defines on c every flag of the parts that c lacks, each with the part's IMARCHIVE_* variable,
+// checked by the part's own flag; it returns each such flag's variables (a name may have more than one).
+// Where two parts use one name for different settings, the later part's flag is named part-name.
+func passFlags(c *command, parts ...*command) map[string][]string {
+	passed := map[string][]string{}
+	for _, part := range parts {
+		part.fs.VisitAll(func(f *flag.Flag) {
+			env := part.envs[f.Name]
+			if env == "" || f.Name == "config" {
+				return
+			}
+			name := f.Name
+			if envs, ok := passed[name]; ok && c.envs[name] != env && !slices.Contains(envs, env) {
+				// Two parts name different settings alike (serve's and consume's --ops-listen, one
+				// address each): the later part's flag is prefixed with its name on dev.
+				name = part.name + "-" + f.Name
+			}
+			if own := c.fs.Lookup(name); own != nil {
+				if _, ok := passed[name]; !ok {
+					return // dev's own flag (kafka-brokers, clickhouse-dsn): set in the environment below
+				}
+			} else {
+				b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+				v := &passValue{s: f.DefValue, isBool: isBool && b.IsBoolFlag(), check: f.Value.Set}
+				c.fs.Var(v, name, f.Usage+" ("+part.name+")")
+				c.fs.Lookup(name).DefValue = f.DefValue
+				c.env(name, env)
+			}
+			if !slices.Contains(passed[name], env) {
+				passed[name] = append(passed[name], env)
+			}
+		})
+	}
+	return passed
+}
+
+// passValue is a part's flag on dev: checked as the part checks it, handed over as text.
+type passValue struct {
+	s      string
+	isBool bool
+	check  func(string) error
+}
+
+func (p *passValue) String() string {
+	if p == nil {
+		return ""
+	}
+	return p.s
+}
+
+func (p *passValue) Set(v string) error {
+	if err := p.check(v); err != nil {
+		return err
+	}
+	p.s = v
+	return nil
+}
+
+func (p *passValue) IsBoolFlag() bool { return p.isBool }

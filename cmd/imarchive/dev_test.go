@@ -18,15 +18,12 @@ import (
 func TestDevEmbeddedKafka(t *testing.T) {
 	dsn, _ := testenv.Database(t)
 	listen, ops := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(binary(t), "dev")
+	// The parts' settings as dev's flags (as the README shows them), the rest in the environment.
+	cmd := exec.Command(binary(t), "dev", "--netease-apps", "app1=s3cret", "--listen", listen,
+		"--ops-listen", ops, "--consume-ops-listen", freeAddr(t), "--batch-wait=200ms")
 	cmd.Env = append(os.Environ(),
 		"IMARCHIVE_KAFKA_BROKERS=",
 		"IMARCHIVE_CLICKHOUSE_DSN="+dsn,
-		"IMARCHIVE_NETEASE_APPS=app1=s3cret",
-		"IMARCHIVE_LISTEN="+listen,
-		"IMARCHIVE_SERVE_OPS_LISTEN="+ops,
-		"IMARCHIVE_OPS_LISTEN="+freeAddr(t),
-		"IMARCHIVE_BATCH_WAIT=200ms",
 		"IMARCHIVE_LOG_FORMAT=text",
 	)
 	var logs bytes.Buffer

@@ -271,7 +271,7 @@ func TestEndToEndNeteaseMessage(t *testing.T) {
 	}
 	table := s.run("query", "message_history", "--param", "app=app1", "--param", "channel_id=1394678",
 		"--param", "from=2022-03-08 00:00:00", "--param", "to=2022-03-09 00:00:00")
-	if !strings.Contains(table, "(1 rows)") || !strings.Contains(table, "文本消息ygy") {
+	if !strings.Contains(table, "\n(1 row)\n") || !strings.Contains(table, "文本消息ygy") {
 		t.Errorf("table output:\n%s", table)
 	}
 

@@ -33,6 +33,8 @@ anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UT
 		sel      export.Selection
 		wantSHA  string
 	)
+	c.group(subcommand{"verify", "re-check an export directory offline: every file, row and raw payload (--manifest-sha256)"})
+	c.subsOptional = true // imarchive export --out DIR … makes one
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required to export)")
 	c.str(&format, "format", "IMARCHIVE_EXPORT_FORMAT", export.FormatJSONL, "file format: jsonl (one JSON object per line) or csv (with a header row)")
@@ -53,12 +55,12 @@ anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UT
 			return err
 		}
 		if rest := c.fs.Args(); len(rest) > 0 {
-			return fmt.Errorf("unexpected arguments %q", rest)
+			return usagef("unexpected arguments %q (imarchive export verify DIR checks an export)", rest)
 		}
 		now := time.Now().UTC()
 		var errs []error
 		if out == "" {
-			errs = append(errs, errors.New("--out: required (the directory to write)"))
+			errs = append(errs, usagef("--out: required (the directory to write)"))
 		}
 		sel.From, sel.To = time.Unix(0, 0).UTC(), now
 		if from != "" {
@@ -71,7 +73,7 @@ anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UT
 			errs = append(errs, err)
 			sel.To = t
 		}
-		cfg := export.Config{Dir: out, Format: format, Selection: sel, Tool: "imarchive " + version, Now: now, Progress: stderr}
+		cfg := export.Config{Dir: out, Format: format, Selection: sel, Tool: "imarchive " + buildVersion(), Now: now, Progress: stderr}
 		if err := errors.Join(append(errs, cfg.Validate())...); err != nil {
 			return err
 		}
@@ -106,12 +108,12 @@ func exportVerify(c *command, args []string, stdout, stderr io.Writer, wantSHA *
 	}
 	if rest := c.fs.Args(); len(rest) > 0 {
 		if dir != "" || len(rest) > 1 {
-			return fmt.Errorf("unexpected arguments %q", rest)
+			return usagef("unexpected arguments %q", rest)
 		}
 		dir = rest[0]
 	}
 	if dir == "" {
-		return errors.New("usage: imarchive export verify DIR [--manifest-sha256 HEX]")
+		return usagef("usage: imarchive export verify DIR [--manifest-sha256 HEX]")
 	}
 	rep, err := export.Verify(dir, *wantSHA)
 	if err != nil {

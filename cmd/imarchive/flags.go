@@ -7,9 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/imarchive/imarchive/internal/suggest"
 )
 
 // command is one subcommand: its flags (each with an IMARCHIVE_* variable) and what it runs.
@@ -17,11 +20,105 @@ type command struct {
 	name    string
 	summary string
 	detail  string
+	// subs are the commands of a group command (imarchive audit verify, hold add|release|list, …), one
+	// line each in its --help; subsOptional when the group also runs without one (export).
+	subs    []subcommand
 	fs      *flag.FlagSet
 	envs    map[string]string // flag name → environment variable
 	known   map[string]bool   // every IMARCHIVE_* name any command reads (for the config file check)
 	sources map[string]string // flag name → where its value came from (after parse)
 	run     func(args []string) error
+
+	subsOptional bool
+}
+
+// subcommand is one command of a group command.
+type subcommand struct{ name, summary string }
+
+// group declares the subcommands of a group command.
+func (c *command) group(subs ...subcommand) { c.subs = subs }
+
+func (c *command) subNames() []string {
+	names := make([]string, len(c.subs))
+	for i, s := range c.subs {
+		names[i] = s.name
+	}
+	return names
+}
+
+// writeSubs lists the subcommands, one line each.
+func (c *command) writeSubs(w io.Writer) {
+	width := 0
+	for _, s := range c.subs {
+		width = max(width, len(s.name))
+	}
+	for _, s := range c.subs {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, s.name, s.summary)
+	}
+}
+
+// usageError is a mistake in the command line (a flag, an argument, a subcommand): its hint is the
+// command's --help.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// configError is a bad value in the environment or the config file: its hint is imarchive config check.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+// hintError carries the hint that helps with it (imarchive query --describe NAME, …).
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e hintError) Error() string { return e.err.Error() }
+func (e hintError) Unwrap() error { return e.err }
+
+var (
+	flagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	flagBadValue  = regexp.MustCompile(`^invalid (boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?-+([^:]+): (.*)$`)
+	flagNoValue   = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
+)
+
+// flagError rewrites the flag package's errors in the GNU style the help uses (--name), and suggests
+// the flag an unknown one was probably meant to be.
+func (c *command) flagError(err error) error {
+	msg := err.Error()
+	switch {
+	case flagUndefined.MatchString(msg):
+		name := flagUndefined.FindStringSubmatch(msg)[1]
+		var names []string
+		c.fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+		return usagef("unknown flag --%s%s", name, suggest.Phrase("--"+name, names))
+	case flagBadValue.MatchString(msg):
+		m := flagBadValue.FindStringSubmatch(msg)
+		detail := m[4]
+		if f := c.fs.Lookup(m[3]); f != nil && detail == "parse error" {
+			if g, ok := f.Value.(flag.Getter); ok {
+				switch g.Get().(type) {
+				case time.Duration:
+					detail = "want a duration such as 500ms, 30s, 5m or 1h"
+				case int, int64, uint, uint64:
+					detail = "want a whole number"
+				case float64:
+					detail = "want a number"
+				case bool:
+					detail = "want true or false"
+				}
+			}
+		}
+		return usagef("--%s %s: %s", m[3], m[2], detail)
+	case flagNoValue.MatchString(msg):
+		return usagef("--%s needs a value", flagNoValue.FindStringSubmatch(msg)[1])
+	}
+	return usageError{err}
 }
 
 func newCommand(name, summary, detail string) *command {
@@ -34,7 +131,16 @@ func newCommand(name, summary, detail string) *command {
 }
 
 func (c *command) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: imarchive %s [flags]\n\n%s\n", c.name, c.summary)
+	switch {
+	case len(c.subs) > 0 && c.subsOptional:
+		fmt.Fprintf(w, "Usage: imarchive %s [COMMAND] [flags]\n\n%s\n\nCommands:\n", c.name, c.summary)
+		c.writeSubs(w)
+	case len(c.subs) > 0:
+		fmt.Fprintf(w, "Usage: imarchive %s COMMAND [flags]\n\n%s\n\nCommands:\n", c.name, c.summary)
+		c.writeSubs(w)
+	default:
+		fmt.Fprintf(w, "Usage: imarchive %s [flags]\n\n%s\n", c.name, c.summary)
+	}
 	if c.detail != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.detail))
 	}
@@ -125,10 +231,10 @@ func (c *command) parse(args []string) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return configError{err}
 	}
 	if err := c.fs.Parse(args); err != nil {
-		return err
+		return c.flagError(err)
 	}
 	// The flag package cannot tell Set from a command-line flag, so read the names off the arguments.
 	for _, a := range args[:len(args)-len(c.fs.Args())] {

@@ -32,6 +32,11 @@ auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release h
 		all    bool
 		format string
 	)
+	c.group(
+		subcommand{"add", "place a hold on an account, channel, group or server of an app (--app --scope --subject --by --reason)"},
+		subcommand{"release", "release a hold (--id --by --reason); it stays on record"},
+		subcommand{"list", "the holds in force (--all: released ones too)"},
+	)
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
 	c.str(&h.Actor, "by", "IMARCHIVE_ACTOR", osUser(), "who places or releases the hold, as recorded beside the ClickHouse user of the DSN (which the server records itself); default: the OS user")
@@ -44,14 +49,14 @@ auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release h
 	c.fs.StringVar(&format, "format", "table", "list: table, csv or json")
 	c.run = func(args []string) error {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return errors.New("usage: imarchive hold add|release|list [flags]")
+			return usagef("usage: imarchive hold add|release|list [flags]")
 		}
 		sub := args[0]
 		if err := c.parse(args[1:]); err != nil {
 			return err
 		}
 		if rest := c.fs.Args(); len(rest) > 0 {
-			return fmt.Errorf("unexpected arguments %q", rest)
+			return usagef("unexpected arguments %q", rest)
 		}
 		switch sub {
 		case "add":
@@ -61,7 +66,7 @@ auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release h
 		case "release":
 			var errs []error
 			if id == "" {
-				errs = append(errs, errors.New("--id: required"))
+				errs = append(errs, usagef("--id: required"))
 			}
 			if h.Actor == "" {
 				errs = append(errs, errors.New("--by: required (who releases the hold)"))
@@ -74,7 +79,7 @@ auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release h
 			}
 		case "list":
 		default:
-			return fmt.Errorf("unknown hold command %q: want add, release or list", sub)
+			return usagef("unknown hold command %q: want add, release or list", sub)
 		}
 		if _, err := lf.logger(stderr); err != nil {
 			return err

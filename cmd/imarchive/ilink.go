@@ -16,6 +16,7 @@ import (
 	"github.com/imarchive/imarchive/connectors"
 	"github.com/imarchive/imarchive/connectors/ilink"
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/internal/suggest"
 )
 
 // boolean defines a bool flag with its IMARCHIVE_* variable.
@@ -90,7 +91,7 @@ func action(c *command, args []string, actions ...string) (string, error) {
 	}
 	if rest := c.fs.Args(); len(rest) > 0 {
 		if name != "" || len(rest) > 1 {
-			return "", fmt.Errorf("unexpected arguments %q", rest)
+			return "", usagef("unexpected arguments %q", rest)
 		}
 		name = rest[0]
 	}
@@ -100,9 +101,9 @@ func action(c *command, args []string, actions ...string) (string, error) {
 		}
 	}
 	if name == "" {
-		return "", fmt.Errorf("no action: want one of %s", strings.Join(actions, ", "))
+		return "", usagef("no action: want one of %s", strings.Join(actions, ", "))
 	}
-	return "", fmt.Errorf("unknown action %q: want one of %s", name, strings.Join(actions, ", "))
+	return "", usagef("unknown action %q%s: want one of %s", name, suggest.Phrase(name, actions), strings.Join(actions, ", "))
 }
 
 func ilinkCommand(stdout, stderr io.Writer) *command {
@@ -140,6 +141,12 @@ Exit status 1 when the platform answers a code other than 0.`)
 		subUsers     string
 		subTopics    string
 		qos          int
+	)
+	c.group(
+		subcommand{"register", "check that serve answers the handshake at the callback URL, then register it (set_config 0)"},
+		subcommand{"unregister", "remove the callback URL (set_config 1)"},
+		subcommand{"status", "ask the platform what is registered (set_config 2)"},
+		subcommand{"sync", "groups, members and online states into ClickHouse snapshots"},
 	)
 	lf.register(c)
 	cf.register(c)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/imarchive/imarchive/ingest"
@@ -14,15 +16,20 @@ import (
 func loadgenCommand(stdout, stderr io.Writer) *command {
 	c := newCommand("loadgen", "send realistic, correctly signed synthetic callbacks of all three platforms to a running serve",
 		`Uses the same app variables as serve (IMARCHIVE_NETEASE_APPS, IMARCHIVE_ILINK_APPS, IMARCHIVE_MAXIM_APPS), so
-one configuration drives both. Kinds for --mix: netease_message, netease_presence, ilink_message,
-ilink_group, ilink_status, maxim_message, maxim_group. A progress line each second goes to stderr; the
-summary (sent, accepted, rejected, failed, latency percentiles) to stdout. It stops by itself after
---duration or --count.`)
+one configuration drives both (make stack's: --config .testenv/stack.env). Kinds for --mix:
+`+strings.Join(loadgen.AllKinds, ", ")+`.
+Updates, recalls, deletions, quick comments and Maxim edits are about messages the run sent before.
+A progress line each second goes to stderr; the summary to stdout: per kind the callbacks made and
+delivered (what the archive should then hold, each once), the deliberate re-sends (--duplicates) and
+the retries of failed sends (--failed-retries) on top, the answers by HTTP status, latency
+percentiles, transport errors. It stops by itself after --duration or --count, and exits 1 when more
+than --max-failure-share of the callbacks were never accepted.`)
 	var (
 		cfg                     loadgen.Config
 		netease, ilink, maxim   string
 		mix, acceptedLog, jsonF string
 		seed                    int
+		maxFail                 float64
 	)
 	c.str(&cfg.Target, "target", "IMARCHIVE_LOADGEN_TARGET", "http://127.0.0.1:8080", "base URL of imarchive serve")
 	c.fs.Float64Var(&cfg.Rate, "rate", 100, "callbacks per second (first sends; retries come on top); 0 = as fast as --concurrency allows")
@@ -36,6 +43,7 @@ summary (sent, accepted, rejected, failed, latency percentiles) to stdout. It st
 	c.fs.Float64Var(&cfg.OutOfOrder, "out-of-order", 0.1, "share of presence events sent late with an older time (0-1)")
 	c.fs.IntVar(&cfg.FailedRetries, "failed-retries", 0, "send a callback that failed (5xx, 429, no answer) again up to this many times, as the platforms retry")
 	c.fs.IntVar(&seed, "seed", 0, "random seed (0: random); the same seed makes the same traffic")
+	c.fs.Float64Var(&maxFail, "max-failure-share", 0, "exit 1 when more than this share (0-1) of the callbacks was never accepted (0: any)")
 	c.str(&netease, "netease-apps", "IMARCHIVE_NETEASE_APPS", "", "NetEase apps as appkey=secret[,…]")
 	c.str(&ilink, "ilink-apps", "IMARCHIVE_ILINK_APPS", "", "iLink apps as appkey=token:secret[,…]")
 	c.str(&maxim, "maxim-apps", "IMARCHIVE_MAXIM_APPS", "", "Maxim apps as app_id=secret[,…]")
@@ -44,6 +52,9 @@ summary (sent, accepted, rejected, failed, latency percentiles) to stdout. It st
 	c.run = func(args []string) error {
 		if err := c.parse(args); err != nil {
 			return err
+		}
+		if maxFail < 0 || maxFail > 1 {
+			return usagef("--max-failure-share %v: want a share from 0 to 1", maxFail)
 		}
 		var err error
 		if cfg.NeteaseApps, err = ingest.ParseApps(netease); err != nil {
@@ -59,6 +70,9 @@ summary (sent, accepted, rejected, failed, latency percentiles) to stdout. It st
 		}
 		if cfg.MaximApps, err = ingest.ParseApps(maxim); err != nil {
 			return fmt.Errorf("maxim apps: %w", err)
+		}
+		if len(cfg.NeteaseApps)+len(cfg.ILinkApps)+len(cfg.MaximApps) == 0 {
+			return configError{errors.New("no apps to sign callbacks with: give loadgen the apps serve has (--netease-apps, --ilink-apps, --maxim-apps or their IMARCHIVE_* variables; for make stack: --config .testenv/stack.env)")}
 		}
 		if mix != "" {
 			if cfg.Mix, err = loadgen.ParseMix(mix); err != nil {
@@ -87,7 +101,10 @@ summary (sent, accepted, rejected, failed, latency percentiles) to stdout. It st
 				}
 			}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return rep.Check(maxFail)
 	}
 	return c
 }

@@ -31,6 +31,7 @@ for the queries only once it is complete.`)
 		groups      string
 		users       string
 	)
+	c.group(subcommand{"sync", "group members and account rosters into ClickHouse snapshots (incremental, resumable)"})
 	lf.register(c)
 	cf.register(c)
 	c.str(&cfg.Endpoint, "api-url", "IMARCHIVE_MAXIM_API_URL", cfg.Endpoint, "the app's api_endpoint (console, 应用信息)")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/imarchive/imarchive/chconn"
@@ -16,7 +17,7 @@ func (p paramFlag) String() string { return "" }
 func (p paramFlag) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || k == "" {
-		return fmt.Errorf("want key=value, got %q", s)
+		return fmt.Errorf("want NAME=VALUE (an empty value: NAME=)")
 	}
 	p[k] = v
 	return nil
@@ -27,8 +28,9 @@ func queryCommand(stdout, stderr io.Writer) *command {
 		`  imarchive query --list                     the named queries
   imarchive query --describe NAME            a query's parameters and columns
   imarchive query NAME --param k=v … [--format table|csv|json]
-Parameters are bound by ClickHouse as query parameters; date-times are UTC and may be given as
-'2022-03-08 12:58:00', RFC 3339 or Unix milliseconds.`)
+Parameters are bound by ClickHouse as query parameters, each checked against its type first. A filter
+described "empty for all" may be left out. Times are UTC: `+"`"+`'2026-03-01 10:00:00'`+"`"+`, RFC 3339, Unix
+milliseconds, today, yesterday, now, or relative: -24h, -7d, today-30d.`)
 	var (
 		lf       logFlags
 		dsn      string
@@ -55,14 +57,14 @@ Parameters are bound by ClickHouse as query parameters; date-times are UTC and m
 		// The name may also stand between flags: take it and parse the flags after it.
 		if rest := c.fs.Args(); len(rest) > 0 {
 			if name != "" {
-				return fmt.Errorf("unexpected arguments %q", rest)
+				return usagef("unexpected arguments %q (one query at a time)", rest)
 			}
 			name = rest[0]
 			if err := c.fs.Parse(rest[1:]); err != nil {
-				return err
+				return c.flagError(err)
 			}
 			if more := c.fs.Args(); len(more) > 0 {
-				return fmt.Errorf("unexpected arguments %q", more)
+				return usagef("unexpected arguments %q (one query at a time)", more)
 			}
 		}
 		switch {
@@ -83,7 +85,7 @@ Parameters are bound by ClickHouse as query parameters; date-times are UTC and m
 			printDescription(stdout, q)
 			return nil
 		case name == "":
-			return fmt.Errorf("no query named (imarchive query --list shows them)")
+			return usagef("no query named: imarchive query NAME --param k=v … (imarchive query --list shows them)")
 		}
 		q, err := queries.Get(name)
 		if err != nil {
@@ -91,7 +93,10 @@ Parameters are bound by ClickHouse as query parameters; date-times are UTC and m
 		}
 		bound, err := q.Bind(params)
 		if err != nil {
-			return err
+			return hintError{err, "imarchive query --describe " + q.Name + " lists its parameters"}
+		}
+		if !slices.Contains(queries.Formats, format) {
+			return usagef("--format %q: want %s", format, strings.Join(queries.Formats, ", "))
 		}
 		log, err := lf.logger(stderr)
 		if err != nil {
@@ -116,8 +121,17 @@ func printDescription(w io.Writer, q queries.Query) {
 	if len(q.Params) == 0 {
 		fmt.Fprintln(w, "  (none)")
 	}
+	times := false
 	for _, p := range q.Params {
-		fmt.Fprintf(w, "  %-16s %-28s %s\n", p.Name, p.Type, p.Description)
+		opt := ""
+		if _, ok := p.Optional(); ok {
+			opt = " (optional)"
+		}
+		times = times || strings.HasPrefix(p.Type, "Date")
+		fmt.Fprintf(w, "  %-16s %-28s %s%s\n", p.Name, p.Type, p.Description, opt)
+	}
+	if times {
+		fmt.Fprintf(w, "Times: %s.\n", queries.TimeForms)
 	}
 	fmt.Fprintln(w, "\nColumns:")
 	for _, col := range q.Columns {

@@ -30,6 +30,7 @@ pass as expired.`)
 		actor  string
 		dry    bool
 	)
+	c.group(subcommand{"apply", "delete rows older than each table's retention, except held ones, and record the pass (--dry-run counts)"})
 	lf.register(c)
 	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
 	c.str(&policy, "retention", "IMARCHIVE_RETENTION", "", "retention per table: TABLE=DAYS|off[,…], all=DAYS for the rest (empty: everything kept)")
@@ -37,13 +38,13 @@ pass as expired.`)
 	c.fs.BoolVar(&dry, "dry-run", false, "count what would be deleted and kept, delete nothing")
 	c.run = func(args []string) error {
 		if len(args) == 0 || args[0] != "apply" {
-			return errors.New("usage: imarchive retention apply --retention TABLE=DAYS,… --by WHO [--dry-run]")
+			return usagef("usage: imarchive retention apply --retention TABLE=DAYS,… --by WHO [--dry-run]")
 		}
 		if err := c.parse(args[1:]); err != nil {
 			return err
 		}
 		if rest := c.fs.Args(); len(rest) > 0 {
-			return fmt.Errorf("unexpected arguments %q", rest)
+			return usagef("unexpected arguments %q", rest)
 		}
 		p, perr := retention.ParsePolicy(policy)
 		pass := retention.Pass{Policy: p, Actor: actor, DryRun: dry, Now: time.Now().UTC()}

@@ -10,8 +10,48 @@ import (
 	"github.com/imarchive/imarchive/schema"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version may be set at build time with -ldflags "-X main.version=…" (make static VERSION=…); empty, the
+// binary's version comes from the Go build info (buildVersion).
+var version = ""
+
+// buildVersion is the version printed by imarchive version and recorded in export manifests: the
+// -X version if one was given, else the module version the go command stamped (a tag, or a pseudo-version
+// naming the commit, "+dirty" for uncommitted changes), else the VCS commit, else "unknown".
+func buildVersion() string {
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(version, bi)
+}
+
+func versionOf(ldflags string, bi *debug.BuildInfo) string {
+	if ldflags != "" {
+		return ldflags
+	}
+	if bi == nil {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "unknown (built without version control information)"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		rev += "+dirty"
+	}
+	return "commit " + rev
+}
 
 func versionCommand(stdout io.Writer) *command {
 	c := newCommand("version", "print the version, the event schema version and the ClickHouse schema version", "")
@@ -19,20 +59,12 @@ func versionCommand(stdout io.Writer) *command {
 		if err := c.parse(args); err != nil {
 			return err
 		}
-		rev := "unknown"
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			for _, s := range bi.Settings {
-				if s.Key == "vcs.revision" {
-					rev = s.Value
-				}
-			}
-		}
 		ms, err := schema.Migrations()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "imarchive %s (commit %s, %s)\nevent schema v%d\nclickhouse schema v%d\n",
-			version, rev, runtime.Version(), event.SchemaVersion, ms[len(ms)-1].Version)
+		fmt.Fprintf(stdout, "imarchive %s (%s)\nevent schema v%d\nclickhouse schema v%d\n",
+			buildVersion(), runtime.Version(), event.SchemaVersion, ms[len(ms)-1].Version)
 		return nil
 	}
 	return c

@@ -256,6 +256,8 @@ func sampleParam(typ string) string {
 	switch {
 	case strings.HasPrefix(typ, "DateTime"):
 		return "2026-01-01 00:00:00"
+	case typ == "UInt8" || typ == "Int8":
+		return "1" // queries.Bind checks the range
 	case strings.HasPrefix(typ, "UInt"), strings.HasPrefix(typ, "Int"):
 		return "3600"
 	case strings.HasPrefix(typ, "Array"):
