@@ -5,7 +5,7 @@ import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 // Presence: who is online, by the online-state rule.
 func presence() (dashboard.Dashboard, error) {
 	b := newBoard("imarchive-presence", "Presence",
-		"Online state by the rule of the NetEase manual: per account the event with the greatest platform time decides, late events are kept but change nothing, and an online state without a renewal lapses. Online now, over time by platform, why accounts go offline, client types, stale events.",
+		"Online state by the rule of the NetEase manual, per connection (consid; else device; else account): a copy older than its connection's stamp is kept but changes nothing, an equal time is applied, and an online connection without a renewal lapses; an account is online when any of its connections is. Online now, over time by platform, why connections end, client types, stale events.",
 		"now-24h", "1m")
 	b.variable(platformVariable(AllValue)).variable(b.appVariable())
 
@@ -13,9 +13,9 @@ func presence() (dashboard.Dashboard, error) {
 	now := func(title, field, text string, steps Steps) {
 		b.chStat(CH{Panel: Panel{Title: title, Text: text, Unit: "short", Steps: steps, W: 6, H: 4}, Query: "accounts_online_now"}, field, "")
 	}
-	now("Online now", "online", "Accounts whose deciding presence event is online and, on NetEase, renewed within the heartbeat period plus grace. Not bound to the time range.", nil)
-	now("Expired", "expired", "Accounts last seen online whose renewal deadline passed: the platform may have lost their logout copy (the NetEase manual advises treating them as offline).", base("green").then("orange", 1))
-	now("Offline", "offline", "Accounts whose deciding event is a logout, drop, kick or replacement.", nil)
+	now("Online now", "online", "Accounts with at least one connection online (on NetEase, renewed within the heartbeat period plus grace). Not bound to the time range.", nil)
+	now("Expired", "expired", "Accounts with no connection online and one past its renewal deadline: the platform may have lost its logout copy (the NetEase manual judges them offline by the heartbeat).", base("green").then("orange", 1))
+	now("Offline", "offline", "Accounts whose every connection ended: logout, drop, kick, or closed by a reconnect (type 7).", nil)
 	now("Accounts", "accounts", "Accounts with any presence event.", nil)
 
 	b.row("Over time")
@@ -28,11 +28,11 @@ func presence() (dashboard.Dashboard, error) {
 		Query: "client_type_mix",
 	}, "logins")
 	b.chBar(CH{
-		Panel: Panel{Title: "Logins, logouts and kicks", Text: "Presence events in the time range by what happened: logins, renewals, iLink online; and the reasons accounts went offline (logout, dropped, kicked_multi_device, kicked_by_sdk, kicked_by_server, replaced, iLink offline).", Unit: "short", W: 12, H: 9},
+		Panel: Panel{Title: "Logins, logouts and kicks", Text: "Presence events in the time range by what happened: logins, renewals, iLink online; and the reasons connections ended (logout, dropped, kicked_multi_device, kicked_by_sdk, kicked_by_server, replaced by a reconnect, iLink offline).", Unit: "short", W: 12, H: 9},
 		Query: "presence_reasons",
 	}, "op", false)
 	b.chTimeseries(CH{
-		Panel: Panel{Title: "Stale presence events", Text: "Presence events that arrived after a later event of the same account (by platform time): kept in the log, flagged stale, and without effect on the online state.", Unit: "short", Steps: base("green").then("orange", 1), W: 12, H: 9},
+		Panel: Panel{Title: "Stale presence events", Text: "Presence events older (by platform time) than an event of the same connection that arrived before them: kept in the log, flagged stale, and without effect on the online state.", Unit: "short", Steps: base("green").then("orange", 1), W: 12, H: 9},
 		Query: "duplicates_discarded",
 	}, TS{Fields: "^(time|stale_presence).*", Bars: true, Interval: "5m"})
 	b.chTable(CH{
