@@ -143,6 +143,9 @@ type generator struct {
 	// Recent messages of this run, which updates, recalls, deletions, quick comments and Maxim edits are about.
 	neteaseSent []sentMessage
 	maximSent   []sentMessage
+	// sessions holds each NetEase account's open connection (its consid), so that its heartbeats and
+	// the copy that ends it (2–7) name the connection its login opened, as the platform's copies do.
+	sessions map[string]string
 }
 
 // sentMessage is a message this run sent, remembered for the events about it.
@@ -344,20 +347,34 @@ func (g *generator) neteasePresence(now time.Time) *Callback {
 		// An older event that arrives after newer ones: up to a minute old.
 		ms -= 1000 + int64(g.rng.IntN(59000))
 	}
+	// A login opens a connection; a heartbeat renews the account's open one (opening one when its login
+	// copy was not sent); 2–7 end it, and the next login opens another.
+	if g.sessions == nil {
+		g.sessions = map[string]string{}
+	}
+	consid, open := g.sessions[app+"/"+acc]
+	if typ == "1" || !open {
+		consid = fmt.Sprintf("con-%s-%d", g.runID, g.seq)
+	}
+	if typ == "1" || typ == "8" {
+		g.sessions[app+"/"+acc] = consid
+	} else {
+		delete(g.sessions, app+"/"+acc)
+	}
 	body := mustJSON(map[string]any{
 		"eventType":  "47",
 		"type":       typ,
 		"accid":      acc,
-		"clientType": []string{"AOS", "IOS", "WEB", "PC"}[g.rng.IntN(4)],
+		"clientType": []string{"AOS", "IOS", "WEB", "PC"}[len(consid)%4],
 		"deviceId":   "dev-" + acc,
-		"consid":     fmt.Sprintf("con-%s-%d", g.runID, g.seq),
+		"consid":     consid,
 		"clientIp":   "10.0.0.2",
 		"clientPort": strconv.Itoa(40000 + g.rng.IntN(20000)),
 		"sdkVersion": "90000",
 		"loginTime":  strconv.FormatInt(ms-int64(g.rng.IntN(3600000)), 10),
 		"time":       strconv.FormatInt(ms, 10),
 	})
-	return &Callback{Kind: NeteasePresence, Platform: "netease_qchat", App: app, Path: "/v1/netease/" + app, Body: body, ID: "consid:" + fmt.Sprintf("con-%s-%d", g.runID, g.seq), TimeMs: ms, Late: late, Account: acc, sign: neteaseSigner(secret, body)}
+	return &Callback{Kind: NeteasePresence, Platform: "netease_qchat", App: app, Path: "/v1/netease/" + app, Body: body, ID: "consid:" + consid, TimeMs: ms, Late: late, Account: acc, sign: neteaseSigner(secret, body)}
 }
 
 func (g *generator) ilinkApp() (string, ILinkApp) {
