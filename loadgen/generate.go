@@ -374,7 +374,7 @@ func (g *generator) neteasePresence(now time.Time) *Callback {
 		"loginTime":  strconv.FormatInt(ms-int64(g.rng.IntN(3600000)), 10),
 		"time":       strconv.FormatInt(ms, 10),
 	})
-	return &Callback{Kind: NeteasePresence, Platform: "netease_qchat", App: app, Path: "/v1/netease/" + app, Body: body, ID: "consid:" + consid, TimeMs: ms, Late: late, Account: acc, sign: neteaseSigner(secret, body)}
+	return &Callback{Kind: NeteasePresence, Platform: "netease_qchat", App: app, Path: "/v1/netease/" + app, Body: body, ID: fmt.Sprintf("consid:%s#%d", consid, g.seq), TimeMs: ms, Late: late, Account: acc, sign: neteaseSigner(secret, body)}
 }
 
 func (g *generator) ilinkApp() (string, ILinkApp) {
