@@ -28,8 +28,8 @@ import (
 )
 
 const (
-	spoolILinkApps = "IMARCHIVE_ILINK_APPS=app1=tok3n:p4thsecret"
-	spoolILinkPath = "/v1/ilink/app1/p4thsecret"
+	spoolILinkApps = "IMARCHIVE_ILINK_APPS=app1=tok3n:p4thsecret-abcdefg"
+	spoolILinkPath = "/v1/ilink/app1/p4thsecret-abcdefg"
 	ackBudget      = 4 * time.Second // serve's default --ack-timeout
 )
 

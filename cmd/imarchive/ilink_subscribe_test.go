@@ -40,7 +40,7 @@ func TestILinkSubscribeCommand(t *testing.T) {
 	}
 	defer prod.Close()
 	cfg := ingest.DefaultConfig()
-	cfg.ILinkApps = map[string]ingest.ILinkApp{cliAppKey: {Token: "tok123", Secret: "pathsecret9"}}
+	cfg.ILinkApps = map[string]ingest.ILinkApp{cliAppKey: {Token: "tok123", Secret: "pathsecret9-abcdefg"}}
 	r, err := ingest.New(cfg, tc, prod, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestILinkSubscribeCommand(t *testing.T) {
 
 	platform := ilinktest.New(cliAppKey, cliSecretKey, cliUID, "414", "415")
 	defer platform.Close()
-	platform.Register(cliUID, serve.URL+"/v1/ilink/"+cliAppKey+"/pathsecret9", "tok123")
+	platform.Register(cliUID, serve.URL+"/v1/ilink/"+cliAppKey+"/pathsecret9-abcdefg", "tok123")
 	ilinkEnv(t, platform.URL)
 
 	events := func() []event.Event {
