@@ -133,16 +133,16 @@ func TestAnalystQueries(t *testing.T) {
 		{"accounts_online_now", "one app", params(appFilters, "app=nimnow"), []string{"netease_qchat|nimnow|4|1|1|6|4|4"}},
 		// Newest session first; n1 and n4 copies name no consid (their device is their connection).
 		{"online_connections", "now", params([]string{"source", "account"}, "app=nimnow", "limit=10"), []string{
-			"netease_qchat|nimnow|n5|n5-new|n5-d|AOS||||" + never + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute-35*time.Minute),
-			"netease_qchat|nimnow|n4||dev-n4|WEB||||" + never + "|" + ago(5*time.Minute) + "|" + ago(5*time.Minute) + "|" + ago(5*time.Minute-35*time.Minute),
-			"netease_qchat|nimnow|n6|n6-phone|n6-p|IOS||||" + never + "|" + ago(6*time.Minute) + "|" + ago(6*time.Minute) + "|" + ago(6*time.Minute-35*time.Minute),
-			"netease_qchat|nimnow|n1||dev-n1|AOS||||" + never + "|" + ago(10*time.Minute) + "|" + ago(10*time.Minute) + "|" + ago(10*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n5|n5-new|n5-d|AOS|||" + never + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n4||dev-n4|WEB|||" + never + "|" + ago(5*time.Minute) + "|" + ago(5*time.Minute) + "|" + ago(5*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n6|n6-phone|n6-p|IOS|||" + never + "|" + ago(6*time.Minute) + "|" + ago(6*time.Minute) + "|" + ago(6*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n1||dev-n1|AOS|||" + never + "|" + ago(10*time.Minute) + "|" + ago(10*time.Minute) + "|" + ago(10*time.Minute-35*time.Minute),
 		}},
 		{"online_connections", "one account, iLink", params([]string{"app"}, "source=ilink", "account=u2", "limit=10"), []string{
-			"ilink|il1|u2|||||||" + never + "|2026-03-02 03:00:00.000|2026-03-02 03:00:00.000|" + never,
+			"ilink|il1|u2||||||" + never + "|2026-03-02 03:00:00.000|2026-03-02 03:00:00.000|" + never,
 		}},
 		{"online_connections", "limit", params([]string{"source", "account"}, "app=nimnow", "limit=1"), []string{
-			"netease_qchat|nimnow|n5|n5-new|n5-d|AOS||||" + never + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute-35*time.Minute),
+			"netease_qchat|nimnow|n5|n5-new|n5-d|AOS|||" + never + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute) + "|" + ago(3*time.Minute-35*time.Minute),
 		}},
 		// 00: bob (late login of 00:30); 01: alice, bob, carol, u1; 02: bob (renewed, kicked 02:30), u1;
 		// 03: dave, u1, u2; 04: u2 (u1 offline at 04:00; dave's PC lapsed at 03:45).

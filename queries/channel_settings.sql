@@ -20,7 +20,7 @@ SELECT
     argMaxIf(server_id, (occurred_at, event_id), server_id != '') AS server_id,
     channel_id,
     argMaxIf(name, (occurred_at, event_id), name != '') AS name,
-    argMaxIf(toString(attrs['topic']), (occurred_at, event_id), attrs['topic'] != '') AS topic,
+    argMaxIf(channel_topic, (occurred_at, event_id), channel_topic != '') AS topic,
     argMaxIf(toString(channel_type), (occurred_at, event_id), channel_type != '') AS channel_type,
     argMaxIf(toString(channel_view_mode), (occurred_at, event_id), channel_view_mode != '') AS channel_view_mode,
     if(countIf(op = 'create') > 0, minIf(occurred_at, op = 'create'), NULL) AS created_at,

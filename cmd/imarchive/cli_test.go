@@ -19,7 +19,8 @@ import (
 func TestGroupCommandsHelp(t *testing.T) {
 	groups := map[string][]string{
 		"audit": {"verify"}, "config": {"check"}, "hold": {"add", "release", "list"}, "retention": {"apply"},
-		"ilink": {"register", "unregister", "status", "sync"}, "maxim": {"sync"}, "access": {"sql", "apply"},
+		"ilink": {"register", "unregister", "status", "sync", "subscribe", "unsubscribe"}, "maxim": {"sync"}, "access": {"sql", "apply"},
+		"spool":  {"status", "inspect"},
 		"export": {"verify"},
 	}
 	for name, subs := range groups {

@@ -147,6 +147,8 @@ Exit status 1 when the platform answers a code other than 0.`)
 		subcommand{"unregister", "remove the callback URL (set_config 1)"},
 		subcommand{"status", "ask the platform what is registered (set_config 2)"},
 		subcommand{"sync", "groups, members and online states into ClickHouse snapshots"},
+		subcommand{"subscribe", "have the platform push users' online/offline changes (--users) or a topic's messages (--topic)"},
+		subcommand{"unsubscribe", "cancel those pushes"},
 	)
 	lf.register(c)
 	cf.register(c)

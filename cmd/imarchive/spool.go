@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -36,29 +35,21 @@ waiting — sequence number, when spooled, receipt id, platform, app, event_id, 
 	c.fs.StringVar(&format, "format", "text", "status output: text or json")
 	c.fs.IntVar(&limit, "limit", 0, "inspect: at most this many records (0: all)")
 	c.fs.BoolVar(&bodies, "bodies", false, "inspect: include each callback's raw body")
+	c.group(
+		subcommand{"status", "records and bytes waiting, the oldest record's age, what recovery set aside"},
+		subcommand{"inspect", "one JSON line per record waiting (--bodies: with the raw body)"},
+	)
 	c.run = func(args []string) error {
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			return flag.ErrHelp
-		}
-		sub := args[0]
-		if sub != "status" && sub != "inspect" {
-			return fmt.Errorf("unknown subcommand %q: want status or inspect", sub)
-		}
-		if err := c.parse(args[1:]); err != nil {
+		sub, err := action(c, args, "status", "inspect")
+		if err != nil {
 			return err
-		}
-		if rest := c.fs.Args(); len(rest) > 0 {
-			return fmt.Errorf("unexpected arguments %q", rest)
 		}
 		if format != "text" && format != "json" {
 			return fmt.Errorf("format %q: want text or json", format)
 		}
 		tc := topics.DefaultConfig()
 		tc.Prefix = prefix
-		var (
-			rep spool.Report
-			err error
-		)
+		var rep spool.Report
 		if sub == "inspect" {
 			rep, err = inspectSpool(stdout, dir, tc, limit, bodies)
 		} else {

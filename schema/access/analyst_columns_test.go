@@ -271,8 +271,8 @@ func planParam(name, typ string, filled bool) string {
 	case strings.HasPrefix(typ, "DateTime"):
 		return "2026-01-01 00:00:00"
 	case strings.HasPrefix(typ, "UInt"), strings.HasPrefix(typ, "Int"):
-		if filled {
-			return "1"
+		if filled || typ == "UInt8" || typ == "Int8" {
+			return "1" // a flag, or a value the query's type can hold
 		}
 		return "3600"
 	case strings.HasPrefix(typ, "Array"):

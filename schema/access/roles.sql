@@ -49,14 +49,14 @@ GRANT SELECT ON {db}.archive_events TO {analyst};
 GRANT SELECT ON {db}.schema_version TO {analyst};
 GRANT SELECT ON {db}.schema_migrations TO {analyst};
 -- Not attrs, not IP addresses, not what is computed from attrs (schema 0080 keeps the note apart).
-REVOKE SELECT(attrs, sender_ip, reply_to_msg_id, thread_msg_id, attach, ext) ON {db}.messages FROM {analyst};
+REVOKE SELECT(attrs, sender_ip, attach, ext) ON {db}.messages FROM {analyst};
 REVOKE SELECT(attrs, sender_ip) ON {db}.messages_data FROM {analyst};
 REVOKE SELECT(attrs, sender_ip) ON {db}.messages_v1 FROM {analyst};
 REVOKE SELECT(attrs, actor_ip) ON {db}.message_updates FROM {analyst};
 REVOKE SELECT(attrs, actor_ip) ON {db}.message_updates_data FROM {analyst};
 REVOKE SELECT(attrs, sender_ip, to_type, attach) ON {db}.notifications FROM {analyst};
 REVOKE SELECT(attrs, sender_ip) ON {db}.notifications_data FROM {analyst};
-REVOKE SELECT(attrs, client_ip, connection_id) ON {db}.presence_events FROM {analyst};
+REVOKE SELECT(attrs, client_ip) ON {db}.presence_events FROM {analyst};
 REVOKE SELECT(attrs, client_ip) ON {db}.presence_events_data FROM {analyst};
 REVOKE SELECT(attrs, actor_ip, via_api) ON {db}.community_events FROM {analyst};
 REVOKE SELECT(attrs, actor_ip) ON {db}.community_events_data FROM {analyst};
