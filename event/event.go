@@ -226,15 +226,18 @@ func (r MsgRef) IsZero() bool { return r == MsgRef{} }
 // event (parts). The same inputs give the same id on every run and every replica; it is the hex SHA-256
 // of the parts joined with a unit separator, truncated to 32 hex digits (128 bits).
 func ID(source, app string, parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte(source))
-	h.Write([]byte{0x1f})
-	h.Write([]byte(app))
+	var buf [256]byte // the parts of most ids fit: hashed without an allocation
+	b := append(buf[:0], source...)
+	b = append(b, 0x1f)
+	b = append(b, app...)
 	for _, p := range parts {
-		h.Write([]byte{0x1f})
-		h.Write([]byte(p))
+		b = append(b, 0x1f)
+		b = append(b, p...)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	sum := sha256.Sum256(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 // Key is the Kafka record key that orders the event: the conversation for messages (so one channel or
