@@ -439,7 +439,7 @@ func (b *run) ingestPhase(ctx context.Context) error {
 		*b.ingest = failed(areaIngest, nameIngest, err)
 		return err
 	}
-	stopProfile := b.profile()
+	stopProfile := b.profile("ingest")
 	dr, err = b.drive(ctx, srv.URL, 0, d, true)
 	perr := stopProfile()
 	if err := errors.Join(err, srv.Close(), perr); err != nil {

@@ -22,16 +22,16 @@ func envOr(name, def string) string {
 	return def
 }
 
-// profile starts a CPU profile into ProfileDir (when set); the returned function stops it and writes
-// the allocation profile.
-func (b *run) profile() func() error {
+// profile starts a CPU profile into ProfileDir (when set), as <name>_cpu.pprof; the returned
+// function stops it and writes the allocation profile, <name>_allocs.pprof.
+func (b *run) profile(name string) func() error {
 	if b.cfg.ProfileDir == "" {
 		return func() error { return nil }
 	}
 	if err := os.MkdirAll(b.cfg.ProfileDir, 0o755); err != nil {
 		return func() error { return err }
 	}
-	f, err := os.Create(filepath.Join(b.cfg.ProfileDir, "ingest_cpu.pprof"))
+	f, err := os.Create(filepath.Join(b.cfg.ProfileDir, name+"_cpu.pprof"))
 	if err != nil {
 		return func() error { return err }
 	}
@@ -42,7 +42,7 @@ func (b *run) profile() func() error {
 	return func() error {
 		pprof.StopCPUProfile()
 		errs := []error{f.Close()}
-		a, err := os.Create(filepath.Join(b.cfg.ProfileDir, "ingest_allocs.pprof"))
+		a, err := os.Create(filepath.Join(b.cfg.ProfileDir, name+"_allocs.pprof"))
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
@@ -184,10 +184,14 @@ func (b *run) consumeRun(ctx context.Context, tc topics.Config, n int64, raw boo
 	if raw {
 		want["raw"] = float64(n)
 	}
+	stopProfile := func() error { return nil }
+	if raw {
+		stopProfile = b.profile("consume")
+	}
 	mark := markCPU()
 	t, err := c.catchUp(ctx, want, limit)
 	cpu := markCPU().since(mark, 0)
-	if err := errors.Join(err, c.stop()); err != nil {
+	if err := errors.Join(err, c.stop(), stopProfile()); err != nil {
 		return err
 	}
 	note := fmt.Sprintf("%.0f rows; %.0f rows/s counted from the start, which includes joining the group (first commit after %s); %s; %s",
