@@ -145,7 +145,8 @@ func FuzzUnmarshalMatchesEncoding(f *testing.F) {
 	for _, s := range []string{`{}`, `{"event_id":"a","event_id":"b"}`, `{"EVENT_ID":"x"}`, `{"attrs":null}`,
 		`{"attrs":{"a":"\u00e9\n","a":"2"}}`, `{"schema_version":2.0}`, `{"target":{"accounts":[]}}`,
 		`{"target":{"role_priorities":{"1":2,"1":3}}}`, `{"reply":{}}`, `{"antispam":false}`, `{"msg_time_ms":-0}`,
-		`{"schema_version":99999999999999999999}`, `{"body":null}`, "{\"body\":\"\xff\"}", ` {"op":"x"} `} {
+		`{"schema_version":99999999999999999999}`, `{"body":null}`, "{\"body\":\"\xff\"}", ` {"op":"x"} `,
+		`{"attrs":{"a":"1"},"attrs":{"b":"2"}}`, `{"target":{"accounts":["a"]},"target":{"role":"r"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
