@@ -103,13 +103,10 @@ func Check(e *event.Event) error {
 	if e.Source == "" || e.App == "" {
 		errs = append(errs, errors.New("no source or app"))
 	}
-	for _, t := range [...]struct {
-		name string
-		v    int64
-	}{{"occurred_at_ms", e.OccurredAtMs}, {"received_at_ms", e.ReceivedAtMs}, {"msg_time_ms", e.MsgTimeMs},
-		{"reply.msg_time_ms", e.Reply.MsgTimeMs}, {"thread.msg_time_ms", e.Thread.MsgTimeMs}} {
-		if t.v < minTimeMs || t.v > maxTimeMs {
-			errs = append(errs, fmt.Errorf("%s %d: outside 1900..2299", t.name, t.v))
+	for name, v := range map[string]int64{"occurred_at_ms": e.OccurredAtMs, "received_at_ms": e.ReceivedAtMs, "msg_time_ms": e.MsgTimeMs,
+		"reply.msg_time_ms": e.Reply.MsgTimeMs, "thread.msg_time_ms": e.Thread.MsgTimeMs} {
+		if v < minTimeMs || v > maxTimeMs {
+			errs = append(errs, fmt.Errorf("%s %d: outside 1900..2299", name, v))
 		}
 	}
 	if e.Kind == event.KindPresence {
