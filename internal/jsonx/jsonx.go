@@ -363,35 +363,11 @@ func Object(data []byte, dst []Member) ([]Member, bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// verbatim reports whether s is written as it is between quotes: no byte to escape, valid UTF-8, no
-// U+2028 or U+2029 (E2 80 A8, E2 80 A9).
-func verbatim(s string, escapeHTML bool) bool {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c == '"' || c == '\\':
-			return false
-		case escapeHTML && (c == '<' || c == '>' || c == '&'):
-			return false
-		case c >= utf8.RuneSelf:
-			ascii = false
-			if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
-				return false
-			}
-		}
-	}
-	return ascii || utf8.ValidString(s)
-}
-
 // AppendString appends s as a JSON string exactly as encoding/json writes it: '"' and '\\' escaped,
 // \b \f \n \r \t, other control bytes as \u00XX, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped,
 // and, with escapeHTML, '<', '>' and '&' as \u003c, \u003e, \u0026.
 func AppendString(dst []byte, s string, escapeHTML bool) []byte {
 	dst = append(dst, '"')
-	if verbatim(s, escapeHTML) {
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
