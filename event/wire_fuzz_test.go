@@ -75,7 +75,7 @@ func fuzzEvent(s []string, n int64, flag bool) Event {
 		PlatformType: pick(4), PlatformSubtype: pick(5), Op: pick(6), OccurredAtMs: num(1), ReceivedAtMs: num(2),
 		Actor: pick(7), ActorNick: pick(8), ActorClientType: pick(9), ActorDeviceID: pick(10), ActorIP: pick(11),
 		ActorConnectionID: pick(12), MsgID: pick(13), ClientMsgID: pick(14), MsgType: pick(15), MsgTimeMs: num(3),
-		Reply: MsgRef{MsgID: pick(16), ClientMsgID: pick(17), From: pick(18), MsgTimeMs: num(4)},
+		Reply:  MsgRef{MsgID: pick(16), ClientMsgID: pick(17), From: pick(18), MsgTimeMs: num(4)},
 		Thread: MsgRef{MsgID: pick(19), From: pick(20)}, Inviter: pick(21),
 		Target: Target{Account: pick(22), Group: pick(23), Server: pick(24), Channel: pick(25), Role: pick(26),
 			MemberType: pick(27), ChannelType: pick(28), ChannelViewMode: pick(29)},
