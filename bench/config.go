@@ -49,7 +49,8 @@ type Config struct {
 	Micro     bool
 	MicroTime string
 	// ProfileDir, when set, receives a CPU profile and an allocation profile of the process while the
-	// ingest peak run is served (ingest_cpu.pprof, ingest_allocs.pprof).
+	// ingest peak run is served (ingest_cpu.pprof, ingest_allocs.pprof) and while both consumer groups
+	// run as deployed (consume_cpu.pprof, consume_allocs.pprof).
 	ProfileDir string
 	// Keep leaves the topics and the database in place.
 	Keep bool

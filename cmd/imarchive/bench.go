@@ -54,7 +54,7 @@ average is printed beside the table. Exits 1 when a part could not be measured.`
 	c.fs.BoolVar(&cfg.Micro, "micro", cfg.Micro, "run the go test microbenchmarks (needs the source tree and go)")
 	c.env("micro", "IMARCHIVE_BENCH_MICRO")
 	c.str(&cfg.MicroTime, "micro-time", "IMARCHIVE_BENCH_MICRO_TIME", cfg.MicroTime, "-benchtime of the microbenchmarks")
-	c.str(&cfg.ProfileDir, "profile-dir", "IMARCHIVE_BENCH_PROFILE_DIR", "", "write CPU and allocation profiles of the ingest peak run here (go tool pprof)")
+	c.str(&cfg.ProfileDir, "profile-dir", "IMARCHIVE_BENCH_PROFILE_DIR", "", "write CPU and allocation profiles of the ingest peak run and of consume as deployed here (go tool pprof)")
 	c.fs.BoolVar(&cfg.Keep, "keep", false, "keep the bench's topics and database")
 	c.env("keep", "IMARCHIVE_BENCH_KEEP")
 	c.str(&format, "format", "IMARCHIVE_BENCH_FORMAT", "text", "table format: text, markdown or json")
