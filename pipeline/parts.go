@@ -46,33 +46,46 @@ GROUP BY p.table`)
 	return out, rows.Err()
 }
 
-// ReportParts sets imarchive_pipeline_table_active_parts and imarchive_pipeline_table_created_parts
-// from system.parts every interval until ctx ends. Every consume process reports the same tables:
-// read them with max().
-func ReportParts(ctx context.Context, conn driver.Conn, every time.Duration, log *slog.Logger, reg prometheus.Registerer) {
-	active := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imarchive_pipeline_table_active_parts", Help: "Active data parts of each table of the database (system.parts, on the server consume writes to).",
-	}, []string{"table"})
-	created := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imarchive_pipeline_table_created_parts", Help: "Data parts the table's inserts have created, by every writer, since it was created: its block numbers (system.parts); rate() × 60 is parts per minute.",
-	}, []string{"table"})
-	reg.MustRegister(active, created)
+// PartsReporter keeps imarchive_pipeline_table_active_parts and imarchive_pipeline_table_created_parts
+// from system.parts. Every consume process reports the same tables: read them with max().
+type PartsReporter struct {
+	conn            driver.Conn
+	log             *slog.Logger
+	active, created *prometheus.GaugeVec
+}
+
+// NewPartsReporter registers the parts metrics on reg.
+func NewPartsReporter(conn driver.Conn, log *slog.Logger, reg prometheus.Registerer) *PartsReporter {
+	r := &PartsReporter{conn: conn, log: log,
+		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "imarchive_pipeline_table_active_parts", Help: "Active data parts of each table of the database (system.parts, on the server consume writes to).",
+		}, []string{"table"}),
+		created: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "imarchive_pipeline_table_created_parts", Help: "Data parts the table's inserts have created, by every writer, since it was created: its block numbers (system.parts); its increase per minute is parts per minute.",
+		}, []string{"table"}),
+	}
+	reg.MustRegister(r.active, r.created)
+	return r
+}
+
+// Run reads system.parts every interval until ctx ends.
+func (r *PartsReporter) Run(ctx context.Context, every time.Duration) {
 	warned := false
 	for {
 		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		parts, err := ReadTableParts(qctx, conn)
+		parts, err := ReadTableParts(qctx, r.conn)
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil && !warned:
 			warned = true
-			log.Warn("cannot read system.parts: no parts metrics until it answers", "err", err)
+			r.log.Warn("cannot read system.parts: no parts metrics until it answers", "err", err)
 		case err == nil:
 			warned = false
-			active.Reset()
-			created.Reset()
+			r.active.Reset()
+			r.created.Reset()
 			for t, p := range parts {
-				active.WithLabelValues(t).Set(float64(p.Active))
-				created.WithLabelValues(t).Set(float64(p.Created))
+				r.active.WithLabelValues(t).Set(float64(p.Active))
+				r.created.WithLabelValues(t).Set(float64(p.Created))
 			}
 		}
 		select {

@@ -166,7 +166,7 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 		log.Info("ops endpoints", "addr", ln.Addr().String())
 	}
 	go events.EnsureTopics(ctx)
-	go pipeline.ReportParts(ctx, conn, 15*time.Second, log, reg)
+	go pipeline.NewPartsReporter(conn, log, reg).Run(ctx, 15*time.Second)
 	log.Info("consuming", "events_topic", tc.Events(), "group", pcfg.Group, "raw_topic", tc.Raw(), "raw_group", pcfg.RawGroupName(),
 		"raw_archive", rawOn, "raw_chain", chain.on, "chain_group", chain.cfg.GroupName(pcfg), "clickhouse", opts.Addr, "database", opts.Auth.Database)
 
