@@ -231,15 +231,18 @@ const lagEvery = 15 * time.Second
 func (c *Consumer[T]) watch(ctx context.Context) {
 	adm := kadm.NewClient(c.cl)
 	every := min(lagEvery, max(c.cfg.StallAfter/4, 250*time.Millisecond))
+	soon := 0 // reads left at a short interval: a cooperative rebalance comes in two rounds
 	for {
 		wait := every
-		if !c.readGroup(ctx, adm) {
-			wait = min(every, 500*time.Millisecond) // mid-rebalance, or Kafka did not answer: soon again
+		if !c.readGroup(ctx, adm) || soon > 0 {
+			wait = min(every, 500*time.Millisecond) // mid-rebalance, or just after one: soon again
+			soon = max(soon-1, 0)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.rebalanced:
+			soon = 10
 		case <-time.After(wait):
 		}
 	}
