@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -369,7 +371,7 @@ func TestConsumersScaleOutThroughRebalances(t *testing.T) {
 		}
 	}
 	stale := count(t, s.conn(), "SELECT countIf(stale) FROM presence_events")
-	t.Logf("%d callbacks acknowledged; %d presence copies, %d of them stale, the same verdicts as one consumer alone",
+	t.Logf("%d callbacks acknowledged; %d presence copies, %d of them stale",
 		len(ids), count(t, s.conn(), "SELECT count() FROM presence_events"), stale)
 	if stale == 0 {
 		t.Error("no copy arrived stale: the traffic does not exercise the rule")
@@ -483,4 +485,28 @@ func TestServeReplicasBehindOneURL(t *testing.T) {
 	cmd.Wait()
 	s.stop("serve")
 	s.stop("consume")
+}
+
+// TestMigrateClusterPrint: imarchive migrate --cluster NAME --print prints, without a server, the
+// rendering the schema package golden-tests (schema/testdata/cluster), for the DSN's database.
+func TestMigrateClusterPrint(t *testing.T) {
+	out, err := exec.Command(binary(t), "migrate", "--cluster", "imarchive", "--print", "--clickhouse-dsn", "http://127.0.0.1:1/imarchive").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goldens, err := filepath.Glob("../../schema/testdata/cluster/*.sql")
+	if err != nil || len(goldens) < 10 {
+		t.Fatalf("golden files: %v %v", goldens, err)
+	}
+	for _, g := range goldens {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The golden's statements, after its three lines of header.
+		body := strings.SplitN(string(b), "\n", 4)[3]
+		if !bytes.Contains(out, []byte(body)) {
+			t.Errorf("migrate --cluster --print does not print %s as rendered", filepath.Base(g))
+		}
+	}
 }
