@@ -374,7 +374,7 @@ type polled struct {
 // policy is the flush policy with the insert interval shared by the group's writers as last read.
 func (c *Consumer[T]) policy() flushPolicy {
 	return flushPolicy{rows: c.cfg.BatchRows, bytes: c.cfg.BatchBytes, wait: c.cfg.BatchWait,
-		interval: c.cfg.InsertInterval * time.Duration(c.writers.Load())}
+		interval: c.cfg.InsertInterval * time.Duration(c.writers.Load()), noCaughtUp: c.cfg.NoCaughtUpFlush}
 }
 
 // poll gathers a batch and returns it when the flush policy says to write it (an empty one after
@@ -382,6 +382,7 @@ func (c *Consumer[T]) policy() flushPolicy {
 func (c *Consumer[T]) poll(ctx context.Context) (*polled, error) {
 	b := &polled{hw: map[int32]int64{}}
 	var f fill
+	linger := false // the last poll emptied the client's buffer: the next one waits only lingerWait
 	for {
 		now := time.Now()
 		act, until := c.policy().next(now, c.lastFlush, f)
@@ -402,7 +403,11 @@ func (c *Consumer[T]) poll(ctx context.Context) (*polled, error) {
 		if idle {
 			until = now.Add(c.cfg.BatchWait)
 		}
-		ask := c.cfg.BatchRows - f.rows
+		if linger && now.Add(lingerWait).Before(until) {
+			until = now.Add(lingerWait)
+		}
+		// At most pollChunk records a poll, so the batch's bytes are checked as it grows.
+		ask := min(c.cfg.BatchRows-f.rows, pollChunk)
 		pctx, cancel := context.WithDeadline(ctx, until)
 		fs := c.cl.PollRecords(pctx, ask)
 		cancel()
@@ -436,19 +441,30 @@ func (c *Consumer[T]) poll(ctx context.Context) (*polled, error) {
 			f.first = now
 		}
 		f.rows += got
-		f.caughtUp = got < ask
+		// Caught up: a poll found nothing more — the client held no records and the broker sent none
+		// within lingerWait (it answers a fetch at once when it has records). A poll that emptied the
+		// client's buffer says nothing yet: that fetch may have waited there through the last write.
+		f.caughtUp = got == 0 && f.rows > 0
+		linger = got > 0 && got < ask
 		if b.recreated || ctx.Err() != nil || (idle && f.rows == 0) {
 			return b, nil
 		}
 	}
 }
 
+// pollChunk is the most records one poll takes: a batch passes BatchBytes by at most that many.
+const pollChunk = 2000
+
+// lingerWait is how long a poll after one that emptied the client's buffer waits for more records
+// before the consumer counts itself caught up: the broker answers a fetch at once when it has records.
+const lingerWait = 25 * time.Millisecond
+
 // flushReason labels a batch written at now for imarchive_pipeline_batches_total.
 func flushReason(p flushPolicy, now time.Time, f fill) string {
 	switch {
 	case f.rows >= p.rows || f.bytes >= p.bytes:
 		return "full"
-	case f.caughtUp:
+	case f.caughtUp && !p.noCaughtUp:
 		return "caught_up"
 	}
 	return "waited"

@@ -13,6 +13,8 @@ type flushPolicy struct {
 	bytes    int           // BatchBytes: likewise in record bytes (the memory bound)
 	wait     time.Duration // BatchWait: a batch whose first record waited this long is due
 	interval time.Duration // InsertInterval × the group's writers: the least time between two batches
+	// noCaughtUp: a batch is due only when full or wait old (Config.NoCaughtUpFlush).
+	noCaughtUp bool
 }
 
 // fill is the batch in hand.
@@ -42,7 +44,7 @@ func (p flushPolicy) next(now, last time.Time, f fill) (flushAction, time.Time) 
 	}
 	allowed := last.Add(p.interval)
 	capped := f.rows >= p.rows || f.bytes >= p.bytes
-	due := capped || f.caughtUp || !now.Before(f.first.Add(p.wait))
+	due := capped || (f.caughtUp && !p.noCaughtUp) || !now.Before(f.first.Add(p.wait))
 	switch {
 	case due && !now.Before(allowed):
 		return actFlush, time.Time{}

@@ -36,6 +36,11 @@ func TestFlushPolicy(t *testing.T) {
 			t.Errorf("%s: got action %d until %v, want %d until %v", c.name, act, until, c.want, c.until)
 		}
 	}
+	// The policy before the interval (NoCaughtUpFlush, no interval): caught up is not enough.
+	old := flushPolicy{rows: 5000, bytes: 1 << 20, wait: time.Second, noCaughtUp: true}
+	if act, until := old.next(at(10), time.Time{}, fill{rows: 1, first: at(0), caughtUp: true}); act != actPoll || !until.Equal(at(1000)) {
+		t.Errorf("no caught-up flush: got %d until %v, want to poll until BatchWait", act, until)
+	}
 	// Without an interval, only the batch decides.
 	p.interval = 0
 	if act, _ := p.next(at(10), at(9), fill{rows: 1, first: at(0), caughtUp: true}); act != actFlush {

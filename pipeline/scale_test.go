@@ -64,7 +64,6 @@ func gauge(reg *prometheus.Registry, name string, labels map[string]string) (flo
 	return sum, found
 }
 
-
 // TestFlushWhenCaughtUp: a record that arrives when nothing else waits is written at once, not after
 // BatchWait (a minute here); the next one waits for the insert interval since that write, not
 // longer.

@@ -257,7 +257,7 @@ func TestClusterStatementsParse(t *testing.T) {
 				return regexp.MustCompile(`CREATE TABLE (IF NOT EXISTS )?` + regexp.QuoteMeta(local) + ` ON CLUSTER imarchive .*ENGINE = Replicated` + engine + `\('/clickhouse/tables/\{uuid\}/\{shard\}', '\{replica\}'`).MatchString(text)
 			}
 			ok := created(name + "_local")
-			for _, m := range regexp.MustCompile(`RENAME TABLE (IF EXISTS )?(\w+) TO ` + regexp.QuoteMeta(name) + `_local ON CLUSTER imarchive`).FindAllStringSubmatch(text, -1) {
+			for _, m := range regexp.MustCompile(`RENAME TABLE (IF EXISTS )?(\w+) TO `+regexp.QuoteMeta(name)+`_local ON CLUSTER imarchive`).FindAllStringSubmatch(text, -1) {
 				ok = ok || created(m[2])
 			}
 			if !ok {
