@@ -44,7 +44,8 @@ type Config struct {
 	E2ERate float64
 	// E2EPoll is how often the end-to-end run queries ClickHouse for the new messages.
 	E2EPoll time.Duration
-	// LightRate is the offered load of the light-load end-to-end runs (flush policy before and after).
+	// LightRate is the offered load of the light-load end-to-end runs (flush policy before and after):
+	// fewer callbacks a second than batches the insert interval allows, so a batch is caught up.
 	LightRate float64
 	// Micro runs the go test microbenchmarks (needs SourceDir and the go command); MicroTime is their
 	// -benchtime.
@@ -79,7 +80,7 @@ func DefaultConfig() Config {
 		Scale:         []int{1, 2, 4},
 		ConsumeRows:   50_000,
 		E2EPoll:       100 * time.Millisecond,
-		LightRate:     20,
+		LightRate:     2,
 		Micro:         true,
 		MicroTime:     "1s",
 	}

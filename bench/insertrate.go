@@ -45,7 +45,7 @@ func policyNote(c pipeline.Config) string {
 }
 
 const (
-	nameInsertRate = "inserts per second into the busiest table, catching up a backlog"
+	nameInsertRate = "inserts per second into the busiest table, records offered faster than consumed"
 	nameLight      = "end to end at light load: acknowledged → visible in message_history"
 )
 
@@ -66,7 +66,9 @@ func (b *run) insertRatePhase(ctx context.Context) error {
 	for _, m := range flushModes {
 		title := nameLight + ", " + m.name
 		row := b.add(failed(areaInsert, title, errors.New("not run")))
-		if err := b.e2eRun(ctx, row, title, m.cfg(), b.cfg.LightRate, true); err != nil {
+		// Long enough for a few dozen callbacks at the light rate.
+		d := max(3*b.cfg.Duration, time.Duration(40/b.cfg.LightRate*float64(time.Second)))
+		if err := b.e2eRun(ctx, row, title, m.cfg(), b.cfg.LightRate, d, true); err != nil {
 			*row = failed(areaInsert, title, err)
 			errs = append(errs, err)
 			continue

@@ -228,12 +228,12 @@ func (b *run) e2e(ctx context.Context, row *Row) error {
 	if rate == 0 {
 		rate = math.Max(1, math.Round(b.peak/2))
 	}
-	return b.e2eRun(ctx, row, nameE2E, pipeline.DefaultConfig(), rate, false)
+	return b.e2eRun(ctx, row, nameE2E, pipeline.DefaultConfig(), rate, b.cfg.Duration, false)
 }
 
 // e2eRun is e2e with consumers of pcfg at rate; fromEnd starts the consumers' groups at the topics'
 // ends instead of catching up with what the ingest runs produced.
-func (b *run) e2eRun(ctx context.Context, row *Row, title string, pcfg pipeline.Config, rate float64, fromEnd bool) error {
+func (b *run) e2eRun(ctx context.Context, row *Row, title string, pcfg pipeline.Config, rate float64, d time.Duration, fromEnd bool) error {
 	b.groups++
 	group := fmt.Sprintf("imarchive-bench-%s-%d", b.id, b.groups)
 	var extra []kgo.Opt
@@ -280,7 +280,7 @@ func (b *run) e2eRun(ctx context.Context, row *Row, title string, pcfg pipeline.
 		*row = failed(areaConsumer, name, err)
 		return err
 	}
-	job := b.loadJob(srv.URL, rate, b.cfg.Duration)
+	job := b.loadJob(srv.URL, rate, d)
 	job.Config.Channels = 1 // one channel, whose messages message_history lists
 	job.AcceptedLog = logPath
 
