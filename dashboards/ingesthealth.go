@@ -62,7 +62,7 @@ func ingestHealth() (dashboard.Dashboard, error) {
 	}}, TS{LegendCalcs: []string{"mean", "max"}})
 	b.promTimeseries(Prom{Panel: Panel{
 		Title: "Duplicates", Unit: "reqps", W: 12, H: 9,
-		Text: "Retries answered from ingest's dedupe window without producing, by platform and state (seen: delivered before; in_flight: arrived while the first was being produced). The platform retried because it did not get our answer in time, or chose to.",
+		Text: "Retries answered from a serve replica's own dedupe window without producing, by platform and state (seen: delivered before; in_flight: arrived while the first was being produced). The platform retried because it did not get our answer in time, or chose to. A retry that reached another replica is not here: that replica produced it again, and the archive folds it by event_id (the repeated receipts are in Archived callbacks, duplicates and stale presence below).",
 	}, Targets: [][2]string{
 		{"sum by (platform, state) (" + rate("imarchive_ingest_duplicates_total") + ")", "{{platform}} {{state}}"},
 	}}, TS{})
