@@ -34,6 +34,7 @@ const (
 	areaIngest   = "ingest"
 	areaProducer = "producer"
 	areaConsumer = "consumer"
+	areaInsert   = "insert rate"
 	areaScaling  = "scaling"
 	areaMemory   = "memory"
 	areaHotPath  = "hot path"
@@ -64,6 +65,7 @@ type run struct {
 	pairs         []pair        // records ingest produced, read back
 	produceTopics topics.Config // where the producers send them
 	primeTopics   topics.Config // where the priming run sends
+	rateTopics    topics.Config // where the insert rate runs send, at full speed
 	rawCeiling    float64       // the raw franz-go producer, callbacks/s
 	groups        int           // consumer groups started
 }
@@ -102,6 +104,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		{"producer peer", b.peerPhase},
 		{"ingest at half of peak", b.halfPhase},
 		{"consumer", b.consumerPhase},
+		{"insert rate and light load, flush policy before and after", b.insertRatePhase},
 		{"scaling", b.scalingPhase},
 		{"go test microbenchmarks", b.microPhase},
 	}
@@ -206,6 +209,9 @@ func (b *run) setup(ctx context.Context) error {
 		return err
 	}
 	if b.primeTopics, err = b.topicSet(ctx, "prime", b.cfg.Partitions); err != nil {
+		return err
+	}
+	if b.rateTopics, err = b.topicSet(ctx, "rate", max(b.cfg.Partitions, 3)); err != nil {
 		return err
 	}
 	for _, s := range scaleSteps(b.cfg.Scale) {
