@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/loadgen"
 )
 
@@ -409,11 +408,7 @@ func (b *badSender) run(ctx context.Context) {
 		b.mu.Unlock()
 		for attempt := 0; attempt < 8 && ctx.Err() == nil; attempt++ {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+b.r.cfg.Listen+"/v1/netease/"+neteaseApp, bytes.NewReader(body))
-			ct := strconv.FormatInt(time.Now().UnixMilli(), 10)
-			md5hex, sum := ingest.NeteaseCheckSum(neteaseSecret, body, ct)
-			req.Header.Set("CurTime", ct)
-			req.Header.Set("MD5", md5hex)
-			req.Header.Set("CheckSum", sum)
+			loadgen.SignNetease(req.Header, neteaseSecret, body, time.Now())
 			resp, err := client.Do(req)
 			if err == nil {
 				io.Copy(io.Discard, resp.Body)

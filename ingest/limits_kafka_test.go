@@ -89,7 +89,7 @@ func TestLimitsAgreeAtTheLimit(t *testing.T) {
 			t.Fatalf("an iLink body at the limit whose event cannot fit: %d %q, want 200 {\"code\":0}", st, answer)
 		}
 	}
-	over := padTo(t, readFile(t, "testdata/maxim/chat_text.json"), `"content":"`, "x", bodyLimit+1)
+	over := padTo(t, readFile(t, "../normalize/testdata/maxim/chat_text.json"), `"content":"`, "x", bodyLimit+1)
 	if st, _ := f.do(t, "POST", "/v1/maxim/welovemaxim", over, maximHeaders(maximSecret)); st != http.StatusRequestEntityTooLarge {
 		t.Errorf("one byte over the limit: status %d, want 413", st)
 	}
@@ -100,7 +100,7 @@ func TestLimitsAgreeAtTheLimit(t *testing.T) {
 		}
 	}
 	for _, r := range f.records(t, tc.DeadLetter()) {
-		if reason := headerMap(r)[ingest.HeaderReason]; !strings.Contains(reason, "over the record limit") {
+		if reason := headerMap(r)[topics.HeaderReason]; !strings.Contains(reason, "over the record limit") {
 			t.Errorf("dead letter reason %q", reason)
 		}
 		if len(r.Value) != len(il) {

@@ -160,7 +160,7 @@ func (f *fixture) endOffsets(t *testing.T) map[string]int64 {
 
 func seedMessage(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/netease/48_message.json")
+	b, err := os.ReadFile("../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,15 +189,15 @@ func TestReceiverAcceptsSignedMessage(t *testing.T) {
 		hdr[rh.Key] = string(rh.Value)
 	}
 	for k, want := range map[string]string{
-		ingest.HeaderSource:     event.SourceNetease,
-		ingest.HeaderApp:        "app1",
-		ingest.HeaderReceivedAt: "1646744309000",
-		ingest.HeaderPath:       "/v1/netease/app1",
+		topics.HeaderSource:     event.SourceNetease,
+		topics.HeaderApp:        "app1",
+		topics.HeaderReceivedAt: "1646744309000",
+		topics.HeaderPath:       "/v1/netease/app1",
 		"http.Checksum":         h.Get("CheckSum"),
 		"http.Curtime":          h.Get("CurTime"),
 		"http.Md5":              h.Get("MD5"),
 		"http.X-Extra":          "kept",
-		ingest.HeaderEventID:    event.ID(event.SourceNetease, "app1", "48", "1541869"),
+		topics.HeaderEventID:    event.ID(event.SourceNetease, "app1", "48", "1541869"),
 	} {
 		if hdr[k] != want {
 			t.Errorf("raw header %s = %q, want %q", k, hdr[k], want)
@@ -212,7 +212,7 @@ func TestReceiverAcceptsSignedMessage(t *testing.T) {
 	if err := event.Unmarshal(evs[0].Value, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.EventID != hdr[ingest.HeaderEventID] || ev.Body != "文本消息ygy-2022-03-08T20:58:28.721" || ev.Target.Channel != "1394678" {
+	if ev.EventID != hdr[topics.HeaderEventID] || ev.Body != "文本消息ygy-2022-03-08T20:58:28.721" || ev.Target.Channel != "1394678" {
 		t.Errorf("event: %+v", ev)
 	}
 	if string(evs[0].Key) != "netease_qchat/app1/channel:1492674/1394678" {

@@ -1,7 +1,10 @@
 package loadgen
 
 import (
+	"crypto/md5"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -11,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // Kinds of callback the generator makes, the keys of Config.Mix. The NetEase ones are the copy manual's
@@ -238,7 +241,7 @@ func (g *generator) next(now time.Time) (*Callback, error) {
 		}
 	}
 	var cb *Callback
-	normalize := ingest.NormalizeNetease
+	norm := normalize.Netease
 	switch kind {
 	case NeteaseMessage:
 		cb = g.neteaseMessage(now)
@@ -257,15 +260,15 @@ func (g *generator) next(now time.Time) (*Callback, error) {
 	case NeteaseQuickComment:
 		cb = g.neteaseQuickComment(now)
 	case ILinkMessage, ILinkGroup:
-		cb, normalize = g.ilinkMessage(now, kind == ILinkGroup), ingest.NormalizeILink
+		cb, norm = g.ilinkMessage(now, kind == ILinkGroup), normalize.ILink
 	case ILinkStatus:
-		cb, normalize = g.ilinkStatus(now), ingest.NormalizeILink
+		cb, norm = g.ilinkStatus(now), normalize.ILink
 	case MaximEdit:
-		cb, normalize = g.maximEdit(now), ingest.NormalizeMaxim
+		cb, norm = g.maximEdit(now), normalize.Maxim
 	default:
-		cb, normalize = g.maximMessage(now, kind == MaximGroup), ingest.NormalizeMaxim
+		cb, norm = g.maximMessage(now, kind == MaximGroup), normalize.Maxim
 	}
-	if ev, err := normalize(cb.App, cb.Body, now); err == nil {
+	if ev, err := norm(cb.App, cb.Body, now); err == nil {
 		cb.EventID = ev.EventID
 	}
 	return cb, nil
@@ -285,13 +288,20 @@ func (g *generator) neteaseApp() (string, string) {
 }
 
 func neteaseSigner(secret string, body []byte) func(http.Header, time.Time) {
-	return func(h http.Header, now time.Time) {
-		ct := strconv.FormatInt(now.UnixMilli(), 10)
-		md5hex, sum := ingest.NeteaseCheckSum(secret, body, ct)
-		h.Set("CurTime", ct)
-		h.Set("MD5", md5hex)
-		h.Set("CheckSum", sum)
-	}
+	return func(h http.Header, now time.Time) { SignNetease(h, secret, body, now) }
+}
+
+// SignNetease sets the headers NetEase signs a callback with, as its manual describes them: CurTime
+// (Unix ms), MD5 (hex MD5 of the body) and CheckSum (hex SHA1 of AppSecret + MD5 + CurTime). It is
+// written from the manual, apart from the receiver's verifier, so each checks the other.
+func SignNetease(h http.Header, secret string, body []byte, now time.Time) {
+	ct := strconv.FormatInt(now.UnixMilli(), 10)
+	sum := md5.Sum(body)
+	md5hex := hex.EncodeToString(sum[:])
+	check := sha1.Sum([]byte(secret + md5hex + ct))
+	h.Set("CurTime", ct)
+	h.Set("MD5", md5hex)
+	h.Set("CheckSum", hex.EncodeToString(check[:]))
 }
 
 func (g *generator) neteaseMessage(now time.Time) *Callback {

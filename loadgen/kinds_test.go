@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/loadgen"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // normalizingServer runs ingest's own normalizers on every body (400 when one fails, as serve would
@@ -28,7 +28,7 @@ type normalizingServer struct {
 func (s *normalizingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	norm := map[string]ingest.Normalizer{"netease": ingest.NormalizeNetease, "ilink": ingest.NormalizeILink, "maxim": ingest.NormalizeMaxim}[parts[1]]
+	norm := map[string]normalize.Func{"netease": normalize.Netease, "ilink": normalize.ILink, "maxim": normalize.Maxim}[parts[1]]
 	ev, err := norm(parts[2], body, time.Now())
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/loadgen"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // platformServer checks each request the way imarchive does (NetEase CheckSum, iLink path secret, Maxim
@@ -272,7 +273,7 @@ func TestEventIDIsIngests(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-		norm := map[string]ingest.Normalizer{"netease": ingest.NormalizeNetease, "ilink": ingest.NormalizeILink, "maxim": ingest.NormalizeMaxim}[parts[1]]
+		norm := map[string]normalize.Func{"netease": normalize.Netease, "ilink": normalize.ILink, "maxim": normalize.Maxim}[parts[1]]
 		ev, err := norm(parts[2], body, time.Now())
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)

@@ -24,7 +24,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -747,8 +746,8 @@ func backoff(lo, hi time.Duration, attempt int) time.Duration {
 // Dead-letter record headers. Reason and stage are ingest's (one convention on the dead-letter
 // topic); the others say where the record was read.
 const (
-	HeaderDLReason    = ingest.HeaderReason // why the record cannot be written or normalized
-	HeaderDLStage     = ingest.HeaderStage  // StageConsume or StageReplay
+	HeaderDLReason    = topics.HeaderReason // why the record cannot be written or normalized
+	HeaderDLStage     = topics.HeaderStage  // StageConsume or StageReplay
 	HeaderDLTopic     = "imarchive.dl.topic"
 	HeaderDLPartition = "imarchive.dl.partition"
 	HeaderDLOffset    = "imarchive.dl.offset"

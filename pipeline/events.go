@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -84,7 +84,7 @@ func (s *EventSink) Decode(r *kgo.Record) (EventRow, error) {
 	}
 	// An event of an older envelope is written as this version's; one that cannot be upgraded is
 	// written as it is (nothing is lost: its attrs hold the payload).
-	_ = ingest.Upgrade(&row.Event)
+	_ = normalize.Upgrade(&row.Event)
 	row.table = byKind[row.Event.Kind]
 	return row, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -60,24 +59,24 @@ func DecodeRaw(r *kgo.Record) RawRow {
 	for _, h := range r.Headers {
 		v := string(h.Value)
 		switch {
-		case h.Key == ingest.HeaderSource:
+		case h.Key == topics.HeaderSource:
 			row.Source = v
-		case h.Key == ingest.HeaderApp:
+		case h.Key == topics.HeaderApp:
 			row.App = v
-		case h.Key == ingest.HeaderReceivedAt:
+		case h.Key == topics.HeaderReceivedAt:
 			if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms >= minTimeMs && ms <= maxTimeMs {
 				row.ReceivedAtMs = ms
 			} else {
 				add(row.Meta, h.Key, v)
 			}
-		case h.Key == ingest.HeaderPath:
+		case h.Key == topics.HeaderPath:
 			row.Path = v
-		case h.Key == ingest.HeaderRemoteAddr:
+		case h.Key == topics.HeaderRemoteAddr:
 			row.RemoteAddr = v
-		case h.Key == ingest.HeaderEventID:
+		case h.Key == topics.HeaderEventID:
 			row.EventID = v
-		case strings.HasPrefix(h.Key, ingest.HTTPHeaderPrefix):
-			add(row.HTTPHeaders, strings.TrimPrefix(h.Key, ingest.HTTPHeaderPrefix), v)
+		case strings.HasPrefix(h.Key, topics.HTTPHeaderPrefix):
+			add(row.HTTPHeaders, strings.TrimPrefix(h.Key, topics.HTTPHeaderPrefix), v)
 		default:
 			add(row.Meta, h.Key, v)
 		}

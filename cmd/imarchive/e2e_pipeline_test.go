@@ -36,7 +36,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // ctl returns the control command prefix in env, or skips (fails under IMARCHIVE_TEST_REQUIRE=1).
@@ -123,7 +123,7 @@ func (tr *traffic) body(i int64) []byte {
 
 // deliver sends one callback until it is answered 200 or ctx ends.
 func (tr *traffic) deliver(ctx context.Context, client *http.Client, body []byte) {
-	ev, err := ingest.NormalizeNetease("app1", body, time.Now())
+	ev, err := normalize.Netease("app1", body, time.Now())
 	if err != nil {
 		tr.s.t.Errorf("test callback does not normalize: %v", err)
 		return

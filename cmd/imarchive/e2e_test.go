@@ -210,7 +210,7 @@ func TestEndToEndNeteaseMessage(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 
-	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	seed, err := os.ReadFile("../../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}

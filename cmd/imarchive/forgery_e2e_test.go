@@ -25,7 +25,7 @@ func TestForgedEventsTopicRecordNeverArchived(t *testing.T) {
 	key := "k1=" + strings.Repeat("0123456789abcdef", 3)
 	startPipeline(t, s, "IMARCHIVE_RECORD_KEYS="+key)
 
-	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	seed, err := os.ReadFile("../../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}

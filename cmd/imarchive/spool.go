@@ -138,7 +138,7 @@ func inspectSpool(w io.Writer, dir string, tc topics.Config, limit int, bodies b
 				continue
 			}
 			for _, h := range r.Headers {
-				if h.Key == ingest.HeaderEventID {
+				if h.Key == topics.HeaderEventID {
 					line.EventID = string(h.Value)
 				}
 			}

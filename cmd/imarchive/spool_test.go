@@ -31,7 +31,7 @@ func TestSpoolStatusAndInspect(t *testing.T) {
 	for _, id := range []string{"e1", "e2", "e3"} {
 		b, err := ingest.EncodeSpoolEntry(tc, ingest.SpoolEntry{Receipt: "r-" + id, Platform: "netease_qchat", App: "app1", Received: time.Now(),
 			Records: []*kgo.Record{{Topic: tc.Raw(), Key: []byte(id), Value: []byte(`{"body":"` + id + `"}`),
-				Headers: []kgo.RecordHeader{{Key: ingest.HeaderEventID, Value: []byte(id)}}}}})
+				Headers: []kgo.RecordHeader{{Key: topics.HeaderEventID, Value: []byte(id)}}}}})
 		if err != nil {
 			t.Fatal(err)
 		}

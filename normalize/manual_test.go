@@ -1,4 +1,4 @@
-package ingest_test
+package normalize_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // The tests of this file read the manuals' own examples (testdata/netease, the QChat copy manual 002)
@@ -26,7 +26,7 @@ func normalizeFile(t *testing.T, name string, replace ...string) event.Event {
 		}
 		body = strings.Replace(body, replace[i], replace[i+1], 1)
 	}
-	e, err := ingest.NormalizeNetease("app1", []byte(body), receivedAt)
+	e, err := normalize.Netease("app1", []byte(body), receivedAt)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -98,7 +98,7 @@ func TestNeteaseRolePriorities(t *testing.T) {
 		t.Errorf("68 priorities %v", e.Target.RolePriorities)
 	}
 	body := strings.Replace(string(readFile(t, "testdata/netease/79_role_priority.json")), `\"181785\":2`, `\"181785\":\"high\"`, 1)
-	if _, err := ingest.NormalizeNetease("app1", []byte(body), receivedAt); !errors.Is(err, ingest.ErrBadField) {
+	if _, err := normalize.Netease("app1", []byte(body), receivedAt); !errors.Is(err, normalize.ErrBadField) {
 		t.Errorf("a priority that is not a number: %v, want ErrBadField", err)
 	}
 }
@@ -165,7 +165,7 @@ func TestNeteasePromotedFields(t *testing.T) {
 	if plain := normalizeFile(t, "48_message"); !plain.Reply.IsZero() || !plain.Thread.IsZero() {
 		t.Errorf("the manual's 48 example names no reply or thread, got %+v %+v", plain.Reply, plain.Thread)
 	}
-	if _, err := ingest.NormalizeNetease("app1", []byte(`{"eventType":"48","msgIdServer":"1","replyMsgTime":"yesterday"}`), receivedAt); !errors.Is(err, ingest.ErrBadField) {
+	if _, err := normalize.Netease("app1", []byte(`{"eventType":"48","msgIdServer":"1","replyMsgTime":"yesterday"}`), receivedAt); !errors.Is(err, normalize.ErrBadField) {
 		t.Errorf("a reply time that is not a number: %v, want ErrBadField", err)
 	}
 	c := normalizeFile(t, "63_channel_create")
@@ -193,7 +193,7 @@ func TestStatusWithoutTimeIsKept(t *testing.T) {
 	if strings.Contains(ilinkBody, "time") {
 		t.Fatalf("the edit left a time: %s", ilinkBody)
 	}
-	il, err := ingest.NormalizeILink("app1", []byte(ilinkBody), receivedAt)
+	il, err := normalize.ILink("app1", []byte(ilinkBody), receivedAt)
 	if err != nil {
 		t.Fatalf("iLink status without time: %v, want it kept", err)
 	}
@@ -210,11 +210,11 @@ func TestStatusWithoutTimeIsKept(t *testing.T) {
 		t.Errorf("iLink: op %q actor %q, want offline 414", il.Op, il.Actor)
 	}
 	// A time that is there but not a number is not guessed at: dead-lettered, on both.
-	if _, err := ingest.NormalizeILink("app1", []byte(strings.Replace(string(readFile(t, "testdata/ilink/4.3_status_offline.json")), `1457408202`, `"soon"`, 1)), receivedAt); !errors.Is(err, ingest.ErrBadField) {
+	if _, err := normalize.ILink("app1", []byte(strings.Replace(string(readFile(t, "testdata/ilink/4.3_status_offline.json")), `1457408202`, `"soon"`, 1)), receivedAt); !errors.Is(err, normalize.ErrBadField) {
 		t.Errorf("iLink time \"soon\": %v, want ErrBadField", err)
 	}
 	body := strings.Replace(string(readFile(t, "testdata/netease/47_1_login.json")), `"time":"1646792622618"`, `"time":"soon"`, 1)
-	if _, err := ingest.NormalizeNetease("app1", []byte(body), receivedAt); !errors.Is(err, ingest.ErrBadField) {
+	if _, err := normalize.Netease("app1", []byte(body), receivedAt); !errors.Is(err, normalize.ErrBadField) {
 		t.Errorf("NetEase time \"soon\": %v, want ErrBadField", err)
 	}
 }
@@ -227,7 +227,7 @@ func TestStatusWithoutTimeIsKept(t *testing.T) {
 func TestILinkIdentityIsThePush(t *testing.T) {
 	id := func(body string) string {
 		t.Helper()
-		e, err := ingest.NormalizeILink("app1", []byte(body), receivedAt)
+		e, err := normalize.ILink("app1", []byte(body), receivedAt)
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}

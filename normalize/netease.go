@@ -1,4 +1,4 @@
-package ingest
+package normalize
 
 import (
 	"fmt"
@@ -19,7 +19,7 @@ type neteaseType struct {
 	fill func(e *event.Event, f fields) error
 }
 
-// NeteaseEventTypes lists the eventTypes NormalizeNetease maps (47–82), in order.
+// NeteaseEventTypes lists the eventTypes Netease maps (47–82), in order.
 func NeteaseEventTypes() []string {
 	out := make([]string, 0, len(neteaseTypes))
 	for i := 47; i <= 82; i++ {
@@ -78,10 +78,10 @@ var neteaseTypes = map[string]neteaseType{
 	"82": {kind: event.KindNotifyUpdate, shape: senderShape, fill: neteaseUpdate},
 }
 
-// NormalizeNetease turns one NetEase QChat copy body into a canonical event. Every eventType of the
+// Netease turns one NetEase QChat copy body into a canonical event. Every eventType of the
 // manual (47–82) is mapped; any other is ErrUnsupportedType. Numbers may arrive as strings and strings
 // as numbers; lists and objects may arrive as JSON or as JSON inside a string; fields may be missing.
-func NormalizeNetease(app string, body []byte, receivedAt time.Time) (event.Event, error) {
+func Netease(app string, body []byte, receivedAt time.Time) (event.Event, error) {
 	f, err := parseFields(body)
 	if err != nil {
 		return event.Event{}, err

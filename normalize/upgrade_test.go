@@ -1,4 +1,4 @@
-package ingest_test
+package normalize_test
 
 import (
 	"bufio"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // TestUpgradeVersion1Events: every event version 1 of the envelope made of the example payloads
@@ -41,7 +41,7 @@ func TestUpgradeVersion1Events(t *testing.T) {
 			t.Fatal(err)
 		}
 		up := old
-		if err := ingest.Upgrade(&up); err != nil {
+		if err := normalize.Upgrade(&up); err != nil {
 			t.Errorf("%s: %v", line.Name, err)
 			continue
 		}
@@ -67,7 +67,7 @@ func TestUpgradeVersion1Events(t *testing.T) {
 	// An event of this version is left alone.
 	e := event.Event{SchemaVersion: event.SchemaVersion, Source: event.SourceNetease, PlatformType: "54",
 		Target: event.Target{Account: "kept"}, Attrs: map[string]string{"eventType": "54", "inviteAccid": "x"}}
-	if err := ingest.Upgrade(&e); err != nil || e.Target.Account != "kept" || e.Inviter != "" {
+	if err := normalize.Upgrade(&e); err != nil || e.Target.Account != "kept" || e.Inviter != "" {
 		t.Errorf("a current event was changed: %+v (%v)", e, err)
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package normalize
 
 import (
 	"encoding/json"
@@ -33,7 +33,7 @@ func Upgrade(e *event.Event) error {
 	if err != nil {
 		return fmt.Errorf("upgrade event %s: %w", e.EventID, err)
 	}
-	n, err := NormalizeNetease(e.App, body, time.UnixMilli(e.ReceivedAtMs))
+	n, err := Netease(e.App, body, time.UnixMilli(e.ReceivedAtMs))
 	if err != nil {
 		return fmt.Errorf("upgrade event %s from version %d: %w", e.EventID, e.SchemaVersion, err)
 	}

@@ -1,4 +1,4 @@
-package ingest_test
+package normalize_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // TestNeteaseDecodingSurvivesThePlatform: the forms the manual's own examples mix — numbers as strings
@@ -56,7 +56,7 @@ func TestNeteaseDecodingSurvivesThePlatform(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := ingest.NormalizeNetease("app1", []byte(c.body), receivedAt)
+			e, err := normalize.Netease("app1", []byte(c.body), receivedAt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,22 +72,22 @@ func TestNeteaseNormalizeErrors(t *testing.T) {
 		body string
 		want error
 	}{
-		{`{"eventType":"46"}`, ingest.ErrUnsupportedType},
-		{`{"time":1}`, ingest.ErrUnsupportedType},
-		{`{"eventType":"47","type":"9","accid":"u"}`, ingest.ErrUnsupportedType},
-		{`{"eventType":"47","type":"1"}`, ingest.ErrMissingField},
-		{`{"eventType":"53","inviteAccids":"[broken"}`, ingest.ErrBadField},
-		{`{"eventType":"79","roleIdPriority":"[1,2]"}`, ingest.ErrBadField},
-		{`{"eventType":"48","antispam":"perhaps"}`, ingest.ErrBadField},
-		{`{"eventType":"48","msgTimestamp":"yesterday"}`, ingest.ErrBadField},
-		{`{"eventType":"48","time":-5}`, ingest.ErrBadField},
-		{`{"eventType":"66","opetype":"3"}`, ingest.ErrUnsupportedType},
-		{`{"eventType":"80","opeType":"7"}`, ingest.ErrUnsupportedType},
-		{`{"eventType":"48"} x`, ingest.ErrNotObject},
-		{`{"eventType":"48"}]`, ingest.ErrNotObject},
+		{`{"eventType":"46"}`, normalize.ErrUnsupportedType},
+		{`{"time":1}`, normalize.ErrUnsupportedType},
+		{`{"eventType":"47","type":"9","accid":"u"}`, normalize.ErrUnsupportedType},
+		{`{"eventType":"47","type":"1"}`, normalize.ErrMissingField},
+		{`{"eventType":"53","inviteAccids":"[broken"}`, normalize.ErrBadField},
+		{`{"eventType":"79","roleIdPriority":"[1,2]"}`, normalize.ErrBadField},
+		{`{"eventType":"48","antispam":"perhaps"}`, normalize.ErrBadField},
+		{`{"eventType":"48","msgTimestamp":"yesterday"}`, normalize.ErrBadField},
+		{`{"eventType":"48","time":-5}`, normalize.ErrBadField},
+		{`{"eventType":"66","opetype":"3"}`, normalize.ErrUnsupportedType},
+		{`{"eventType":"80","opeType":"7"}`, normalize.ErrUnsupportedType},
+		{`{"eventType":"48"} x`, normalize.ErrNotObject},
+		{`{"eventType":"48"}]`, normalize.ErrNotObject},
 	} {
-		_, err := ingest.NormalizeNetease("app1", []byte(c.body), receivedAt)
-		if !errors.Is(err, c.want) || !ingest.IsNormalizeError(err) {
+		_, err := normalize.Netease("app1", []byte(c.body), receivedAt)
+		if !errors.Is(err, c.want) || !normalize.IsError(err) {
 			t.Errorf("%s: error %v, want %v", c.body, err, c.want)
 		}
 	}
@@ -96,7 +96,7 @@ func TestNeteaseNormalizeErrors(t *testing.T) {
 // TestNeteaseUpdateEventIDs: updates of one message are told apart by their time; a retry of one is not.
 func TestNeteaseUpdateEventIDs(t *testing.T) {
 	id := func(body string) string {
-		e, err := ingest.NormalizeNetease("app1", []byte(body), receivedAt)
+		e, err := normalize.Netease("app1", []byte(body), receivedAt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestILinkDecoding(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := ingest.NormalizeILink("app1", []byte(c.body), receivedAt)
+			e, err := normalize.ILink("app1", []byte(c.body), receivedAt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,15 +156,15 @@ func TestILinkDecoding(t *testing.T) {
 		body string
 		want error
 	}{
-		{`{"from_uid":"1","msg_type":1,"content":"%%%"}`, ingest.ErrBadField},
-		{`{"from_uid":"1","msg_type":5}`, ingest.ErrUnsupportedType},
-		{`{"from_uid":"1","msg_type":4,"time":1,"type":2}`, ingest.ErrUnsupportedType},
-		{`{"from_uid":"1","msg_type":4,"time":"soon","type":1}`, ingest.ErrBadField},
-		{`{"msg_type":4,"time":1,"type":1}`, ingest.ErrMissingField},
-		{`{"from_uid":"1","msg_type":1,"create_time":"noon"}`, ingest.ErrBadField},
-		{`"aGVsbG8="`, ingest.ErrNotObject},
+		{`{"from_uid":"1","msg_type":1,"content":"%%%"}`, normalize.ErrBadField},
+		{`{"from_uid":"1","msg_type":5}`, normalize.ErrUnsupportedType},
+		{`{"from_uid":"1","msg_type":4,"time":1,"type":2}`, normalize.ErrUnsupportedType},
+		{`{"from_uid":"1","msg_type":4,"time":"soon","type":1}`, normalize.ErrBadField},
+		{`{"msg_type":4,"time":1,"type":1}`, normalize.ErrMissingField},
+		{`{"from_uid":"1","msg_type":1,"create_time":"noon"}`, normalize.ErrBadField},
+		{`"aGVsbG8="`, normalize.ErrNotObject},
 	} {
-		if _, err := ingest.NormalizeILink("app1", []byte(c.body), receivedAt); !errors.Is(err, c.want) {
+		if _, err := normalize.ILink("app1", []byte(c.body), receivedAt); !errors.Is(err, c.want) {
 			t.Errorf("%s: error %v, want %v", c.body, err, c.want)
 		}
 	}
@@ -173,7 +173,7 @@ func TestILinkDecoding(t *testing.T) {
 func TestMaximDecoding(t *testing.T) {
 	norm := func(body string) event.Event {
 		t.Helper()
-		e, err := ingest.NormalizeMaxim("app", []byte(body), receivedAt)
+		e, err := normalize.Maxim("app", []byte(body), receivedAt)
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
@@ -204,47 +204,12 @@ func TestMaximDecoding(t *testing.T) {
 		body string
 		want error
 	}{
-		{`{"msgId":"1","type":"NOTICE"}`, ingest.ErrUnsupportedType},
-		{`{"msgId":"1","type":"CHAT","from":["x"]}`, ingest.ErrBadField},
-		{`{"msgId":"1","type":"CHAT","timestamp":"later"}`, ingest.ErrBadField},
+		{`{"msgId":"1","type":"NOTICE"}`, normalize.ErrUnsupportedType},
+		{`{"msgId":"1","type":"CHAT","from":["x"]}`, normalize.ErrBadField},
+		{`{"msgId":"1","type":"CHAT","timestamp":"later"}`, normalize.ErrBadField},
 	} {
-		if _, err := ingest.NormalizeMaxim("app", []byte(c.body), receivedAt); !errors.Is(err, c.want) {
+		if _, err := normalize.Maxim("app", []byte(c.body), receivedAt); !errors.Is(err, c.want) {
 			t.Errorf("%s: error %v, want %v", c.body, err, c.want)
 		}
-	}
-}
-
-func TestConfigParsing(t *testing.T) {
-	apps, err := ingest.ParseILinkApps(" app1 = tok:sec , app2=t2:s2")
-	if err != nil || apps["app1"] != (ingest.ILinkApp{Token: "tok", Secret: "sec"}) || apps["app2"].Secret != "s2" {
-		t.Fatalf("ParseILinkApps: %v %v", apps, err)
-	}
-	for _, bad := range []string{"app1=tokonly-s3cr3t", "app1=:s3cr3t", "app1=t:", "app1=t:s,app1=t:s"} {
-		_, err := ingest.ParseILinkApps(bad)
-		if err == nil {
-			t.Errorf("%q: want an error", bad)
-		} else if strings.Contains(err.Error(), "s3cr3t") {
-			t.Errorf("%q: the error shows the secret: %v", bad, err)
-		}
-	}
-	ips, err := ingest.ParseAllowIPs("203.0.113.0/24, 198.51.100.7,::ffff:192.0.2.1, 2001:db8::/32")
-	if err != nil || len(ips) != 4 {
-		t.Fatalf("ParseAllowIPs: %v %v", ips, err)
-	}
-	if _, err := ingest.ParseAllowIPs("example.com"); err == nil {
-		t.Error("a host name is not an address")
-	}
-	cfg := ingest.DefaultConfig()
-	cfg.DedupeSize, cfg.AckTimeout = 0, 0
-	err = cfg.Validate()
-	for _, want := range []string{"no platform apps", "ack timeout", "dedupe size"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Validate: %v; want it to say %q (every problem at once)", err, want)
-		}
-	}
-	cfg = ingest.DefaultConfig()
-	cfg.ILinkApps = map[string]ingest.ILinkApp{"a/b": {Token: "t", Secret: "s"}}
-	if err := cfg.Validate(); err == nil {
-		t.Error("an appkey with '/' cannot be a path segment")
 	}
 }

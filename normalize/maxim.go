@@ -1,4 +1,4 @@
-package ingest
+package normalize
 
 import (
 	"encoding/json"
@@ -15,13 +15,13 @@ var maximKinds = map[string]struct{ kind, op string }{
 	"APPEND":    {event.KindMessageUpdate, event.OpAppend},
 }
 
-// NormalizeMaxim turns one Maxim (美信拓扑 / Lanying) message-subscription POST into a canonical event:
+// Maxim turns one Maxim (美信拓扑 / Lanying) message-subscription POST into a canonical event:
 // appId, msgId, from.uid, to.uid (uids may be numbers), type CHAT (to a user), GROUPCHAT (to a group),
 // REPLACE or APPEND (an existing message msgId replaced or appended to), ctype (TEXT, IMAGE, AUDIO,
 // FILE, …), content, and ext and config as JSON-encoded strings (kept verbatim in Attrs). The platform
 // documents no time field: "timestamp" (or "time") is used when present, else OccurredAtMs stays 0 so
 // that a redelivery normalizes to the very same event.
-func NormalizeMaxim(app string, body []byte, receivedAt time.Time) (event.Event, error) {
+func Maxim(app string, body []byte, receivedAt time.Time) (event.Event, error) {
 	f, err := parseFields(body)
 	if err != nil {
 		return event.Event{}, err

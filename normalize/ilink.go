@@ -1,4 +1,4 @@
-package ingest
+package normalize
 
 import (
 	"encoding/base64"
@@ -10,7 +10,7 @@ import (
 	"github.com/imarchive/imarchive/event"
 )
 
-// NormalizeILink turns one ET-iLink push (manual 000 §4) into a canonical event:
+// ILink turns one ET-iLink push (manual 000 §4) into a canonical event:
 //
 //   - msg_type 1 (text) and 2 (file): a one-to-one message from_uid → to_uid;
 //   - msg_type 3 (group), or any of 1–3 carrying group_id (the manual's §4.2 example sends msg_type 1
@@ -21,7 +21,7 @@ import (
 //
 // content is Base64: Body is the decoded text (invalid UTF-8 replaced by U+FFFD), Attrs keeps the
 // original. Times are seconds (×1000); a value already in milliseconds (over 10^11) is taken as is.
-func NormalizeILink(app string, body []byte, receivedAt time.Time) (event.Event, error) {
+func ILink(app string, body []byte, receivedAt time.Time) (event.Event, error) {
 	f, err := parseFields(body)
 	if err != nil {
 		return event.Event{}, err

@@ -1,4 +1,4 @@
-package ingest_test
+package normalize_test
 
 import (
 	"fmt"
@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // TestNeteaseGolden normalizes every testdata/netease/*.json payload (the manual's examples, one per
 // eventType 48–82 and one per login/logout type of 47) and compares with the event in the .event.json
 // file beside it. go test -update rewrites the goldens; review the diff before committing it.
 func TestNeteaseGolden(t *testing.T) {
-	n := checkGoldens(t, "testdata/netease", "app1", ingest.NormalizeNetease)
+	n := checkGoldens(t, "testdata/netease", "app1", normalize.Netease)
 	if n < 43 {
 		t.Errorf("%d NetEase examples, want all 43 of the manual", n)
 	}
@@ -25,7 +25,7 @@ func TestNeteaseGolden(t *testing.T) {
 // TestNeteaseEveryTypeHasGolden: each of the 36 eventTypes of the manual (47–82) is mapped and has an
 // example, and every login/logout type of 47 too.
 func TestNeteaseEveryTypeHasGolden(t *testing.T) {
-	types := ingest.NeteaseEventTypes()
+	types := normalize.NeteaseEventTypes()
 	if len(types) != 36 || types[0] != "47" || types[35] != "82" {
 		t.Fatalf("mapped eventTypes %v, want 47…82", types)
 	}
@@ -48,7 +48,7 @@ func TestNeteaseMessageFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := ingest.NormalizeNetease("app1", body, receivedAt)
+	ev, err := normalize.Netease("app1", body, receivedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestNeteaseStringOrNumberTime(t *testing.T) {
 		`{"eventType":"48","msgIdServer":"9","time":"1646744308834","msgTimestamp":1646744308787}`,
 		`{"eventType":48,"msgIdServer":9,"time":1646744308834,"msgTimestamp":"1646744308787"}`,
 	} {
-		ev, err := ingest.NormalizeNetease("a", []byte(body), receivedAt)
+		ev, err := normalize.Netease("a", []byte(body), receivedAt)
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
@@ -95,9 +95,9 @@ func TestNeteaseStringOrNumberTime(t *testing.T) {
 }
 
 func TestNeteaseEventIDWithoutMsgIDIsBodyHash(t *testing.T) {
-	a, _ := ingest.NormalizeNetease("a", []byte(`{"eventType":"48","body":"x","time":1}`), receivedAt)
-	b, _ := ingest.NormalizeNetease("a", []byte(`{ "time":1, "body":"x",  "eventType":"48" }`), receivedAt.Add(time.Hour))
-	c, _ := ingest.NormalizeNetease("a", []byte(`{"eventType":"48","body":"y","time":1}`), receivedAt)
+	a, _ := normalize.Netease("a", []byte(`{"eventType":"48","body":"x","time":1}`), receivedAt)
+	b, _ := normalize.Netease("a", []byte(`{ "time":1, "body":"x",  "eventType":"48" }`), receivedAt.Add(time.Hour))
+	c, _ := normalize.Netease("a", []byte(`{"eventType":"48","body":"y","time":1}`), receivedAt)
 	if a.EventID == "" || a.EventID != b.EventID {
 		t.Errorf("same payload, other spacing and order: ids %q and %q differ", a.EventID, b.EventID)
 	}
@@ -108,7 +108,7 @@ func TestNeteaseEventIDWithoutMsgIDIsBodyHash(t *testing.T) {
 
 func TestNeteaseBadBodies(t *testing.T) {
 	for _, body := range []string{``, `[]`, `null`, `{"eventType":"48"`, `{"eventType":"48"} {}`, `{"eventType":"48","time":"soon"}`, `{"eventType":"999"}`} {
-		if _, err := ingest.NormalizeNetease("a", []byte(body), receivedAt); err == nil {
+		if _, err := normalize.Netease("a", []byte(body), receivedAt); err == nil {
 			t.Errorf("%q: want an error", body)
 		}
 	}
@@ -118,11 +118,11 @@ func TestNeteaseBadBodies(t *testing.T) {
 // and as the detailed example, differing only in white space ("eventType": "47"). They are one
 // delivery, so one event: the same event_id and the same content.
 func TestNeteaseManualVariantsAreOneEvent(t *testing.T) {
-	a, err := ingest.NormalizeNetease("app1", readFile(t, "testdata/variants/netease_47_http_example.json"), receivedAt)
+	a, err := normalize.Netease("app1", readFile(t, "testdata/variants/netease_47_http_example.json"), receivedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ingest.NormalizeNetease("app1", readFile(t, "testdata/netease/47_1_login.json"), receivedAt)
+	b, err := normalize.Netease("app1", readFile(t, "testdata/netease/47_1_login.json"), receivedAt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ingest_test
+package normalize_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -19,7 +19,7 @@ var receivedAt = time.UnixMilli(1646744309000)
 
 // checkGoldens normalizes every dir/*.json payload and compares the event with the .event.json file
 // beside it (rewritten with -update). It returns the number of payloads.
-func checkGoldens(t *testing.T, dir, app string, normalize ingest.Normalizer) int {
+func checkGoldens(t *testing.T, dir, app string, fn normalize.Func) int {
 	t.Helper()
 	inputs, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
@@ -36,7 +36,7 @@ func checkGoldens(t *testing.T, dir, app string, normalize ingest.Normalizer) in
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev, err := normalize(app, body, receivedAt)
+			ev, err := fn(app, body, receivedAt)
 			if err != nil {
 				t.Fatalf("normalize: %v", err)
 			}
@@ -78,12 +78,21 @@ func checkGoldens(t *testing.T, dir, app string, normalize ingest.Normalizer) in
 // TestILinkGolden: the iLink manual's four examples (§4.1–4.4; §4.3's key " time" read as "time", a
 // conversion artefact) and derived ones for the forms the manual describes without an example.
 func TestILinkGolden(t *testing.T) {
-	if n := checkGoldens(t, "testdata/ilink", "app1", ingest.NormalizeILink); n < 4 {
+	if n := checkGoldens(t, "testdata/ilink", "app1", normalize.ILink); n < 4 {
 		t.Errorf("%d iLink examples, want at least the manual's 4", n)
 	}
 }
 
 // TestMaximGolden: Maxim message-subscription payloads with the fields the console documents.
 func TestMaximGolden(t *testing.T) {
-	checkGoldens(t, "testdata/maxim", "welovemaxim", ingest.NormalizeMaxim)
+	checkGoldens(t, "testdata/maxim", "welovemaxim", normalize.Maxim)
+}
+
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package ingest
+package normalize
 
 import (
 	"errors"
@@ -17,16 +17,16 @@ var (
 	ErrMissingField    = errors.New("missing field")
 )
 
-// IsNormalizeError reports whether err is a normalization error (dead letter) rather than a failure
+// IsError reports whether err is a normalization error (dead letter) rather than a failure
 // of ours.
-func IsNormalizeError(err error) bool {
+func IsError(err error) bool {
 	return errors.Is(err, ErrNotObject) || errors.Is(err, ErrUnsupportedType) || errors.Is(err, ErrBadField) ||
 		errors.Is(err, ErrMissingField)
 }
 
-// Normalizer turns one authentic callback body of a platform into a canonical event. It returns an
+// Func turns one authentic callback body of a platform into a canonical event. It returns an
 // error wrapping ErrNotObject, ErrUnsupportedType, ErrBadField or ErrMissingField when it cannot.
-type Normalizer func(app string, body []byte, receivedAt time.Time) (event.Event, error)
+type Func func(app string, body []byte, receivedAt time.Time) (event.Event, error)
 
 // newEvent starts an event with the fields every platform fills alike.
 func newEvent(source, app string, f fields, receivedAt time.Time) event.Event {
@@ -45,3 +45,29 @@ func bodyID(e *event.Event, f fields, parts ...string) string {
 }
 
 func missing(name string) error { return fmt.Errorf("%w: %s", ErrMissingField, name) }
+
+// KnownType reports whether typ is a callback type of source (event.SourceNetease, SourceILink,
+// SourceMaxim) the normalizers know: the receiver's metrics label such types by name, others "other".
+func KnownType(source, typ string) bool {
+	switch source {
+	case event.SourceNetease:
+		_, ok := neteaseTypes[typ]
+		return ok
+	case event.SourceILink:
+		return typ == "1" || typ == "2" || typ == "3" || typ == "4"
+	case event.SourceMaxim:
+		_, ok := maximKinds[typ]
+		return ok
+	}
+	return false
+}
+
+// Field returns the text of body's top-level field name (a string unquoted, any other value as its
+// JSON), or "" when body is not one JSON object or has no such field.
+func Field(body []byte, name string) string {
+	f, err := parseFields(body)
+	if err != nil {
+		return ""
+	}
+	return f.str(name)
+}
