@@ -6,11 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -65,53 +60,25 @@ partitions that have lag and no commit for --stall-after), /metrics.`)
 	c.duration(&pcfg.Presence.Heartbeat, "presence-heartbeat", "IMARCHIVE_PRESENCE_HEARTBEAT", pcfg.Presence.Heartbeat, "the platform's online renewal period (NetEase heartbeat, type 8)")
 	c.duration(&pcfg.Presence.Grace, "presence-grace", "IMARCHIVE_PRESENCE_GRACE", pcfg.Presence.Grace, "an online state without renewal for heartbeat + grace is reported expired")
 	c.integer(&pcfg.Presence.CacheAccounts, "presence-cache-accounts", "IMARCHIVE_PRESENCE_CACHE_ACCOUNTS", pcfg.Presence.CacheAccounts, "most account states cached in memory (the rest are read from ClickHouse)")
-	c.run = func(args []string) error {
+	c.start = func(args []string) (runFunc, error) {
 		if err := c.parse(args); err != nil {
-			return err
+			return nil, err
 		}
 		log, err := lf.logger(stderr)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tc := kf.config()
 		opts, oerr := chconn.Options(dsn)
 		if err := errors.Join(tc.Validate(), pcfg.Validate(), oerr, chain.validate(pcfg)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := chconn.CheckProtocol(dsn); err != nil {
 			log.Warn("ClickHouse DSN of an untested protocol", "err", err)
 		}
-		ctx, stop := signalContext()
-		defer stop()
-		return consume(ctx, log, tc, pcfg, opts, ops, rawOn, chain)
+		return func(ctx context.Context) error { return consume(ctx, log, tc, pcfg, opts, ops, rawOn, chain) }, nil
 	}
 	return c
-}
-
-// runner is one consumer as consume runs it.
-type runner interface {
-	Run(ctx context.Context) error
-	Close()
-	Ping(ctx context.Context) error
-	EnsureTopics(ctx context.Context)
-	Stalled() []pipeline.Stall
-	Group() string
-}
-
-// stallNote says which partitions of the consumers' groups are stalled, or "" when none is.
-func stallNote(rs []runner, now time.Time) string {
-	var parts []string
-	for _, r := range rs {
-		for _, s := range r.Stalled() {
-			held := "no member"
-			if s.Member != "" {
-				held = "member " + s.Member
-			}
-			parts = append(parts, fmt.Sprintf("partition %s/%d of group %s stalled: %d records of lag, no commit for %s (%s)",
-				s.Topic, s.Partition, r.Group(), s.Lag, now.Sub(s.Since).Round(time.Second), held))
-		}
-	}
-	return strings.Join(parts, "; ")
 }
 
 func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string, rawOn bool, chain chainFlags) error {
@@ -128,14 +95,14 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 		return err
 	}
 	defer events.Close()
-	runners := []runner{events}
+	svc := &pipeline.Service{Conn: conn, Events: events, OpsListen: ops, Registry: reg, Log: log}
 	if rawOn {
 		raw, err := pipeline.NewRawConsumer(pcfg, tc, conn, log, reg)
 		if err != nil {
 			return err
 		}
 		defer raw.Close()
-		runners = append(runners, raw)
+		svc.Others = append(svc.Others, raw)
 	}
 	if chain.on {
 		ch, err := audit.NewChainConsumer(chain.cfg, pcfg, tc, conn, log, reg)
@@ -143,49 +110,9 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 			return err
 		}
 		defer ch.Close()
-		runners = append(runners, ch)
+		svc.Others = append(svc.Others, ch)
 	}
-	ready := func(ctx context.Context) error {
-		if err := errors.Join(conn.Ping(ctx), events.Ping(ctx)); err != nil {
-			return err
-		}
-		// Working, but a partition is not moving: say which, and who holds it.
-		if note := stallNote(runners, time.Now()); note != "" {
-			return degraded{why: note}
-		}
-		return nil
-	}
-	if ops != "" {
-		ln, err := net.Listen("tcp", ops)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", ops, err)
-		}
-		srv := &http.Server{Handler: opsMux(reg, ready), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		log.Info("ops endpoints", "addr", ln.Addr().String())
-	}
-	go events.EnsureTopics(ctx)
-	go pipeline.NewPartsReporter(conn, log, reg).Run(ctx, 15*time.Second)
 	log.Info("consuming", "events_topic", tc.Events(), "group", pcfg.Group, "raw_topic", tc.Raw(), "raw_group", pcfg.RawGroupName(),
 		"raw_archive", rawOn, "raw_chain", chain.on, "chain_group", chain.cfg.GroupName(pcfg), "clickhouse", opts.Addr, "database", opts.Auth.Database)
-
-	// Both run until ctx ends; when one fails, the other is stopped too.
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, len(runners))
-	var wg sync.WaitGroup
-	for i, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.Run(rctx); err != nil {
-				errs[i] = err
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	log.Info("stopped")
-	return errors.Join(errs...)
+	return svc.Run(ctx)
 }

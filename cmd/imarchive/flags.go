@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,8 +29,25 @@ type command struct {
 	known   map[string]bool   // every IMARCHIVE_* name any command reads (for the config file check)
 	sources map[string]string // flag name → where its value came from (after parse)
 	run     func(args []string) error
+	// start, of a long-running command (serve, consume), parses and checks its settings and builds its
+	// parts; the command runs what it returns until SIGINT or SIGTERM, dev runs it beside the others.
+	start func(args []string) (runFunc, error)
 
 	subsOptional bool
+}
+
+// runFunc runs a long-running command's parts until ctx ends.
+type runFunc func(ctx context.Context) error
+
+// runStarted is run for a command with start: its parts until SIGINT or SIGTERM.
+func (c *command) runStarted(args []string) error {
+	r, err := c.start(args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	return r(ctx)
 }
 
 // subcommand is one command of a group command.

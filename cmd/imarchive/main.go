@@ -49,6 +49,9 @@ func commands(stdout, stderr io.Writer) []*command {
 	}
 	known := map[string]bool{}
 	for _, c := range cmds {
+		if c.start != nil && c.run == nil {
+			c.run = c.runStarted
+		}
 		for _, e := range c.envs {
 			known[e] = true
 		}
