@@ -257,4 +257,3 @@ func ready(ctx context.Context, cl *kgo.Client, sp *spool.Spool) error {
 	}
 	return nil
 }
-
