@@ -130,7 +130,7 @@ func BenchmarkDedupeWindowMemory(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if got := d.order.Len(); got != n {
+		if got := d.seen.Len(); got != n {
 			b.Fatalf("window holds %d ids, want %d", got, n)
 		}
 		perEntry = float64(after.HeapAlloc-before.HeapAlloc) / n

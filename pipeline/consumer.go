@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/internal/backoff"
 	"github.com/imarchive/imarchive/topics"
 )
 
@@ -641,7 +642,7 @@ func (c *Consumer[T]) write(ctx context.Context, rows []Item[T], srcs []*kgo.Rec
 				return part(mid, hi)
 			}
 			c.metrics.retries.Inc()
-			wait := backoff(c.cfg.RetryMin, c.cfg.RetryMax, attempt)
+			wait := backoff.Wait(c.cfg.RetryMin, c.cfg.RetryMax, attempt+1)
 			c.log.Error("write batch failed; retrying the same rows, nothing committed", "rows", hi-lo, "attempt", attempt+1, "retry_in", wait, "err", err)
 			select {
 			case <-ctx.Done():
@@ -665,7 +666,7 @@ func (c *Consumer[T]) retry(ctx context.Context, what string, op func() error) e
 			return ctx.Err()
 		}
 		c.metrics.retries.Inc()
-		wait := backoff(c.cfg.RetryMin, c.cfg.RetryMax, attempt)
+		wait := backoff.Wait(c.cfg.RetryMin, c.cfg.RetryMax, attempt+1)
 		c.log.Error(what+" failed; retrying the same batch, nothing committed", "attempt", attempt+1, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
@@ -733,14 +734,6 @@ func batchToken(recs []*kgo.Record, topicIDs []string) string {
 		h.Write(buf)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-func backoff(lo, hi time.Duration, attempt int) time.Duration {
-	d := lo << min(attempt, 16)
-	if d > hi || d <= 0 {
-		d = hi
-	}
-	return d
 }
 
 // Dead-letter record headers. Reason and stage are ingest's (one convention on the dead-letter
