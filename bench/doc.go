@@ -1,5 +1,5 @@
 // Package bench measures imarchive beside its ceilings and a peer, in one run, and prints one table
-// (imarchive bench, make bench). It is a measuring harness, not a test: speed is never asserted.
+// (imarchive-dev bench, make bench). It is a measuring harness, not a test: speed is never asserted.
 //
 // It runs on a real Kafka broker and ClickHouse engine — given (Config.KafkaBrokers,
 // Config.ClickHouseDSN) or started from the source tree's scripts/kafka.sh and scripts/chdb.sh on

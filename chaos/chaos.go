@@ -1,5 +1,5 @@
 // Package chaos runs the pipeline under faults and checks that nothing acknowledged is lost or
-// doubled: the chaos run behind `imarchive chaos`, `make chaos` and the short CI version.
+// doubled: the chaos run behind `imarchive-dev chaos`, `make chaos` and the short CI version.
 //
 // It starts `imarchive serve` and `imarchive consume` (the real binary, as child processes, on
 // loopback addresses only) against a Kafka broker and a ClickHouse engine it may stop, drives them

@@ -1,7 +1,7 @@
 package ingest
 
 // Benchmarks of the receiver's hot path, one stage each, on the manual's NetEase message (eventType
-// 48): go test -run '^$' -bench 'HotPath|DedupeWindowMemory' -benchmem ./ingest. imarchive bench
+// 48): go test -run '^$' -bench 'HotPath|DedupeWindowMemory' -benchmem ./ingest. imarchive-dev bench
 // runs them and puts them in its table; BENCHMARKS.md explains the figures.
 
 import (

@@ -2,7 +2,7 @@ package pipeline
 
 // Benchmarks of the consumer's work on a batch before ClickHouse sees it: decoding an events-topic
 // record into its row, and the batch's deduplication token. go test -run '^$' -bench BatchBuild
-// -benchmem ./pipeline; imarchive bench puts them in its table.
+// -benchmem ./pipeline; imarchive-dev bench puts them in its table.
 
 import (
 	"encoding/json"

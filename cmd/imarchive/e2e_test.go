@@ -122,7 +122,7 @@ func (s *stack) run(args ...string) string {
 	return stdout.String()
 }
 
-// start starts a long-running subcommand.
+// start starts a long-running cli.Subcommand.
 func (s *stack) start(name string) {
 	s.t.Helper()
 	cmd := exec.Command(binary(s.t), name)

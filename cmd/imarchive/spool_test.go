@@ -71,6 +71,6 @@ func TestSpoolStatusAndInspect(t *testing.T) {
 		t.Errorf("inspect's first line: %s", lines[0])
 	}
 	if code, _, _ := runCLI(t, "spool", "nonsense"); code == 0 {
-		t.Error("an unknown subcommand succeeded")
+		t.Error("an unknown cli.Subcommand succeeded")
 	}
 }
