@@ -383,102 +383,134 @@ type rawEntry struct {
 // links of each segment (a Kafka topic ID) in offset order, and the raw records at each offset
 // against the chain rows there.
 func verifyPartition(ctx context.Context, conn driver.Conn, r Range, p int32, s span, ps partitionSegments, cutoff time.Time, progress Progress) (PartitionReport, []Boundary, error) {
-	pr := PartitionReport{Partition: p, First: s.first, Last: s.last}
-	var bounds []Boundary
-	add := func(off int64, kind, format string, args ...any) {
-		pr.Breaks = append(pr.Breaks, Break{Partition: p, Offset: off, Kind: kind, Detail: fmt.Sprintf(format, args...)})
-	}
-	prev := map[string]chainLink{} // per segment, the chain row the walk is at
-
+	w := &partitionWalk{conn: conn, p: p, ps: ps, cutoff: cutoff,
+		pr: PartitionReport{Partition: p, First: s.first, Last: s.last}, prev: map[string]chainLink{}}
 	for lo := s.first; lo <= s.last; lo += r.Window {
 		hi := min(lo+r.Window-1, s.last)
-		chain, err := readChain(ctx, conn, p, lo, hi)
-		if err != nil {
-			return pr, nil, err
-		}
-		raws, err := readRaw(ctx, conn, p, lo, hi)
-		if err != nil {
-			return pr, nil, err
-		}
-		// Where each chained payload is, to name a record moved to another offset.
-		chainedAt := map[string]int64{}
-		for _, c := range chain {
-			chainedAt[c.payload] = c.offset
-		}
-		rawAt := map[int64][]rawEntry{}
-		for _, re := range raws {
-			rawAt[re.offset] = append(rawAt[re.offset], re)
-		}
-		// The links, segment by segment: rows come by offset, then topic ID.
-		chosenAt := map[int64][]chainEntry{}
-		for i := 0; i < len(chain); {
-			// The chain rows of one offset and segment: one, or a forged one beside the original.
-			j := i + 1
-			for j < len(chain) && chain[j].offset == chain[i].offset && chain[j].topicID == chain[i].topicID {
-				j++
-			}
-			group := chain[i:j]
-			i = j
-			c := group[0]
-			t := c.topicID
-			pl, walking := prev[t]
-			if !walking {
-				// The first row of the segment in the span: the row before it, or the segment's start.
-				if pl, walking, err = chainPrev(ctx, conn, p, t, c.offset); err != nil {
-					return pr, nil, err
-				}
-			}
-			if distinct := distinctHashes(group); len(distinct) > 1 {
-				add(c.offset, BreakForked, "%d different chain rows for this offset (hashes %s): a chain row was forged beside the original", len(distinct), strings.Join(distinct, ", "))
-				// Go on with the one that belongs: it follows the row before and re-computes.
-				for _, g := range group {
-					if h, err := Link(g.prev, p, g.offset, g.payload, g.headers); err == nil && h == g.hash && (!walking || g.prev == pl.hash) {
-						c = g
-						break
-					}
-				}
-			}
-			pr.Chained++
-			switch {
-			case walking && c.prev != pl.hash:
-				add(c.offset, BreakLink, "prev_hash %s does not match the hash %s of the chain row at offset %d: a record between them was removed, or a chain row was rewritten", short(c.prev), short(pl.hash), pl.offset)
-			case !walking:
-				b, brk, err := segmentStart(ctx, conn, p, c, ps)
-				if err != nil {
-					return pr, nil, err
-				}
-				if brk != nil {
-					pr.Breaks = append(pr.Breaks, *brk)
-				} else if b != nil {
-					bounds = append(bounds, *b)
-				}
-			}
-			if want, err := Link(c.prev, p, c.offset, c.payload, c.headers); err != nil || want != c.hash {
-				add(c.offset, BreakHash, "the chain row's hash does not re-compute from its fields: the chain row was rewritten")
-			}
-			prev[t] = chainLink{c.offset, c.hash}
-			chosenAt[c.offset] = append(chosenAt[c.offset], c)
-		}
-		// The records at each offset against the chain rows there.
-		offsets := make([]int64, 0, len(chosenAt)+len(rawAt))
-		for o := range chosenAt {
-			offsets = append(offsets, o)
-		}
-		for o := range rawAt {
-			if _, ok := chosenAt[o]; !ok {
-				offsets = append(offsets, o)
-			}
-		}
-		sort.Slice(offsets, func(i, j int) bool { return offsets[i] < offsets[j] })
-		for _, o := range offsets {
-			matchOffset(&pr, add, ps, chainedAt, o, chosenAt[o], rawAt[o], cutoff)
+		if err := w.window(ctx, lo, hi); err != nil {
+			return w.pr, nil, err
 		}
 		if progress != nil {
 			progress(p, hi-s.first+1, s.last-s.first+1)
 		}
 	}
-	sort.SliceStable(pr.Breaks, func(i, j int) bool { return pr.Breaks[i].Offset < pr.Breaks[j].Offset })
-	return pr, bounds, nil
+	sort.SliceStable(w.pr.Breaks, func(i, j int) bool { return w.pr.Breaks[i].Offset < w.pr.Breaks[j].Offset })
+	return w.pr, w.bounds, nil
+}
+
+// partitionWalk is verifyPartition's state: the report so far, the segment boundaries met, and per
+// segment the chain row the walk is at.
+type partitionWalk struct {
+	conn   driver.Conn
+	p      int32
+	ps     partitionSegments
+	cutoff time.Time
+
+	pr     PartitionReport
+	bounds []Boundary
+	prev   map[string]chainLink
+}
+
+func (w *partitionWalk) add(off int64, kind, format string, args ...any) {
+	w.pr.Breaks = append(w.pr.Breaks, Break{Partition: w.p, Offset: off, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+}
+
+// window checks the offsets lo..hi: the chain's links segment by segment, then the records at each
+// offset against the chain rows there.
+func (w *partitionWalk) window(ctx context.Context, lo, hi int64) error {
+	chain, err := readChain(ctx, w.conn, w.p, lo, hi)
+	if err != nil {
+		return err
+	}
+	raws, err := readRaw(ctx, w.conn, w.p, lo, hi)
+	if err != nil {
+		return err
+	}
+	// Where each chained payload is, to name a record moved to another offset.
+	chainedAt := map[string]int64{}
+	for _, c := range chain {
+		chainedAt[c.payload] = c.offset
+	}
+	rawAt := map[int64][]rawEntry{}
+	for _, re := range raws {
+		rawAt[re.offset] = append(rawAt[re.offset], re)
+	}
+	// The links, segment by segment: rows come by offset, then topic ID.
+	chosenAt := map[int64][]chainEntry{}
+	for i := 0; i < len(chain); {
+		// The chain rows of one offset and segment: one, or a forged one beside the original.
+		j := i + 1
+		for j < len(chain) && chain[j].offset == chain[i].offset && chain[j].topicID == chain[i].topicID {
+			j++
+		}
+		c, err := w.link(ctx, chain[i:j])
+		if err != nil {
+			return err
+		}
+		i = j
+		chosenAt[c.offset] = append(chosenAt[c.offset], c)
+	}
+	// The records at each offset against the chain rows there.
+	offsets := make([]int64, 0, len(chosenAt)+len(rawAt))
+	for o := range chosenAt {
+		offsets = append(offsets, o)
+	}
+	for o := range rawAt {
+		if _, ok := chosenAt[o]; !ok {
+			offsets = append(offsets, o)
+		}
+	}
+	sort.Slice(offsets, func(i, j int) bool { return offsets[i] < offsets[j] })
+	for _, o := range offsets {
+		matchOffset(&w.pr, w.add, w.ps, chainedAt, o, chosenAt[o], rawAt[o], w.cutoff)
+	}
+	return nil
+}
+
+// link checks the chain rows of one offset and segment (group: one, or a forged one beside the
+// original) against the row before in the segment, or the segment's start, and returns the row that
+// belongs.
+func (w *partitionWalk) link(ctx context.Context, group []chainEntry) (chainEntry, error) {
+	c := group[0]
+	t := c.topicID
+	pl, walking := w.prev[t]
+	if !walking {
+		// The first row of the segment in the span: the row before it, or the segment's start.
+		var err error
+		if pl, walking, err = chainPrev(ctx, w.conn, w.p, t, c.offset); err != nil {
+			return c, err
+		}
+	}
+	if distinct := distinctHashes(group); len(distinct) > 1 {
+		w.add(c.offset, BreakForked, "%d different chain rows for this offset (hashes %s): a chain row was forged beside the original", len(distinct), strings.Join(distinct, ", "))
+		// Go on with the one that belongs: it follows the row before and re-computes.
+		for _, g := range group {
+			if h, err := Link(g.prev, w.p, g.offset, g.payload, g.headers); err == nil && h == g.hash && (!walking || g.prev == pl.hash) {
+				c = g
+				break
+			}
+		}
+	}
+	w.pr.Chained++
+	switch {
+	case walking && c.prev != pl.hash:
+		w.add(c.offset, BreakLink, "prev_hash %s does not match the hash %s of the chain row at offset %d: a record between them was removed, or a chain row was rewritten", short(c.prev), short(pl.hash), pl.offset)
+	case !walking:
+		b, brk, err := segmentStart(ctx, w.conn, w.p, c, w.ps)
+		if err != nil {
+			return c, err
+		}
+		if brk != nil {
+			w.pr.Breaks = append(w.pr.Breaks, *brk)
+		} else if b != nil {
+			w.bounds = append(w.bounds, *b)
+		}
+	}
+	if want, err := Link(c.prev, w.p, c.offset, c.payload, c.headers); err != nil || want != c.hash {
+		w.add(c.offset, BreakHash, "the chain row's hash does not re-compute from its fields: the chain row was rewritten")
+	}
+	w.prev[t] = chainLink{c.offset, c.hash}
+	return c, nil
 }
 
 // matchOffset checks the raw record versions at offset o against the chain rows there. A version

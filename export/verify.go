@@ -41,159 +41,198 @@ var ErrNoManifest = errors.New("no export manifest")
 // must have it: only then is a manifest rewritten together with the files found. An error means the
 // export could not be checked at all; what is wrong with it is in the report's Problems.
 func Verify(dir, wantManifestSHA256 string) (VerifyReport, error) {
-	var rep VerifyReport
-	mb, err := os.ReadFile(filepath.Join(dir, ManifestName))
-	if err != nil {
-		return rep, fmt.Errorf("%w in %s: %w", ErrNoManifest, dir, err)
+	v := &verifier{dir: dir, exported: map[string]bool{}, rawEvents: map[string]bool{}}
+	if err := v.readManifest(); err != nil {
+		return v.rep, err
 	}
-	msum := sha256.Sum256(mb)
-	rep.ManifestSHA256 = hex.EncodeToString(msum[:])
-	dec := json.NewDecoder(bytes.NewReader(mb))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep.Manifest); err != nil {
-		return rep, fmt.Errorf("%w: %s: %w", ErrNoManifest, ManifestName, err)
-	}
-	m := rep.Manifest
-	problem := func(format string, args ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...)) }
-	if want := strings.ToLower(strings.TrimSpace(wantManifestSHA256)); want != "" && want != rep.ManifestSHA256 {
-		problem("%s: SHA-256 is %s, the export was issued with %s: the manifest was replaced", ManifestName, rep.ManifestSHA256, want)
+	m := v.rep.Manifest
+	if want := strings.ToLower(strings.TrimSpace(wantManifestSHA256)); want != "" && want != v.rep.ManifestSHA256 {
+		v.problem("%s: SHA-256 is %s, the export was issued with %s: the manifest was replaced", ManifestName, v.rep.ManifestSHA256, want)
 	}
 	if m.FormatVersion != ManifestVersion {
-		problem("manifest format_version %d: this build reads %d", m.FormatVersion, ManifestVersion)
-		return rep, nil
+		v.problem("manifest format_version %d: this build reads %d", m.FormatVersion, ManifestVersion)
+		return v.rep, nil
 	}
 	if m.Format != FormatJSONL && m.Format != FormatCSV {
-		problem("manifest format %q: unknown", m.Format)
-		return rep, nil
+		v.problem("manifest format %q: unknown", m.Format)
+		return v.rep, nil
 	}
-
-	// SHA256SUMS agrees with the manifest and the manifest's own hash.
-	sums, err := readSums(filepath.Join(dir, SumsName))
-	if err != nil {
-		problem("%s: %v", SumsName, err)
-	} else {
-		if sums[ManifestName] != rep.ManifestSHA256 {
-			problem("%s: %s is listed with %s, its SHA-256 is %s", SumsName, ManifestName, short(sums[ManifestName]), short(rep.ManifestSHA256))
-		}
-		for _, f := range m.Files {
-			if sums[f.Name] != f.SHA256 {
-				problem("%s: %s is listed with %s, the manifest says %s", SumsName, f.Name, short(sums[f.Name]), short(f.SHA256))
-			}
-		}
-		if len(sums) != len(m.Files)+1 {
-			problem("%s lists %d files, the manifest %d", SumsName, len(sums), len(m.Files)+1)
-		}
+	v.checkSums()
+	if err := v.checkListing(); err != nil {
+		return v.rep, err
 	}
-
-	// Nothing in the directory the manifest does not list.
-	listed := map[string]bool{ManifestName: true, SumsName: true}
 	for _, f := range m.Files {
+		v.checkFile(f)
+	}
+	if !v.sawRaw {
+		v.problem("the manifest lists no %s file", fileName(rawView, m.Format))
+	}
+	v.checkRawCoverage()
+	return v.rep, nil
+}
+
+// verifier is one run of Verify: the report, and the event_ids seen in the data files and the raw file.
+type verifier struct {
+	dir       string
+	rep       VerifyReport
+	exported  map[string]bool // event_ids of the data files' rows
+	rawEvents map[string]bool // event_ids of the raw file's payloads
+	sawRaw    bool
+}
+
+func (v *verifier) problem(format string, args ...any) {
+	v.rep.Problems = append(v.rep.Problems, fmt.Sprintf(format, args...))
+}
+
+// readManifest reads and hashes the manifest (ErrNoManifest when it cannot).
+func (v *verifier) readManifest() error {
+	mb, err := os.ReadFile(filepath.Join(v.dir, ManifestName))
+	if err != nil {
+		return fmt.Errorf("%w in %s: %w", ErrNoManifest, v.dir, err)
+	}
+	msum := sha256.Sum256(mb)
+	v.rep.ManifestSHA256 = hex.EncodeToString(msum[:])
+	dec := json.NewDecoder(bytes.NewReader(mb))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v.rep.Manifest); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNoManifest, ManifestName, err)
+	}
+	return nil
+}
+
+// checkSums: SHA256SUMS agrees with the manifest and the manifest's own hash.
+func (v *verifier) checkSums() {
+	m := v.rep.Manifest
+	sums, err := readSums(filepath.Join(v.dir, SumsName))
+	if err != nil {
+		v.problem("%s: %v", SumsName, err)
+		return
+	}
+	if sums[ManifestName] != v.rep.ManifestSHA256 {
+		v.problem("%s: %s is listed with %s, its SHA-256 is %s", SumsName, ManifestName, short(sums[ManifestName]), short(v.rep.ManifestSHA256))
+	}
+	for _, f := range m.Files {
+		if sums[f.Name] != f.SHA256 {
+			v.problem("%s: %s is listed with %s, the manifest says %s", SumsName, f.Name, short(sums[f.Name]), short(f.SHA256))
+		}
+	}
+	if len(sums) != len(m.Files)+1 {
+		v.problem("%s lists %d files, the manifest %d", SumsName, len(sums), len(m.Files)+1)
+	}
+}
+
+// checkListing: nothing in the directory the manifest does not list.
+func (v *verifier) checkListing() error {
+	listed := map[string]bool{ManifestName: true, SumsName: true}
+	for _, f := range v.rep.Manifest.Files {
 		listed[f.Name] = true
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(v.dir)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	for _, e := range entries {
 		if !listed[e.Name()] {
-			problem("%s: not listed in the manifest", e.Name())
+			v.problem("%s: not listed in the manifest", e.Name())
 		}
 	}
+	return nil
+}
 
-	exported := map[string]bool{}
-	rawEvents := map[string]bool{}
-	sawRaw := false
-	for _, f := range m.Files {
-		if !isExportFile(f.Name) {
-			problem("%q: not a file name of the export (a path that leads out of it?); not read", f.Name)
-			continue
-		}
-		path := filepath.Join(dir, f.Name)
-		sum, n, err := fileSHA256(path)
-		if err != nil {
-			problem("%s: %v", f.Name, err)
-			continue
-		}
-		rep.Files++
-		if sum != f.SHA256 {
-			problem("%s: SHA-256 is %s, the manifest says %s: the file was changed", f.Name, short(sum), short(f.SHA256))
-		}
-		if n != f.Bytes {
-			problem("%s: %d bytes, the manifest says %d", f.Name, n, f.Bytes)
-		}
-		isRaw := f.View == rawView
-		sawRaw = sawRaw || isRaw
-		var payloads []Payload
-		rows, err := eachRow(path, m.Format, m.CSVEscaping, func(_ int, row map[string]string) error {
-			if isRaw {
-				p, err := payloadOf(row)
-				if err != nil {
-					return err
-				}
-				payloads = append(payloads, p)
-				rawEvents[p.EventID] = true
-				if row["chain_hash"] != "" {
-					if err := checkChain(row, p); err != nil {
-						return err
-					}
-					rep.Chained++
-				}
-				return nil
-			}
+// checkFile checks one listed file: its hash and size, then every row (raw payloads re-hashed and
+// their chain hashes re-computed, against the manifest's list).
+func (v *verifier) checkFile(f File) {
+	m := v.rep.Manifest
+	if !isExportFile(f.Name) {
+		v.problem("%q: not a file name of the export (a path that leads out of it?); not read", f.Name)
+		return
+	}
+	path := filepath.Join(v.dir, f.Name)
+	sum, n, err := fileSHA256(path)
+	if err != nil {
+		v.problem("%s: %v", f.Name, err)
+		return
+	}
+	v.rep.Files++
+	if sum != f.SHA256 {
+		v.problem("%s: SHA-256 is %s, the manifest says %s: the file was changed", f.Name, short(sum), short(f.SHA256))
+	}
+	if n != f.Bytes {
+		v.problem("%s: %d bytes, the manifest says %d", f.Name, n, f.Bytes)
+	}
+	isRaw := f.View == rawView
+	v.sawRaw = v.sawRaw || isRaw
+	var payloads []Payload
+	rows, err := eachRow(path, m.Format, m.CSVEscaping, func(_ int, row map[string]string) error {
+		if !isRaw {
 			if row["event_id"] == "" {
 				return errors.New("a row without event_id")
 			}
-			exported[row["event_id"]] = true
+			v.exported[row["event_id"]] = true
 			return nil
-		})
-		rep.Rows += rows
+		}
+		p, err := payloadOf(row)
 		if err != nil {
-			problem("%s: %v", f.Name, err)
+			return err
 		}
-		if rows != f.Rows {
-			problem("%s: %d rows, the manifest says %d", f.Name, rows, f.Rows)
+		payloads = append(payloads, p)
+		v.rawEvents[p.EventID] = true
+		if row["chain_hash"] != "" {
+			if err := checkChain(row, p); err != nil {
+				return err
+			}
+			v.rep.Chained++
 		}
-		if isRaw {
-			rep.Payloads += len(payloads)
-			comparePayloads(payloads, m.RawPayloads, problem)
-		}
+		return nil
+	})
+	v.rep.Rows += rows
+	if err != nil {
+		v.problem("%s: %v", f.Name, err)
 	}
-	if !sawRaw {
-		problem("the manifest lists no %s file", fileName(rawView, m.Format))
+	if rows != f.Rows {
+		v.problem("%s: %d rows, the manifest says %d", f.Name, rows, f.Rows)
 	}
+	if isRaw {
+		v.rep.Payloads += len(payloads)
+		comparePayloads(payloads, m.RawPayloads, v.problem)
+	}
+}
+
+// checkRawCoverage: every exported event has its raw payload or is listed as having none, every raw
+// payload's event is exported, and the list of events without one is true.
+func (v *verifier) checkRawCoverage() {
 	without := map[string]bool{}
-	for _, id := range m.EventsWithoutRaw {
+	for _, id := range v.rep.Manifest.EventsWithoutRaw {
 		without[id] = true
 	}
 	var missing []string
-	for id := range exported {
-		if !rawEvents[id] && !without[id] {
+	for id := range v.exported {
+		if !v.rawEvents[id] && !without[id] {
 			missing = append(missing, id)
 		}
 	}
 	sort.Strings(missing)
 	for _, id := range missing {
-		problem("event %s: no raw payload in the export, and the manifest does not list it as having none", id)
+		v.problem("event %s: no raw payload in the export, and the manifest does not list it as having none", id)
 	}
 	var orphans []string
-	for id := range rawEvents {
-		if !exported[id] {
+	for id := range v.rawEvents {
+		if !v.exported[id] {
 			orphans = append(orphans, id)
 		}
 	}
 	sort.Strings(orphans)
 	for _, id := range orphans {
-		problem("raw payload of event %s, which no data file holds: its row was removed", id)
+		v.problem("raw payload of event %s, which no data file holds: its row was removed", id)
 	}
 	for id := range without {
-		if rawEvents[id] {
-			problem("event %s: listed as without a raw record, but its raw payload is exported", id)
+		if v.rawEvents[id] {
+			v.problem("event %s: listed as without a raw record, but its raw payload is exported", id)
 		}
-		if !exported[id] {
-			problem("event %s: listed as without a raw record, but it is not exported", id)
+		if !v.exported[id] {
+			v.problem("event %s: listed as without a raw record, but it is not exported", id)
 		}
 	}
-	return rep, nil
 }
 
 // comparePayloads checks the raw file's payloads against the manifest's list, one to one.
