@@ -19,10 +19,10 @@ import (
 
 	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/schema"
 	"github.com/imarchive/imarchive/testenv"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // Migrated returns a fresh test database with the whole schema applied: its DSN and a connection.
@@ -70,14 +70,14 @@ func RawRecord(e event.Event, partition int32, offset int64) *kgo.Record {
 	return &kgo.Record{
 		Key: []byte(e.EventID), Value: Body(e), Partition: partition, Offset: offset, Timestamp: received,
 		Headers: []kgo.RecordHeader{
-			{Key: topics.HeaderSource, Value: []byte(e.Source)},
-			{Key: topics.HeaderApp, Value: []byte(e.App)},
-			{Key: topics.HeaderReceivedAt, Value: []byte(strconv.FormatInt(e.ReceivedAtMs, 10))},
-			{Key: topics.HeaderPath, Value: []byte("/v1/" + pathSource(e.Source) + "/" + e.App)},
-			{Key: topics.HeaderRemoteAddr, Value: []byte("203.0.113.7:40412")},
-			{Key: topics.HeaderEventID, Value: []byte(e.EventID)},
-			{Key: topics.HTTPHeaderPrefix + "Content-Type", Value: []byte("application/json")},
-			{Key: topics.HTTPHeaderPrefix + "Curtime", Value: []byte(strconv.FormatInt(e.ReceivedAtMs, 10))},
+			{Key: kafka.HeaderSource, Value: []byte(e.Source)},
+			{Key: kafka.HeaderApp, Value: []byte(e.App)},
+			{Key: kafka.HeaderReceivedAt, Value: []byte(strconv.FormatInt(e.ReceivedAtMs, 10))},
+			{Key: kafka.HeaderPath, Value: []byte("/v1/" + pathSource(e.Source) + "/" + e.App)},
+			{Key: kafka.HeaderRemoteAddr, Value: []byte("203.0.113.7:40412")},
+			{Key: kafka.HeaderEventID, Value: []byte(e.EventID)},
+			{Key: kafka.HTTPHeaderPrefix + "Content-Type", Value: []byte("application/json")},
+			{Key: kafka.HTTPHeaderPrefix + "Curtime", Value: []byte(strconv.FormatInt(e.ReceivedAtMs, 10))},
 		},
 	}
 }

@@ -17,9 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/queries"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // ChainConfig configures the chain consumer.
@@ -49,7 +49,7 @@ func (c ChainConfig) Validate(p pipeline.Config) error {
 
 // NewChainConsumer builds the chain consumer: the raw topic, in its own group, into raw_chain. The
 // batching, retry and commit rules are the pipeline's (pipeline.Consumer).
-func NewChainConsumer(cc ChainConfig, pcfg pipeline.Config, tc topics.Config, conn driver.Conn, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*pipeline.Consumer[pipeline.RawRow], error) {
+func NewChainConsumer(cc ChainConfig, pcfg pipeline.Config, tc kafka.Config, conn driver.Conn, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*pipeline.Consumer[pipeline.RawRow], error) {
 	if err := cc.Validate(pcfg); err != nil {
 		return nil, err
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/imarchive/imarchive/archivetest"
 	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/testenv"
-	"github.com/imarchive/imarchive/topics"
 )
 
 type runner interface {
@@ -81,7 +81,7 @@ func waitCount(t *testing.T, conn driver.Conn, q string, want uint64) {
 func TestChainConsumer(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
 	_, conn := archivetest.Migrated(t)
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = brokers
 	tc.Prefix = testenv.Unique(t) + "."
 	tc.Partitions = 3

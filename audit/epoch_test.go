@@ -22,8 +22,8 @@ import (
 	"github.com/imarchive/imarchive/archivetest"
 	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
-	"github.com/imarchive/imarchive/topics"
 )
 
 const epochPartitions = 3
@@ -32,7 +32,7 @@ const epochPartitions = 3
 type epochRig struct {
 	t     *testing.T
 	conn  driver.Conn
-	tc    topics.Config
+	tc    kafka.Config
 	pcfg  pipeline.Config
 	start time.Time
 	sent  []event.Event // every callback produced, across epochs
@@ -40,7 +40,7 @@ type epochRig struct {
 
 func newEpochRig(t *testing.T) *epochRig {
 	_, conn := archivetest.Migrated(t)
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Prefix = "e."
 	pcfg := pipeline.DefaultConfig()
 	pcfg.Group = "g-epochs"

@@ -22,9 +22,9 @@ import (
 
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/connectors"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/loadgen"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/topics"
 )
 
 var discard = slog.New(slog.DiscardHandler)
@@ -49,25 +49,25 @@ type run struct {
 	rows   []*Row
 	id     string
 	seedN  uint64
-	base   topics.Config // brokers and the run's topic prefix
-	main   topics.Config // the main runs' topics
+	base   kafka.Config // brokers and the run's topic prefix
+	main   kafka.Config // the main runs' topics
 	conn   driver.Conn
 	db     string
 	tmp    string
-	made   []string        // topics created, deleted at the end
-	want   []topics.Config // the topic sets created
-	scale  []scaleStep     // the scaling runs, with their topics
+	made   []string       // topics created, deleted at the end
+	want   []kafka.Config // the topic sets created
+	scale  []scaleStep    // the scaling runs, with their topics
 	admin  *kgo.Client
 	stops  []func() error
 	peak   float64 // the ingest peak, callbacks/s
 	ingest *Row
 
-	pairs         []pair        // records ingest produced, read back
-	produceTopics topics.Config // where the producers send them
-	primeTopics   topics.Config // where the priming run sends
-	rateTopics    topics.Config // where the insert rate runs send, at full speed
-	rawCeiling    float64       // the raw franz-go producer, callbacks/s
-	groups        int           // consumer groups started
+	pairs         []pair       // records ingest produced, read back
+	produceTopics kafka.Config // where the producers send them
+	primeTopics   kafka.Config // where the priming run sends
+	rateTopics    kafka.Config // where the insert rate runs send, at full speed
+	rawCeiling    float64      // the raw franz-go producer, callbacks/s
+	groups        int          // consumer groups started
 }
 
 // Run measures everything the configuration asks for and returns the table. An error is returned
@@ -188,7 +188,7 @@ func (b *run) setup(ctx context.Context) error {
 		b.rep.Machine.ClickHouse = "chDB behind its HTTP shim (scripts/chdb.sh, same machine) at " + dsn
 	}
 
-	b.base = topics.DefaultConfig()
+	b.base = kafka.DefaultConfig()
 	b.base.Brokers = brokers
 	b.base.Prefix = "imarchive-bench." + b.id + "."
 	b.admin, err = kgo.NewClient(b.base.ClientOptions(b.log)...)
@@ -197,7 +197,7 @@ func (b *run) setup(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := topics.Ping(pctx, b.admin); err != nil {
+	if err := kafka.Ping(pctx, b.admin); err != nil {
 		return err
 	}
 	// Every topic is created now, and the runs start once all have leaders: a topic created a moment
@@ -249,7 +249,7 @@ func (b *run) setup(ctx context.Context) error {
 
 // topicSet names the raw, events and dead-letter topics of a named set with partitions, and creates
 // them; waitTopics waits until they can be written.
-func (b *run) topicSet(ctx context.Context, name string, partitions int) (topics.Config, error) {
+func (b *run) topicSet(ctx context.Context, name string, partitions int) (kafka.Config, error) {
 	tc := b.base
 	tc.Prefix = b.base.Prefix + name + "."
 	tc.Partitions = int32(partitions)

@@ -19,13 +19,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/queries"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // endOffsets sums the end offsets of a topic's partitions: the records in it.
-func endOffsets(ctx context.Context, tc topics.Config, topic string) (int64, error) {
+func endOffsets(ctx context.Context, tc kafka.Config, topic string) (int64, error) {
 	cl, err := kgo.NewClient(tc.ClientOptions(discard)...)
 	if err != nil {
 		return 0, fmt.Errorf("kafka client: %w", err)
@@ -75,7 +75,7 @@ type consumers struct {
 	closes []func()
 }
 
-func startConsumers(ctx context.Context, tc topics.Config, conn driver.Conn, group string, raw bool, pcfg pipeline.Config, extra ...kgo.Opt) (*consumers, error) {
+func startConsumers(ctx context.Context, tc kafka.Config, conn driver.Conn, group string, raw bool, pcfg pipeline.Config, extra ...kgo.Opt) (*consumers, error) {
 	pcfg.Group = group
 	reg := prometheus.NewRegistry()
 	c := &consumers{reg: reg}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
-	"github.com/imarchive/imarchive/topics"
 )
 
 func envOr(name, def string) string {
@@ -176,7 +176,7 @@ func (b *run) consumerPhase(ctx context.Context) error {
 }
 
 // consumeRun consumes n events (and, with raw, n raw records) of tc in new groups and fills row.
-func (b *run) consumeRun(ctx context.Context, tc topics.Config, n int64, raw bool, limit time.Duration, row *Row) error {
+func (b *run) consumeRun(ctx context.Context, tc kafka.Config, n int64, raw bool, limit time.Duration, row *Row) error {
 	b.groups++
 	c, err := startConsumers(ctx, tc, b.conn, fmt.Sprintf("imarchive-bench-%s-%d", b.id, b.groups), raw, pipeline.DefaultConfig())
 	if err != nil {
@@ -317,7 +317,7 @@ func (b *run) e2eRun(ctx context.Context, row *Row, title string, pcfg pipeline.
 // scaleStep is one scaling run: ingest with workers receivers on topics of partitions.
 type scaleStep struct {
 	partitions, workers int
-	tc                  topics.Config
+	tc                  kafka.Config
 }
 
 // scaleSteps are each partition count with one worker, then each worker count on the most partitions.

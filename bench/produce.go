@@ -10,10 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // pair is what ingest produces for one callback: the raw record and the event record.
@@ -22,7 +22,7 @@ type pair struct{ raw, ev *kgo.Record }
 // readBack reads n records of the raw and of the events topic, as ingest produced them, for the
 // producers to send again with the same bytes, keys and headers. They are paired by position, not by
 // callback: for producing, only their sizes and keys matter.
-func readBack(ctx context.Context, tc topics.Config, n int) ([]pair, error) {
+func readBack(ctx context.Context, tc kafka.Config, n int) ([]pair, error) {
 	cl, err := kgo.NewClient(append(tc.ClientOptions(discard),
 		kgo.ConsumeTopics(tc.Raw(), tc.Events()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -142,7 +142,7 @@ type producer struct {
 	close func()
 }
 
-func franzProducer(tc topics.Config, idempotent bool) (*producer, error) {
+func franzProducer(tc kafka.Config, idempotent bool) (*producer, error) {
 	opts := producerOptions(tc, discard)
 	if !idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(5))
@@ -167,27 +167,27 @@ func franzProducer(tc topics.Config, idempotent bool) (*producer, error) {
 // Its batches wait at most BatchTimeout (default 1 s) to fill; 1 ms is the nearest it comes to
 // franz-go's linger 0. Compression is snappy, franz-go's default; keys are partitioned by murmur2,
 // as franz-go and the Java client do.
-func kafkaGoProducer(tc topics.Config) *producer {
-	w := &kafka.Writer{
-		Addr:         kafka.TCP(tc.Brokers...),
-		Balancer:     &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll,
+func kafkaGoProducer(tc kafka.Config) *producer {
+	w := &kafkago.Writer{
+		Addr:         kafkago.TCP(tc.Brokers...),
+		Balancer:     &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll,
 		MaxAttempts:  10,
 		BatchTimeout: time.Millisecond,
-		Compression:  kafka.Snappy,
+		Compression:  kafkago.Snappy,
 	}
-	header := func(hs []kgo.RecordHeader) []kafka.Header {
-		out := make([]kafka.Header, len(hs))
+	header := func(hs []kgo.RecordHeader) []kafkago.Header {
+		out := make([]kafkago.Header, len(hs))
 		for i, h := range hs {
-			out[i] = kafka.Header{Key: h.Key, Value: h.Value}
+			out[i] = kafkago.Header{Key: h.Key, Value: h.Value}
 		}
 		return out
 	}
 	return &producer{
 		send: func(ctx context.Context, p pair) error {
 			return w.WriteMessages(ctx,
-				kafka.Message{Topic: tc.Raw(), Key: p.raw.Key, Value: p.raw.Value, Headers: header(p.raw.Headers)},
-				kafka.Message{Topic: tc.Events(), Key: p.ev.Key, Value: p.ev.Value, Headers: header(p.ev.Headers)},
+				kafkago.Message{Topic: tc.Raw(), Key: p.raw.Key, Value: p.raw.Value, Headers: header(p.raw.Headers)},
+				kafkago.Message{Topic: tc.Events(), Key: p.ev.Key, Value: p.ev.Value, Headers: header(p.ev.Headers)},
 			)
 		},
 		close: func() { w.Close() },

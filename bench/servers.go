@@ -20,7 +20,7 @@ import (
 
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/ingest/spool"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // The NetEase app the load generator signs for and the receiver verifies.
@@ -78,7 +78,7 @@ func bareHandler(w http.ResponseWriter, r *http.Request) {
 
 // producerOptions are serve's Kafka producer options (cmd/imarchive/serve.go): the shared client
 // options, acks=all with franz-go's default idempotent producer, no linger.
-func producerOptions(tc topics.Config, log *slog.Logger) []kgo.Opt {
+func producerOptions(tc kafka.Config, log *slog.Logger) []kgo.Opt {
 	return append(tc.ClientOptions(log),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
@@ -88,7 +88,7 @@ func producerOptions(tc topics.Config, log *slog.Logger) []kgo.Opt {
 // startIngest serves the real receivers: workers of them, each with its own Kafka producer client and
 // dedupe window (as that many serve replicas would be), behind one listener that hands requests to
 // them in turn.
-func startIngest(tc topics.Config, workers int, log *slog.Logger) (*httpTarget, error) {
+func startIngest(tc kafka.Config, workers int, log *slog.Logger) (*httpTarget, error) {
 	icfg := ingest.DefaultConfig()
 	icfg.NeteaseApps = map[string]string{benchApp: benchSecret}
 	var (
@@ -212,7 +212,7 @@ func (t *httpTarget) ackNote() string {
 // startIngestSpooling serves one receiver whose Kafka is unreachable (a closed port), with a spool in
 // a new directory under dir: after the first callbacks wait for Kafka, everything is answered from
 // the fsynced spool — the path serve takes during a Kafka outage.
-func startIngestSpooling(tc topics.Config, dir string, log *slog.Logger) (*httpTarget, error) {
+func startIngestSpooling(tc kafka.Config, dir string, log *slog.Logger) (*httpTarget, error) {
 	icfg := ingest.DefaultConfig()
 	icfg.NeteaseApps = map[string]string{benchApp: benchSecret}
 	sdir, err := os.MkdirTemp(dir, "bench-spool-")

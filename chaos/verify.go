@@ -14,8 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/loadgen"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // Report is what a chaos run found.
@@ -248,7 +248,7 @@ func (r *run) verifyDeadLetters(ctx context.Context, conn driver.Conn, rep *Repo
 			rep.DeadLetterAcked++
 		}
 	}
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers, tc.Prefix = r.cfg.Brokers, r.topic
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cl, err := kgo.NewClient(append(tc.ClientOptions(log), kgo.ConsumeTopics(tc.DeadLetter()),

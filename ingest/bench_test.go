@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // BenchmarkReceiver: one signed NetEase message per iteration through the HTTP handler, verified,
@@ -19,7 +19,7 @@ func BenchmarkReceiver(b *testing.B) { benchReceive(b, newFixture(b, nil)) }
 // records are signed (HMAC-SHA256), the cost serve pays for the events topic's forgery defence.
 func BenchmarkReceiverSigned(b *testing.B) {
 	tc, cl := kfakeCluster(b)
-	tc.Auth = topics.NewRecordAuth("k1="+strings.Repeat("0123456789abcdef", 4), "")
+	tc.Auth = kafka.NewRecordAuth("k1="+strings.Repeat("0123456789abcdef", 4), "")
 	benchReceive(b, newFixtureWith(b, tc, cl, nil))
 }
 

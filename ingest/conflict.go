@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // ErrEventIDConflict is the dead-letter reason of a verified delivery whose event_id was delivered
@@ -29,9 +29,9 @@ func (r *Receiver) conflict(ctx context.Context, w http.ResponseWriter, d delive
 	reason := fmt.Errorf("%w (first sha256 %s, this %s)", ErrEventIDConflict, hex.EncodeToString(first[:]), hex.EncodeToString(sum[:]))
 	dl := deadLetterRecord(r.topics.DeadLetter(), raw, reason)
 	dl.Headers = append(dl.Headers,
-		kgo.RecordHeader{Key: topics.HeaderBodySHA256, Value: []byte(hex.EncodeToString(sum[:]))},
-		kgo.RecordHeader{Key: topics.HeaderFirstBodySHA256, Value: []byte(hex.EncodeToString(first[:]))})
-	setHeader(dl, topics.HeaderStage, "ingest.dedupe")
+		kgo.RecordHeader{Key: kafka.HeaderBodySHA256, Value: []byte(hex.EncodeToString(sum[:]))},
+		kgo.RecordHeader{Key: kafka.HeaderFirstBodySHA256, Value: []byte(hex.EncodeToString(first[:]))})
+	setHeader(dl, kafka.HeaderStage, "ingest.dedupe")
 	recs := []*kgo.Record{raw, dl}
 	r.sign(recs)
 	r.metrics.conflicts.WithLabelValues(d.platform).Inc()

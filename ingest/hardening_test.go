@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // rotationConfigs are the three states of an app's secrets around a rotation, written in the
@@ -347,8 +347,8 @@ func TestTrustedProxyForwardedFor(t *testing.T) {
 			}
 			raw := f.records(t, f.tc.Raw())
 			hm := headerMap(raw[0])
-			if hm[topics.HeaderClientAddr] != c.client || !strings.HasPrefix(hm[topics.HeaderRemoteAddr], "127.0.0.1:") {
-				t.Errorf("raw record client %q, remote %q; want client %q and the proxy as remote", hm[topics.HeaderClientAddr], hm[topics.HeaderRemoteAddr], c.client)
+			if hm[kafka.HeaderClientAddr] != c.client || !strings.HasPrefix(hm[kafka.HeaderRemoteAddr], "127.0.0.1:") {
+				t.Errorf("raw record client %q, remote %q; want client %q and the proxy as remote", hm[kafka.HeaderClientAddr], hm[kafka.HeaderRemoteAddr], c.client)
 			}
 		})
 	}
@@ -444,11 +444,11 @@ func TestEventIDConflictIsKeptAndAlerted(t *testing.T) {
 	dl := f.records(t, f.tc.DeadLetter())[0]
 	h := headerMap(dl)
 	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-	if h[topics.HeaderBodySHA256] != sum(genuine) || h[topics.HeaderFirstBodySHA256] != sum(forged) {
-		t.Errorf("dead letter hashes: this %s, first %s; want %s, %s", h[topics.HeaderBodySHA256], h[topics.HeaderFirstBodySHA256], sum(genuine), sum(forged))
+	if h[kafka.HeaderBodySHA256] != sum(genuine) || h[kafka.HeaderFirstBodySHA256] != sum(forged) {
+		t.Errorf("dead letter hashes: this %s, first %s; want %s, %s", h[kafka.HeaderBodySHA256], h[kafka.HeaderFirstBodySHA256], sum(genuine), sum(forged))
 	}
-	if !strings.Contains(h[topics.HeaderReason], "event_id conflict") || h[topics.HeaderStage] != "ingest.dedupe" || !bytes.Equal(dl.Value, genuine) {
-		t.Errorf("dead letter: reason %q, stage %q", h[topics.HeaderReason], h[topics.HeaderStage])
+	if !strings.Contains(h[kafka.HeaderReason], "event_id conflict") || h[kafka.HeaderStage] != "ingest.dedupe" || !bytes.Equal(dl.Value, genuine) {
+		t.Errorf("dead letter: reason %q, stage %q", h[kafka.HeaderReason], h[kafka.HeaderStage])
 	}
 	if v := metricValue(t, f, "imarchive_ingest_event_id_conflicts_total", nil); v != 1 {
 		t.Errorf("imarchive_ingest_event_id_conflicts_total = %v, want 1", v)

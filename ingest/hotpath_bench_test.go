@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/normalize"
-	"github.com/imarchive/imarchive/topics"
 )
 
 func hotPathBody(b *testing.B) []byte {
@@ -73,7 +73,7 @@ func BenchmarkHotPath(b *testing.B) {
 	b.Run("encode", func(b *testing.B) {
 		e := ev
 		e.RawKey = e.EventID
-		tc := topics.DefaultConfig()
+		tc := kafka.DefaultConfig()
 		for b.Loop() {
 			if _, err := tc.EventRecord(&e); err != nil {
 				b.Fatal(err)

@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/testenv"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // padTo grows a JSON body to exactly n bytes by lengthening the string value that starts at marker
@@ -44,7 +44,7 @@ func padTo(t *testing.T, body []byte, marker, filler string, n int) []byte {
 // delivered — its retry is a duplicate, not another refusal; one byte more is 413.
 func TestLimitsAgreeAtTheLimit(t *testing.T) {
 	const bodyLimit = 256 << 10
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = testenv.KafkaBrokers(t)
 	tc.Prefix = testenv.Unique(t) + "."
 	tc.Partitions = 1
@@ -100,7 +100,7 @@ func TestLimitsAgreeAtTheLimit(t *testing.T) {
 		}
 	}
 	for _, r := range f.records(t, tc.DeadLetter()) {
-		if reason := headerMap(r)[topics.HeaderReason]; !strings.Contains(reason, "over the record limit") {
+		if reason := headerMap(r)[kafka.HeaderReason]; !strings.Contains(reason, "over the record limit") {
 			t.Errorf("dead letter reason %q", reason)
 		}
 		if len(r.Value) != len(il) {

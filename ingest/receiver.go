@@ -17,8 +17,8 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest/spool"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/normalize"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // Producer is what the receiver needs of a Kafka client; *kgo.Client is one. TryProduce never
@@ -30,7 +30,7 @@ type Producer interface {
 // Receiver serves the platforms' callback endpoints.
 type Receiver struct {
 	cfg     Config
-	topics  topics.Config
+	topics  kafka.Config
 	prod    Producer
 	log     *slog.Logger
 	metrics *metrics
@@ -72,7 +72,7 @@ const ILinkSilence = 5 * time.Second
 func WithILinkHold(d time.Duration) Option { return func(r *Receiver) { r.iLinkHold = d } }
 
 // New builds a Receiver. It returns the configuration's validation error, if any.
-func New(cfg Config, tc topics.Config, prod Producer, log *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Receiver, error) {
+func New(cfg Config, tc kafka.Config, prod Producer, log *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Receiver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest config: %w", err)
 	}
@@ -176,7 +176,7 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 		ev.RawKey = key
 		evRec, err := r.topics.EventRecord(&ev)
 		if err == nil && !r.topics.Fits(evRec) {
-			err = fmt.Errorf("%w: %d bytes, the limit is %d (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES)", topics.ErrRecordTooLarge, topics.EncodedSize(evRec), r.topics.MaxMessageBytes)
+			err = fmt.Errorf("%w: %d bytes, the limit is %d (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES)", kafka.ErrRecordTooLarge, kafka.EncodedSize(evRec), r.topics.MaxMessageBytes)
 		}
 		if err != nil {
 			nerr = err
@@ -326,7 +326,7 @@ var redactedHeaders = map[string]bool{"Signature": true, "Authorization": true, 
 func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Record {
 	path := d.req.URL.Path
 	if d.platform == event.SourceILink {
-		path = "/v1/ilink/" + d.app + "/" + topics.Redacted
+		path = "/v1/ilink/" + d.app + "/" + kafka.Redacted
 	}
 	var ms [20]byte
 	received := strconv.AppendInt(ms[:0], d.start.UnixMilli(), 10)
@@ -336,7 +336,7 @@ func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Reco
 	for name, vals := range d.req.Header {
 		for _, v := range vals {
 			if redactedHeaders[name] {
-				v = topics.Redacted
+				v = kafka.Redacted
 			}
 			size += len(v)
 			n++
@@ -351,25 +351,25 @@ func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Reco
 	hs := make([]kgo.RecordHeader, 0, n+1) // one more for the signature
 	recKey := put(key)
 	hs = append(hs,
-		kgo.RecordHeader{Key: topics.HeaderSource, Value: put(d.platform)},
-		kgo.RecordHeader{Key: topics.HeaderApp, Value: put(d.app)},
-		kgo.RecordHeader{Key: topics.HeaderReceivedAt, Value: put(string(received))},
-		kgo.RecordHeader{Key: topics.HeaderPath, Value: put(path)},
-		kgo.RecordHeader{Key: topics.HeaderRemoteAddr, Value: put(d.req.RemoteAddr)},
-		kgo.RecordHeader{Key: topics.HeaderReceipt, Value: put(receipt)},
+		kgo.RecordHeader{Key: kafka.HeaderSource, Value: put(d.platform)},
+		kgo.RecordHeader{Key: kafka.HeaderApp, Value: put(d.app)},
+		kgo.RecordHeader{Key: kafka.HeaderReceivedAt, Value: put(string(received))},
+		kgo.RecordHeader{Key: kafka.HeaderPath, Value: put(path)},
+		kgo.RecordHeader{Key: kafka.HeaderRemoteAddr, Value: put(d.req.RemoteAddr)},
+		kgo.RecordHeader{Key: kafka.HeaderReceipt, Value: put(receipt)},
 	)
 	if d.client != "" {
-		hs = append(hs, kgo.RecordHeader{Key: topics.HeaderClientAddr, Value: put(d.client)})
+		hs = append(hs, kgo.RecordHeader{Key: kafka.HeaderClientAddr, Value: put(d.client)})
 	}
 	if eventID != "" {
-		hs = append(hs, kgo.RecordHeader{Key: topics.HeaderEventID, Value: put(eventID)})
+		hs = append(hs, kgo.RecordHeader{Key: kafka.HeaderEventID, Value: put(eventID)})
 	}
 	for name, vals := range d.req.Header {
 		for _, v := range vals {
 			if redactedHeaders[name] {
-				v = topics.Redacted
+				v = kafka.Redacted
 			}
-			hs = append(hs, kgo.RecordHeader{Key: topics.HTTPHeader(name), Value: put(v)})
+			hs = append(hs, kgo.RecordHeader{Key: kafka.HTTPHeader(name), Value: put(v)})
 		}
 	}
 	return &kgo.Record{Topic: topic, Key: recKey, Value: d.body, Headers: hs, Timestamp: d.start}
@@ -378,8 +378,8 @@ func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Reco
 // deadLetterRecord is the raw record again, on the dead-letter topic, with the reason.
 func deadLetterRecord(topic string, raw *kgo.Record, reason error) *kgo.Record {
 	hs := append([]kgo.RecordHeader{
-		{Key: topics.HeaderReason, Value: []byte(reason.Error())},
-		{Key: topics.HeaderStage, Value: []byte("ingest.normalize")},
+		{Key: kafka.HeaderReason, Value: []byte(reason.Error())},
+		{Key: kafka.HeaderStage, Value: []byte("ingest.normalize")},
 	}, raw.Headers...)
 	return &kgo.Record{Topic: topic, Key: raw.Key, Value: raw.Value, Headers: hs, Timestamp: raw.Timestamp}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // do sends one request and returns the status and the answer's body.
@@ -166,13 +166,13 @@ func TestILinkAndMaximAccepted(t *testing.T) {
 	}
 	for _, r := range raw {
 		h := headerMap(r)
-		switch h[topics.HeaderSource] {
+		switch h[kafka.HeaderSource] {
 		case event.SourceILink:
-			if h[topics.HeaderPath] != "/v1/ilink/app1/"+topics.Redacted {
-				t.Errorf("raw iLink path header %q: the path secret must not be archived", h[topics.HeaderPath])
+			if h[kafka.HeaderPath] != "/v1/ilink/app1/"+kafka.Redacted {
+				t.Errorf("raw iLink path header %q: the path secret must not be archived", h[kafka.HeaderPath])
 			}
 		case event.SourceMaxim:
-			if h["http.Signature"] != topics.Redacted {
+			if h["http.Signature"] != kafka.Redacted {
 				t.Errorf("raw Maxim signature header %q: the secret must not be archived", h["http.Signature"])
 			}
 		}
@@ -304,10 +304,10 @@ func TestDeadLetter(t *testing.T) {
 	reasons := map[string]string{}
 	for _, r := range dl {
 		h := headerMap(r)
-		if h[topics.HeaderStage] != "ingest.normalize" || h[topics.HeaderReason] == "" {
+		if h[kafka.HeaderStage] != "ingest.normalize" || h[kafka.HeaderReason] == "" {
 			t.Errorf("dead letter without stage or reason: %v", h)
 		}
-		reasons[string(r.Value)] = h[topics.HeaderReason]
+		reasons[string(r.Value)] = h[kafka.HeaderReason]
 	}
 	for _, c := range cases {
 		got, ok := reasons[string(c.body)]

@@ -16,7 +16,7 @@ import (
 	"github.com/imarchive/imarchive/ingest/spool"
 	"github.com/imarchive/imarchive/internal/ops"
 	"github.com/imarchive/imarchive/internal/tlsreload"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // HTTPConfig is serve's HTTP server: where it listens, its hygiene (bounded header and body reads,
@@ -69,13 +69,13 @@ func (h HTTPConfig) Validate() error {
 type Server struct {
 	cfg    Config
 	http   HTTPConfig
-	topics topics.Config
+	topics kafka.Config
 	log    *slog.Logger
 	reg    *prometheus.Registry
 }
 
-// NewServer is serve with validated settings (Config.Validate, HTTPConfig.Validate, topics.Config.Validate).
-func NewServer(cfg Config, hcfg HTTPConfig, tc topics.Config, log *slog.Logger, reg *prometheus.Registry) *Server {
+// NewServer is serve with validated settings (Config.Validate, HTTPConfig.Validate, kafka.Config.Validate).
+func NewServer(cfg Config, hcfg HTTPConfig, tc kafka.Config, log *slog.Logger, reg *prometheus.Registry) *Server {
 	return &Server{cfg: cfg, http: hcfg, topics: tc, log: log, reg: reg}
 }
 
@@ -169,7 +169,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
-	if sp != nil && sp.Pending() && topics.Ping(sctx, cl) == nil {
+	if sp != nil && sp.Pending() && kafka.Ping(sctx, cl) == nil {
 		// Kafka is there: give the forwarder the rest of the deadline to empty the spool. What it
 		// does not forward stays on disk for the next start.
 		log.Info("shutting down: forwarding the spool", "records", sp.Stats().Records)
@@ -242,7 +242,7 @@ func (s *Server) logStart(ln net.Listener) {
 // ready: ready when Kafka answers; ready but degraded while the spool holds callbacks or takes them
 // for an unreachable Kafka; not ready when neither Kafka nor the spool can take a callback.
 func ready(ctx context.Context, cl *kgo.Client, sp *spool.Spool) error {
-	kerr := topics.Ping(ctx, cl)
+	kerr := kafka.Ping(ctx, cl)
 	if sp == nil {
 		return kerr
 	}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/ingest/spool"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // stallProducer stands for a broker that stops answering with records in flight: while stalled, it
@@ -176,11 +176,11 @@ func receipts(t *testing.T, f *fixture) (map[string]int, int) {
 	byReceipt, spooled := map[string]int{}, 0
 	for _, r := range f.records(t, f.tc.Raw()) {
 		h := headerMap(r)
-		if h[topics.HeaderReceipt] == "" {
-			t.Fatalf("raw record without %s: %v", topics.HeaderReceipt, h)
+		if h[kafka.HeaderReceipt] == "" {
+			t.Fatalf("raw record without %s: %v", kafka.HeaderReceipt, h)
 		}
-		byReceipt[h[topics.HeaderReceipt]]++
-		if h[topics.HeaderSpooledAt] != "" {
+		byReceipt[h[kafka.HeaderReceipt]]++
+		if h[kafka.HeaderSpooledAt] != "" {
 			spooled++
 		}
 	}
@@ -259,7 +259,7 @@ func TestSpoolAnswersInTimeWhileKafkaStalls(t *testing.T) {
 	}
 	ids := map[string]int{}
 	for _, r := range f.records(t, f.tc.Events()) {
-		ids[string(r.Key)+"/"+headerMap(r)[topics.HeaderEventID]]++
+		ids[string(r.Key)+"/"+headerMap(r)[kafka.HeaderEventID]]++
 	}
 	if evs := f.endOffsets(t)[f.tc.Events()]; evs != int64(total) {
 		t.Errorf("%d event records, want %d", evs, total)
@@ -415,7 +415,7 @@ func TestNoSpoolAnswersAtDeadline(t *testing.T) {
 }
 
 func TestSpoolEntryRoundTrip(t *testing.T) {
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	at := time.UnixMilli(1646744309123)
 	e := ingest.SpoolEntry{Receipt: "r1", Platform: "netease_qchat", App: "app1", Received: at, Records: []*kgo.Record{
 		{Topic: tc.Raw(), Key: []byte("k"), Value: []byte("body"), Timestamp: at, Headers: []kgo.RecordHeader{{Key: "a", Value: []byte("1")}, {Key: "b", Value: nil}}},
@@ -451,7 +451,7 @@ func TestSpoolEntryRoundTrip(t *testing.T) {
 
 // FuzzDecodeSpoolEntry: any bytes decode or fail cleanly, and what decodes encodes to the same bytes.
 func FuzzDecodeSpoolEntry(f *testing.F) {
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	b, _ := ingest.EncodeSpoolEntry(tc, ingest.SpoolEntry{Receipt: "r", Platform: "p", App: "a", Received: time.UnixMilli(5),
 		Records: []*kgo.Record{{Topic: tc.Raw(), Key: []byte("k"), Value: []byte("v"), Timestamp: time.UnixMilli(5), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("x")}}}}})
 	f.Add(b)

@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // golden is one seed example: the platform's body (NAME.json) and the canonical event ingest makes of
@@ -244,17 +244,17 @@ func TestReplayRebuildsFromRaw(t *testing.T) {
 	var recs []*kgo.Record
 	for _, g := range goldens {
 		recs = append(recs, &kgo.Record{Topic: h.tc.Raw(), Key: []byte(g.event.EventID), Value: g.body, Headers: []kgo.RecordHeader{
-			{Key: topics.HeaderSource, Value: []byte(g.event.Source)},
-			{Key: topics.HeaderApp, Value: []byte(g.event.App)},
-			{Key: topics.HeaderReceivedAt, Value: []byte(strconv.FormatInt(g.event.ReceivedAtMs, 10))},
-			{Key: topics.HeaderEventID, Value: []byte(g.event.EventID)},
+			{Key: kafka.HeaderSource, Value: []byte(g.event.Source)},
+			{Key: kafka.HeaderApp, Value: []byte(g.event.App)},
+			{Key: kafka.HeaderReceivedAt, Value: []byte(strconv.FormatInt(g.event.ReceivedAtMs, 10))},
+			{Key: kafka.HeaderEventID, Value: []byte(g.event.EventID)},
 		}})
 	}
 	recs = append(recs,
 		&kgo.Record{Topic: h.tc.Raw(), Key: []byte("bad1"), Value: []byte(`{"eventType":"999"}`), Headers: []kgo.RecordHeader{
-			{Key: topics.HeaderSource, Value: []byte(event.SourceNetease)}, {Key: topics.HeaderApp, Value: []byte("app1")}}},
+			{Key: kafka.HeaderSource, Value: []byte(event.SourceNetease)}, {Key: kafka.HeaderApp, Value: []byte("app1")}}},
 		&kgo.Record{Topic: h.tc.Raw(), Key: []byte("bad2"), Value: []byte(`{}`), Headers: []kgo.RecordHeader{
-			{Key: topics.HeaderSource, Value: []byte("pager")}, {Key: topics.HeaderApp, Value: []byte("x")}}})
+			{Key: kafka.HeaderSource, Value: []byte("pager")}, {Key: kafka.HeaderApp, Value: []byte("x")}}})
 	h.produce(recs...)
 
 	var out bytes.Buffer

@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/normalize"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // ReplayConfig configures Replay.
@@ -55,7 +55,7 @@ var ErrNoNormalizer = errors.New("no normalizer for this source")
 // its rows (the newest write wins: a normalizer fix takes effect), and a presence event keeps its first
 // verdict. A fix that changes how an event_id is derived leaves the rows of the old id in place.
 // Progress lines go to out.
-func Replay(ctx context.Context, tc topics.Config, cfg ReplayConfig, log *slog.Logger, out io.Writer) (ReplayStats, error) {
+func Replay(ctx context.Context, tc kafka.Config, cfg ReplayConfig, log *slog.Logger, out io.Writer) (ReplayStats, error) {
 	var st ReplayStats
 	if cfg.Progress <= 0 {
 		cfg.Progress = 5 * time.Second
@@ -172,7 +172,7 @@ func Replay(ctx context.Context, tc topics.Config, cfg ReplayConfig, log *slog.L
 }
 
 // replayRecord normalizes one raw record into an events-topic record.
-func replayRecord(tc topics.Config, norms map[string]normalize.Func, r *kgo.Record) (*kgo.Record, error) {
+func replayRecord(tc kafka.Config, norms map[string]normalize.Func, r *kgo.Record) (*kgo.Record, error) {
 	raw := DecodeRaw(r)
 	norm, ok := norms[raw.Source]
 	if !ok {
@@ -185,7 +185,7 @@ func replayRecord(tc topics.Config, norms map[string]normalize.Func, r *kgo.Reco
 	ev.RawKey = string(r.Key)
 	rec, err := tc.EventRecord(&ev)
 	if err == nil && !tc.Fits(rec) {
-		err = fmt.Errorf("%w: %d bytes, the limit is %d", topics.ErrRecordTooLarge, topics.EncodedSize(rec), tc.MaxMessageBytes)
+		err = fmt.Errorf("%w: %d bytes, the limit is %d", kafka.ErrRecordTooLarge, kafka.EncodedSize(rec), tc.MaxMessageBytes)
 	}
 	return rec, err
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/internal/cli"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
-	"github.com/imarchive/imarchive/topics"
 )
 
 func consumeCommand(stderr io.Writer) *cli.Command {
@@ -82,7 +82,7 @@ partitions that have lag and no commit for --stall-after), /metrics.`)
 	return c
 }
 
-func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string, rawOn bool, chain chainFlags) error {
+func consume(ctx context.Context, log *slog.Logger, tc kafka.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string, rawOn bool, chain chainFlags) error {
 	// No ping here: consume starts while ClickHouse is down and retries its first batch until it is up.
 	conn, err := clickhouse.Open(opts)
 	if err != nil {

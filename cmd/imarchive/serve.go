@@ -13,7 +13,7 @@ import (
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/internal/ops"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // kafkaFlags are shared by every command that talks to Kafka (serve, consume, replay).
@@ -24,7 +24,7 @@ type kafkaFlags struct {
 	maxMessage      int
 	recordKeys      string
 	recordKeysFile  string
-	sec             topics.Security
+	sec             kafka.Security
 }
 
 func (k *kafkaFlags) register(c *cli.Command) {
@@ -32,7 +32,7 @@ func (k *kafkaFlags) register(c *cli.Command) {
 	c.Str(&k.prefix, "topic-prefix", "IMARCHIVE_TOPIC_PREFIX", "imarchive.", "prefix of the topics <prefix>raw, <prefix>events, <prefix>deadletter (created if missing)")
 	c.Integer(&k.partitions, "topic-partitions", "IMARCHIVE_TOPIC_PARTITIONS", 6, "partitions of a topic when it is created")
 	c.Integer(&k.replication, "topic-replication", "IMARCHIVE_TOPIC_REPLICATION", -1, "replication factor of a topic when it is created; -1: the broker's default (production: 3, with min.insync.replicas=2)")
-	c.Integer(&k.maxMessage, "topic-max-message-bytes", "IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES", topics.DefaultMaxMessageBytes, "record limit: the topics' max.message.bytes when created (checked on existing topics) and the producers' batch limit; serve refuses a --max-body-bytes whose raw record could not fit")
+	c.Integer(&k.maxMessage, "topic-max-message-bytes", "IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES", kafka.DefaultMaxMessageBytes, "record limit: the topics' max.message.bytes when created (checked on existing topics) and the producers' batch limit; serve refuses a --max-body-bytes whose raw record could not fit")
 	c.Str(&k.recordKeys, "record-keys", "IMARCHIVE_RECORD_KEYS", "", "HMAC keys shared by serve, replay and consume, id=secret[,id=secret] (current first, 32+ characters): serve and replay sign their records, consume dead-letters events not signed with one of them; empty: no signing (the topics are as trusted as Kafka's ACLs)")
 	c.Str(&k.recordKeysFile, "record-keys-file", "IMARCHIVE_RECORD_KEYS_FILE", "", "file holding the record keys instead (commas or lines)")
 	c.FS.BoolVar(&k.sec.TLS, "kafka-tls", false, "connect to the brokers with TLS (implied by any --kafka-tls-* file)")
@@ -47,14 +47,14 @@ func (k *kafkaFlags) register(c *cli.Command) {
 	c.Str(&k.sec.SASLPasswordFile, "kafka-sasl-password-file", "IMARCHIVE_KAFKA_SASL_PASSWORD_FILE", "", "file holding the SASL password, read at each login (e.g. a Docker secret)")
 }
 
-func (k *kafkaFlags) config() topics.Config {
-	tc := topics.DefaultConfig()
+func (k *kafkaFlags) config() kafka.Config {
+	tc := kafka.DefaultConfig()
 	tc.Brokers = cli.SplitList(k.brokers)
 	tc.Prefix = k.prefix
 	tc.Partitions = int32(k.partitions)
 	tc.ReplicationFactor = int16(k.replication)
 	tc.MaxMessageBytes = int32(min(k.maxMessage, 1<<31-1))
-	tc.Auth = topics.NewRecordAuth(k.recordKeys, k.recordKeysFile)
+	tc.Auth = kafka.NewRecordAuth(k.recordKeys, k.recordKeysFile)
 	tc.Security = k.sec
 	return tc
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/ingest/spool"
 	"github.com/imarchive/imarchive/internal/cli"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 func spoolCommand(stdout io.Writer) *cli.Command {
@@ -48,7 +48,7 @@ waiting — sequence number, when spooled, receipt id, platform, app, event_id, 
 		if format != "text" && format != "json" {
 			return fmt.Errorf("format %q: want text or json", format)
 		}
-		tc := topics.DefaultConfig()
+		tc := kafka.DefaultConfig()
 		tc.Prefix = prefix
 		var rep spool.Report
 		if sub == "inspect" {
@@ -117,7 +117,7 @@ type spoolLineRecord struct {
 
 var errInspectLimit = errors.New("limit reached")
 
-func inspectSpool(w io.Writer, dir string, tc topics.Config, limit int, bodies bool) (spool.Report, error) {
+func inspectSpool(w io.Writer, dir string, tc kafka.Config, limit int, bodies bool) (spool.Report, error) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	n := 0
@@ -139,7 +139,7 @@ func inspectSpool(w io.Writer, dir string, tc topics.Config, limit int, bodies b
 				continue
 			}
 			for _, h := range r.Headers {
-				if h.Key == topics.HeaderEventID {
+				if h.Key == kafka.HeaderEventID {
 					line.EventID = string(h.Value)
 				}
 			}

@@ -1,6 +1,7 @@
-// Package topics names the project's Kafka topics, creates them when missing, and builds the franz-go
-// client options every component shares.
-package topics
+// Package kafka is how every component reaches Kafka: the project's topics (names, creation, record
+// limit), the raw and event records' contract (raw.go, records.go), record signing, TLS and SASL, and
+// the franz-go client options every component shares.
+package kafka
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package topics_test
+package kafka_test
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // testPKI is a CA and a server certificate for 127.0.0.1, written as PEM files.
@@ -90,7 +90,7 @@ func secureCluster(t *testing.T, p testPKI, clientCA bool) []string {
 		srvTLS.ClientCAs, srvTLS.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(srvTLS), kfake.EnableSASL(),
-		kfake.Superuser(topics.SASLScramSHA512, "imarchive-serve", "right-password"))
+		kfake.Superuser(kafka.SASLScramSHA512, "imarchive-serve", "right-password"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func secureCluster(t *testing.T, p testPKI, clientCA bool) []string {
 
 // roundTrip creates the topics, produces one record with acks=all and reads it back, all through
 // the project's client options.
-func roundTrip(t *testing.T, tc topics.Config) error {
+func roundTrip(t *testing.T, tc kafka.Config) error {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
@@ -112,7 +112,7 @@ func roundTrip(t *testing.T, tc topics.Config) error {
 	}
 	defer cl.Close()
 	// Ping (readiness) asks once and returns the broker's refusal as it is; requests retry until ctx.
-	if err := topics.Ping(ctx, cl); err != nil {
+	if err := kafka.Ping(ctx, cl); err != nil {
 		return err
 	}
 	if err := tc.Ensure(ctx, cl); err != nil {
@@ -141,12 +141,12 @@ func TestKafkaTLSAndSCRAM(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("right-password\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := func() topics.Config {
-		tc := topics.DefaultConfig()
+	base := func() kafka.Config {
+		tc := kafka.DefaultConfig()
 		tc.Brokers = brokers
 		tc.Prefix = "sec."
 		tc.Partitions = 1
-		tc.Security = topics.Security{TLSCAFile: p.caFile, SASLMechanism: "scram-sha-512", SASLUser: "imarchive-serve", SASLPasswordFile: pwFile}
+		tc.Security = kafka.Security{TLSCAFile: p.caFile, SASLMechanism: "scram-sha-512", SASLUser: "imarchive-serve", SASLPasswordFile: pwFile}
 		return tc
 	}
 	if err := base().Validate(); err != nil {
@@ -162,17 +162,17 @@ func TestKafkaTLSAndSCRAM(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		edit func(*topics.Security)
+		edit func(*kafka.Security)
 		want string // in the error
 	}{
 		// kfake hangs up on a failed login (EOF); a real broker answers SASL_AUTHENTICATION_FAILED.
-		{"wrong password", func(s *topics.Security) { s.SASLPasswordFile, s.SASLPassword = "", "wrong-password" }, ""},
-		{"wrong mechanism", func(s *topics.Security) { s.SASLMechanism = topics.SASLScramSHA256 }, ""},
-		{"system roots only", func(s *topics.Security) { s.TLSCAFile, s.TLS = "", true }, "certificate signed by unknown authority"},
+		{"wrong password", func(s *kafka.Security) { s.SASLPasswordFile, s.SASLPassword = "", "wrong-password" }, ""},
+		{"wrong mechanism", func(s *kafka.Security) { s.SASLMechanism = kafka.SASLScramSHA256 }, ""},
+		{"system roots only", func(s *kafka.Security) { s.TLSCAFile, s.TLS = "", true }, "certificate signed by unknown authority"},
 		// How the broker's hang-up reads depends on when it comes (franz-go guesses "is TLS/SASL
 		// missing?" when it is immediate): the point is that nothing gets through.
-		{"no TLS", func(s *topics.Security) { s.TLSCAFile = "" }, ""},
-		{"no SASL", func(s *topics.Security) { s.SASLMechanism, s.SASLUser, s.SASLPasswordFile = "", "", "" }, ""},
+		{"no TLS", func(s *kafka.Security) { s.TLSCAFile = "" }, ""},
+		{"no SASL", func(s *kafka.Security) { s.SASLMechanism, s.SASLUser, s.SASLPasswordFile = "", "", "" }, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -201,10 +201,10 @@ func TestKafkaTLSAndSCRAM(t *testing.T) {
 func TestKafkaMutualTLS(t *testing.T) {
 	p := newPKI(t)
 	brokers := secureCluster(t, p, true)
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers, tc.Prefix, tc.Partitions = brokers, "mtls.", 1
-	tc.Security = topics.Security{TLSCAFile: p.caFile, TLSCertFile: p.clientCert, TLSKeyFile: p.clientKey,
-		SASLMechanism: topics.SASLScramSHA512, SASLUser: "imarchive-serve", SASLPassword: "right-password"}
+	tc.Security = kafka.Security{TLSCAFile: p.caFile, TLSCertFile: p.clientCert, TLSKeyFile: p.clientKey,
+		SASLMechanism: kafka.SASLScramSHA512, SASLUser: "imarchive-serve", SASLPassword: "right-password"}
 	if err := roundTrip(t, tc); err != nil {
 		t.Fatalf("with the client certificate: %v", err)
 	}
@@ -224,21 +224,21 @@ func TestSecurityValidate(t *testing.T) {
 	os.WriteFile(notPEM, []byte("hello"), 0o600)
 	cases := []struct {
 		name string
-		s    topics.Security
+		s    kafka.Security
 		want []string
 	}{
-		{"plaintext", topics.Security{}, nil},
-		{"unknown mechanism", topics.Security{SASLMechanism: "GSSAPI", SASLUser: "u", SASLPassword: "pw-1"}, []string{"GSSAPI"}},
-		{"no user, no password", topics.Security{SASLMechanism: "PLAIN"}, []string{"no user", "no password"}},
-		{"both passwords", topics.Security{SASLMechanism: "PLAIN", SASLUser: "u", SASLPassword: "pw-2", SASLPasswordFile: empty}, []string{"both"}},
-		{"empty password file", topics.Security{SASLMechanism: "PLAIN", SASLUser: "u", SASLPasswordFile: empty}, []string{"empty"}},
-		{"user without mechanism", topics.Security{SASLUser: "u", SASLPassword: "pw-3"}, []string{"no mechanism"}},
-		{"missing CA file", topics.Security{TLSCAFile: filepath.Join(dir, "nope.pem")}, []string{"CA file"}},
-		{"CA file without PEM", topics.Security{TLSCAFile: notPEM}, []string{"no PEM"}},
-		{"cert without key", topics.Security{TLS: true, TLSCertFile: notPEM}, []string{"needs its key"}},
+		{"plaintext", kafka.Security{}, nil},
+		{"unknown mechanism", kafka.Security{SASLMechanism: "GSSAPI", SASLUser: "u", SASLPassword: "pw-1"}, []string{"GSSAPI"}},
+		{"no user, no password", kafka.Security{SASLMechanism: "PLAIN"}, []string{"no user", "no password"}},
+		{"both passwords", kafka.Security{SASLMechanism: "PLAIN", SASLUser: "u", SASLPassword: "pw-2", SASLPasswordFile: empty}, []string{"both"}},
+		{"empty password file", kafka.Security{SASLMechanism: "PLAIN", SASLUser: "u", SASLPasswordFile: empty}, []string{"empty"}},
+		{"user without mechanism", kafka.Security{SASLUser: "u", SASLPassword: "pw-3"}, []string{"no mechanism"}},
+		{"missing CA file", kafka.Security{TLSCAFile: filepath.Join(dir, "nope.pem")}, []string{"CA file"}},
+		{"CA file without PEM", kafka.Security{TLSCAFile: notPEM}, []string{"no PEM"}},
+		{"cert without key", kafka.Security{TLS: true, TLSCertFile: notPEM}, []string{"needs its key"}},
 	}
 	for _, c := range cases {
-		tc := topics.DefaultConfig()
+		tc := kafka.DefaultConfig()
 		tc.Brokers = []string{"127.0.0.1:9092"}
 		tc.Security = c.s
 		err := tc.Validate()

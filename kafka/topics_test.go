@@ -1,4 +1,4 @@
-package topics_test
+package kafka_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // TestEnsureCreatesWithPartitionsAndReplication creates the three topics on a three-broker in-process
@@ -23,7 +23,7 @@ func TestEnsureCreatesWithPartitionsAndReplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = cluster.ListenAddrs()
 	tc.Prefix = "t."
 	tc.Partitions = 4
@@ -60,7 +60,7 @@ func TestEnsureCreatesWithPartitionsAndReplication(t *testing.T) {
 }
 
 func TestValidateReplication(t *testing.T) {
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = []string{"k:9092"}
 	for _, rf := range []int16{-1, 1, 3} {
 		tc.ReplicationFactor = rf
@@ -84,7 +84,7 @@ func TestEnsureRecordLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = cluster.ListenAddrs()
 	tc.Prefix = "t."
 	cl, err := kgo.NewClient(tc.ClientOptions(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
@@ -99,7 +99,7 @@ func TestEnsureRecordLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = tc.Ensure(ctx, cl)
-	if !errors.Is(err, topics.ErrTopicLimit) || !strings.Contains(err.Error(), tc.Raw()+" allows 1048588 bytes") || !strings.Contains(err.Error(), "--add-config max.message.bytes=4194304") {
+	if !errors.Is(err, kafka.ErrTopicLimit) || !strings.Contains(err.Error(), tc.Raw()+" allows 1048588 bytes") || !strings.Contains(err.Error(), "--add-config max.message.bytes=4194304") {
 		t.Fatalf("Ensure with a small existing topic: %v", err)
 	}
 	rcs, err := adm.DescribeTopicConfigs(ctx, tc.Events(), tc.DeadLetter(), tc.Raw())

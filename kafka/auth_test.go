@@ -1,4 +1,4 @@
-package topics_test
+package kafka_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 const (
@@ -18,11 +18,11 @@ const (
 	keyNew = "0123456789abcdef0123456789abcdef-new"
 )
 
-func auth(t testing.TB, spec string) topics.RecordAuth {
+func auth(t testing.TB, spec string) kafka.RecordAuth {
 	t.Helper()
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = []string{"k:9092"}
-	tc.Auth = topics.NewRecordAuth(spec, "")
+	tc.Auth = kafka.NewRecordAuth(spec, "")
 	if err := tc.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,17 +58,17 @@ func TestRecordAuth(t *testing.T) {
 	for name, fn := range tamper {
 		r := signed()
 		fn(r)
-		if err := a.Verify(r); !errors.Is(err, topics.ErrBadSignature) {
+		if err := a.Verify(r); !errors.Is(err, kafka.ErrBadSignature) {
 			t.Errorf("%s changed: Verify = %v, want ErrBadSignature", name, err)
 		}
 	}
-	if err := a.Verify(record()); !errors.Is(err, topics.ErrUnsigned) {
+	if err := a.Verify(record()); !errors.Is(err, kafka.ErrUnsigned) {
 		t.Errorf("unsigned: %v", err)
 	}
 	stranger := auth(t, "k9=a-key-nobody-here-has-0123456789abcdef")
 	r := record()
 	stranger.Sign(r)
-	if err := a.Verify(r); !errors.Is(err, topics.ErrUnknownKey) {
+	if err := a.Verify(r); !errors.Is(err, kafka.ErrUnknownKey) {
 		t.Errorf("signed with a stranger's key: %v", err)
 	}
 	// Rotation: records signed with the old key before the switch still verify while it is listed.
@@ -78,7 +78,7 @@ func TestRecordAuth(t *testing.T) {
 	if err := a.Verify(r); err != nil {
 		t.Errorf("old key during the rotation: %v", err)
 	}
-	if err := auth(t, "k2="+keyNew).Verify(r); !errors.Is(err, topics.ErrUnknownKey) {
+	if err := auth(t, "k2="+keyNew).Verify(r); !errors.Is(err, kafka.ErrUnknownKey) {
 		t.Errorf("old key after it was dropped: %v, want ErrUnknownKey", err)
 	}
 	// Signing again (a dead letter copies the raw record's headers) replaces the signature.
@@ -86,7 +86,7 @@ func TestRecordAuth(t *testing.T) {
 	a.Sign(r)
 	n := 0
 	for _, h := range r.Headers {
-		if h.Key == topics.HeaderSignature {
+		if h.Key == kafka.HeaderSignature {
 			n++
 		}
 	}
@@ -108,7 +108,7 @@ func TestRecordKeysConfig(t *testing.T) {
 	if err := os.WriteFile(file, []byte("k2="+keyNew+"\nk1="+keyOld+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if a := topics.NewRecordAuth("", file); len(a.Keys) != 2 || a.Keys[0].ID != "k2" {
+	if a := kafka.NewRecordAuth("", file); len(a.Keys) != 2 || a.Keys[0].ID != "k2" {
 		t.Errorf("from a file: %+v", a.Keys)
 	}
 	for name, c := range map[string]struct{ spec, file string }{
@@ -120,9 +120,9 @@ func TestRecordKeysConfig(t *testing.T) {
 		"no file":    {"", filepath.Join(t.TempDir(), "none")},
 		"not a pair": {keyOld, ""},
 	} {
-		tc := topics.DefaultConfig()
+		tc := kafka.DefaultConfig()
 		tc.Brokers = []string{"k:9092"}
-		tc.Auth = topics.NewRecordAuth(c.spec, c.file)
+		tc.Auth = kafka.NewRecordAuth(c.spec, c.file)
 		err := tc.Validate()
 		if err == nil {
 			t.Errorf("%s: accepted", name)
