@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/kafka"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // padTo grows a JSON body to exactly n bytes by lengthening the string value that starts at marker

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/imarchive/imarchive/bench"
+	"github.com/imarchive/imarchive/cmd/imarchive-dev/bench"
 	"github.com/imarchive/imarchive/internal/cli"
 )
 

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/imarchive/imarchive/chaos"
+	"github.com/imarchive/imarchive/cmd/imarchive-dev/chaos"
 	"github.com/imarchive/imarchive/internal/cli"
 )
 

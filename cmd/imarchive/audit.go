@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/compliance/audit"
 	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/queries"

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestGroupCommandsHelp: every group command lists its subcommands, one line each, on --help (and -h,

@@ -11,10 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/imarchive/imarchive/connectors/connectorstest"
 	"github.com/imarchive/imarchive/connectors/ilink/ilinktest"
 	"github.com/imarchive/imarchive/connectors/maxim/maximtest"
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/internal/testenv/connectorstest"
 	"github.com/imarchive/imarchive/kafka"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/compliance/audit"
 	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"

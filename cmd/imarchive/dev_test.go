@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 // TestDevEmbeddedKafka runs `imarchive dev` with no Kafka configured: it must say loudly that its

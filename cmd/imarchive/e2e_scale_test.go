@@ -24,8 +24,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/normalize"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // consumeProc is one consume process of a scale test.

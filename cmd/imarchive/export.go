@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/export"
+	"github.com/imarchive/imarchive/compliance/export"
 	"github.com/imarchive/imarchive/internal/cli"
 )
 

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/compliance/retention"
 	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/queries"
-	"github.com/imarchive/imarchive/retention"
 )
 
 func holdCommand(stdout, stderr io.Writer) *cli.Command {

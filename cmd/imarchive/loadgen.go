@@ -11,7 +11,7 @@ import (
 
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/internal/cli"
-	"github.com/imarchive/imarchive/loadgen"
+	"github.com/imarchive/imarchive/internal/loadgen"
 )
 
 func loadgenCommand(stdout, stderr io.Writer) *cli.Command {

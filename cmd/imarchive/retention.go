@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/compliance/retention"
 	"github.com/imarchive/imarchive/internal/cli"
-	"github.com/imarchive/imarchive/retention"
 )
 
 func retentionCommand(stdout, stderr io.Writer) *cli.Command {
