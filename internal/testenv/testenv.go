@@ -26,14 +26,21 @@ import (
 
 func need(t testing.TB, env string) string {
 	t.Helper()
-	v := os.Getenv(env)
-	if v != "" {
+	return Need(t, env, "integration test skipped (scripts/test.sh starts the services and sets it)")
+}
+
+// Need returns the value of the environment variable env, which a test needs; without it the test is
+// skipped, saying why (skipped), or fails under IMARCHIVE_TEST_REQUIRE=1 (scripts/test.sh, CI), where
+// nothing may be skipped silently.
+func Need(t testing.TB, env, skipped string) string {
+	t.Helper()
+	if v := os.Getenv(env); v != "" {
 		return v
 	}
 	if os.Getenv("IMARCHIVE_TEST_REQUIRE") == "1" {
 		t.Fatalf("%s is not set, and IMARCHIVE_TEST_REQUIRE=1: run the tests with scripts/test.sh", env)
 	}
-	t.Skipf("%s not set: integration test skipped (scripts/test.sh starts the services and sets it)", env)
+	t.Skipf("%s not set: %s", env, skipped)
 	return ""
 }
 

@@ -20,14 +20,7 @@ import (
 // or skips; under IMARCHIVE_TEST_REQUIRE=1 its absence is a failure.
 func ctl(t *testing.T, env string) string {
 	t.Helper()
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	if os.Getenv("IMARCHIVE_TEST_REQUIRE") == "1" {
-		t.Fatalf("%s is not set, and IMARCHIVE_TEST_REQUIRE=1: run the tests with scripts/test.sh", env)
-	}
-	t.Skipf("%s not set: the chaos run needs services it may stop (scripts/test.sh sets it)", env)
-	return ""
+	return testenv.Need(t, env, "the chaos run needs services it may stop (scripts/test.sh sets it)")
 }
 
 func freeAddr(t *testing.T) string {
