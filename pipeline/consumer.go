@@ -736,7 +736,7 @@ func batchToken(recs []*kgo.Record, topicIDs []string) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// Dead-letter record headers. Reason and stage are ingest's (one convention on the dead-letter
+// Dead-letter record headers. Reason and stage are package kafka's (one convention on the dead-letter
 // topic); the others say where the record was read.
 const (
 	HeaderDLReason    = kafka.HeaderReason // why the record cannot be written or normalized

@@ -18,7 +18,7 @@ import (
 
 // ReplayConfig configures Replay.
 type ReplayConfig struct {
-	// Normalizers by source (DefaultNormalizers: ingest's, the same code serve runs).
+	// Normalizers by source (DefaultNormalizers: package normalize's, the same code serve runs).
 	Normalizers map[string]normalize.Func
 	// DryRun normalizes and counts but produces nothing.
 	DryRun bool
@@ -26,7 +26,7 @@ type ReplayConfig struct {
 	Progress time.Duration
 }
 
-// DefaultNormalizers are ingest's normalizers by source.
+// DefaultNormalizers are package normalize's normalizers by source.
 func DefaultNormalizers() map[string]normalize.Func {
 	return map[string]normalize.Func{
 		event.SourceNetease: normalize.Netease,
