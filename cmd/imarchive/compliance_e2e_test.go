@@ -97,6 +97,8 @@ func TestEndToEndCompliance(t *testing.T) {
 	waitFor(t, "every raw record archived and chained", 90*time.Second, func() bool {
 		return count("SELECT count() FROM raw_callbacks") == uint64(posted) && count("SELECT count() FROM raw_chain") == uint64(posted)
 	})
+	// The events group writes on its own schedule: the export below reads what it wrote.
+	waitFor(t, "the events group caught up", 90*time.Second, func() bool { return s.caughtUp(s.envValue("IMARCHIVE_CONSUMER_GROUP")) })
 	to := time.Now().UTC().Add(time.Minute)
 	rangeArgs := []string{"--from", start.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}
 

@@ -109,6 +109,23 @@ func (s *stack) groupHolders(group string) []string {
 	return out
 }
 
+// caughtUp says whether group has committed every record of its topics (no lag on any partition).
+func (s *stack) caughtUp(group string) bool {
+	s.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(s.getenv("IMARCHIVE_KAFKA_BROKERS"), ",")...))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lags, err := kadm.NewClient(cl).Lag(ctx, group)
+	if err != nil || lags.Error() != nil || len(lags[group].Lag) == 0 {
+		return false
+	}
+	return lags[group].Lag.Total() == 0
+}
+
 func (s *stack) waitHolders(group string, n int, timeout time.Duration) []string {
 	s.t.Helper()
 	var got []string
