@@ -61,7 +61,7 @@ func TestChaosShort(t *testing.T) {
 	cfg := chaos.Config{
 		Binary: bin, Dir: dir, Brokers: brokers, DSN: dsn,
 		// The control commands run from the module root, as scripts/test.sh writes them.
-		KafkaCtl: "cd .. && " + kafkaCtl, CHDBCtl: "cd .. && " + chdbCtl,
+		KafkaCtl: "cd ../../.. && " + kafkaCtl, CHDBCtl: "cd ../../.. && " + chdbCtl,
 		Listen: freeAddr(t), OpsListen: freeAddr(t),
 		Seed: seed, Duration: 25 * time.Second, Rate: 60, FaultEvery: 1500 * time.Millisecond, MaxDown: 1500 * time.Millisecond,
 		Settle: 45 * time.Second, Out: &out,

@@ -102,7 +102,26 @@ func (r *run) verify(ctx context.Context, rep *Report, acked map[string]loadgen.
 	rep.Acknowledged = len(acked)
 
 	t0 := time.Now()
-	deadline := t0.Add(r.cfg.Settle)
+	if err := r.settle(ctx, conn, acked); err != nil {
+		return err
+	}
+	rep.SettledIn = time.Since(t0)
+	// Let a late repeat land before counting: a re-delivered batch would show now.
+	time.Sleep(2 * time.Second)
+	for _, check := range []func(context.Context, driver.Conn, *Report, map[string]loadgen.AcceptedRecord) error{
+		r.countArchived, r.checkNoRepeats, r.checkPresence,
+	} {
+		if err := check(ctx, conn, rep, acked); err != nil {
+			return err
+		}
+	}
+	return r.verifyDeadLetters(ctx, conn, rep, bad)
+}
+
+// settle waits, up to Settle, until every acknowledged event is in archive_events and raw_callbacks.
+func (r *run) settle(ctx context.Context, conn driver.Conn, acked map[string]loadgen.AcceptedRecord) error {
+	var err error
+	deadline := time.Now().Add(r.cfg.Settle)
 	var archived, raw map[string]int
 	for round := 1; ; round++ {
 		if archived, err = idCounts(ctx, conn, "SELECT event_id FROM archive_events"); err == nil {
@@ -137,13 +156,18 @@ func (r *run) verify(ctx context.Context, rep *Report, acked map[string]loadgen.
 		case <-time.After(time.Second):
 		}
 	}
-	rep.SettledIn = time.Since(t0)
-	// Let a late repeat land before counting: a re-delivered batch would show now.
-	time.Sleep(2 * time.Second)
-	if archived, err = idCounts(ctx, conn, "SELECT event_id FROM archive_events"); err != nil {
+	return nil
+}
+
+// countArchived counts the acknowledged events archived, lost and without their raw record, and the
+// archived ones repeated or never acknowledged.
+func (r *run) countArchived(ctx context.Context, conn driver.Conn, rep *Report, acked map[string]loadgen.AcceptedRecord) error {
+	archived, err := idCounts(ctx, conn, "SELECT event_id FROM archive_events")
+	if err != nil {
 		return fmt.Errorf("chaos: read archive_events: %w", err)
 	}
-	if raw, err = idCounts(ctx, conn, "SELECT DISTINCT event_id FROM raw_callbacks WHERE event_id != ''"); err != nil {
+	raw, err := idCounts(ctx, conn, "SELECT DISTINCT event_id FROM raw_callbacks WHERE event_id != ''")
+	if err != nil {
 		return fmt.Errorf("chaos: read raw_callbacks: %w", err)
 	}
 	for id := range acked {
@@ -169,6 +193,11 @@ func (r *run) verify(ctx context.Context, rep *Report, acked map[string]loadgen.
 			rep.Unacked++
 		}
 	}
+	return nil
+}
+
+// checkNoRepeats: no table holds a row twice.
+func (r *run) checkNoRepeats(ctx context.Context, conn driver.Conn, rep *Report, _ map[string]loadgen.AcceptedRecord) error {
 	for _, q := range []string{
 		"SELECT toInt64(count()) - toInt64(uniqExact(event_id)) FROM messages",
 		"SELECT toInt64(count()) - toInt64(uniqExact(event_id)) FROM presence_events",
@@ -186,8 +215,13 @@ func (r *run) verify(ctx context.Context, rep *Report, acked map[string]loadgen.
 		}
 	}
 
-	// The online state: every connection's online-state timestamp is the greatest time among its copies
-	// (a copy older than the stamp never moves it; any other copy sets it), whatever the arrival order.
+	return nil
+}
+
+// checkPresence checks the online state: every connection's online-state timestamp is the greatest
+// time among its copies (a copy older than the stamp never moves it; any other copy sets it), whatever
+// the arrival order.
+func (r *run) checkPresence(ctx context.Context, conn driver.Conn, rep *Report, acked map[string]loadgen.AcceptedRecord) error {
 	var accounts, wrong uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM presence_state").Scan(&accounts); err != nil {
 		return fmt.Errorf("chaos: presence_state: %w", err)
@@ -209,8 +243,7 @@ func (r *run) verify(ctx context.Context, rep *Report, acked map[string]loadgen.
 	if presenceAcked > 0 && accounts == 0 {
 		r.problem(rep, "%d presence events acknowledged, no account in presence_state", presenceAcked)
 	}
-
-	return r.verifyDeadLetters(ctx, conn, rep, bad)
+	return nil
 }
 
 func idCounts(ctx context.Context, conn driver.Conn, q string) (map[string]int, error) {
