@@ -159,6 +159,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		srv.Close()
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
