@@ -266,10 +266,11 @@ CREATE TABLE IF NOT EXISTS community_events_data
     channel_type      LowCardinality(String) DEFAULT if((source = 'netease_qchat') AND (platform_type IN ('63', '65')), attrs['type'], '') COMMENT 'Channel type as created or changed (63, 65 type): 0 message channel, 100 custom',
     channel_view_mode LowCardinality(String) DEFAULT if((source = 'netease_qchat') AND (platform_type IN ('63', '65')), attrs['viewmode'], '') COMMENT 'Channel view mode as created or changed (63, 65 viewmode): 0 public, 1 private',
     role_priorities   Map(String, Int64) DEFAULT multiIf((source = 'netease_qchat') AND (platform_type = '79'), mapFromArrays(arrayMap(kv -> tupleElement(kv, 1), JSONExtractKeysAndValuesRaw(attrs['roleIdPriority'])), arrayMap(kv -> toInt64OrZero(trimBoth(tupleElement(kv, 2), '"')), JSONExtractKeysAndValuesRaw(attrs['roleIdPriority']))), (source = 'netease_qchat') AND (platform_type IN ('68', '69')) AND ((attrs['priority']) != '') AND ((attrs['roleid']) != ''), map(attrs['roleid'], toInt64OrZero(attrs['priority'])), map()) COMMENT 'Priority given to each role (79 roleIdPriority; 68, 69 priority of role_id): higher is stronger, @everyone 0',
+    channel_topic     String DEFAULT if((source = 'netease_qchat') AND (platform_type IN ('63', '65')), attrs['topic'], '') COMMENT 'Channel topic as created or changed (63, 65 topic); empty when the copy sets none',
     attrs             Map(String, String) EPHEMERAL COMMENT 'Every top-level field of the payload as received, as the consumer writes it; not stored as such: attrs_rest and attrs_promoted keep it (read attrs_full, or the view''s attrs)',
     attrs_columns     Map(String, String) ALIAS map(
         'eventType', toString(platform_type), 'accid', actor, 'fromNick', actor_nick, 'clientIp', actor_ip,
-        'serverId', server_id, 'channelId', channel_id, 'name', name, 'roleid', role_id,
+        'serverId', server_id, 'channelId', channel_id, 'name', name, 'roleid', role_id, 'topic', channel_topic,
         'time', toString(toUnixTimestamp64Milli(occurred_at))) COMMENT 'The payload fields that have columns of their own, rendered from those columns as the platform writes them',
     attrs_promoted    Array(LowCardinality(String)) DEFAULT arrayMap(x -> substring(x, position(x, ':') + 1, toUInt64(substring(x, 1, position(x, ':') - 1))),
         arrayIntersect(arrayMap((k, v) -> concat(toString(length(k)), ':', k, v), mapKeys(attrs), mapValues(attrs)),
@@ -362,13 +363,13 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS presence_connection_mv TO presence_connec
     app            LowCardinality(String) COMMENT 'Platform application',
     account        String COMMENT 'Account',
     connection     String COMMENT 'Connection',
-    last           AggregateFunction(argMax, Tuple(Bool, String, DateTime64(3, 'UTC'), String, UInt64, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), String, String, String, String, DateTime64(3, 'UTC'), String, String), Tuple(DateTime64(3, 'UTC'), UInt64)) COMMENT 'The last applied copy',
+    last           AggregateFunction(argMax, Tuple(Bool, String, DateTime64(3, 'UTC'), String, UInt64, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), String, String, String, DateTime64(3, 'UTC'), String, String), Tuple(DateTime64(3, 'UTC'), UInt64)) COMMENT 'The last applied copy',
     last_online_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'Greatest time of an applied online copy'
 )
 AS
 SELECT source, app, account, connection,
     argMaxState(tuple(online, toString(op), occurred_at, event_id, arrival, since, expires_at, device_id, toString(client_type),
-                      connection_id, client_ip, login_time, client_port, toString(sdk_version)), tuple(occurred_at, arrival)) AS last,
+                      connection_id, login_time, client_port, toString(sdk_version)), tuple(occurred_at, arrival)) AS last,
     maxIf(occurred_at, online) AS last_online_at
 FROM presence_events_data
 WHERE NOT stale AND arrival > 0

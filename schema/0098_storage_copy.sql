@@ -55,13 +55,13 @@ FROM presence_events_data_0006;
 INSERT INTO community_events_data
     (event_id, source, app, kind, op, platform_type, platform_subtype, occurred_at, received_at, actor,
     actor_nick, actor_client_type, actor_ip, server_id, channel_id, target_account, accounts, role_id,
-    role_ids, name, inviter, member_type, channel_type, channel_view_mode, role_priorities, attrs,
-    kafka_partition, kafka_offset, inserted_at)
+    role_ids, name, inviter, member_type, channel_type, channel_view_mode, role_priorities,
+    channel_topic, attrs, kafka_partition, kafka_offset, inserted_at)
 SELECT
     event_id, source, app, kind, op, platform_type, platform_subtype, occurred_at, received_at, actor,
     actor_nick, actor_client_type, actor_ip, server_id, channel_id, target_account, accounts, role_id,
-    role_ids, name, inviter, member_type, channel_type, channel_view_mode, role_priorities, attrs,
-    kafka_partition, kafka_offset, inserted_at
+    role_ids, name, inviter, member_type, channel_type, channel_view_mode, role_priorities,
+    channel_topic, attrs, kafka_partition, kafka_offset, inserted_at
 FROM community_events_data_0007;
 
 INSERT INTO quick_comments_data

@@ -266,12 +266,13 @@ CREATE OR REPLACE VIEW community_events
     channel_type      LowCardinality(String) COMMENT 'Channel type as created or changed (63, 65 type): 0 message channel, 100 custom',
     channel_view_mode LowCardinality(String) COMMENT 'Channel view mode as created or changed (63, 65 viewmode): 0 public, 1 private',
     role_priorities   Map(String, Int64) COMMENT 'Priority given to each role (79 roleIdPriority; 68, 69 priority of role_id): higher is stronger, @everyone 0',
+    channel_topic     String COMMENT 'Channel topic as created or changed (63, 65 topic); empty when the copy sets none',
     via_api           Bool COMMENT 'Done through the platform''s server API rather than an SDK (NetEase api = true)',
     attrs             Map(String, String) COMMENT 'Every top-level field of the payload as received'
 )
 AS SELECT event_id, source, app, kind, op, platform_type, platform_subtype, occurred_at, received_at, actor, actor_nick,
     actor_client_type, actor_ip, server_id, channel_id, target_account, accounts, role_id, role_ids, name,
-    inviter, member_type, channel_type, channel_view_mode, role_priorities,
+    inviter, member_type, channel_type, channel_view_mode, role_priorities, channel_topic,
     lower(attrs_rest['api']) = 'true' AS via_api, attrs_full AS attrs
 FROM community_events_data FINAL;
 
