@@ -44,12 +44,16 @@ type Config struct {
 	E2ERate float64
 	// E2EPoll is how often the end-to-end run queries ClickHouse for the new messages.
 	E2EPoll time.Duration
+	// LightRate is the offered load of the light-load end-to-end runs (flush policy before and after):
+	// fewer callbacks a second than batches the insert interval allows, so a batch is caught up.
+	LightRate float64
 	// Micro runs the go test microbenchmarks (needs SourceDir and the go command); MicroTime is their
 	// -benchtime.
 	Micro     bool
 	MicroTime string
 	// ProfileDir, when set, receives a CPU profile and an allocation profile of the process while the
-	// ingest peak run is served (ingest_cpu.pprof, ingest_allocs.pprof).
+	// ingest peak run is served (ingest_cpu.pprof, ingest_allocs.pprof) and while both consumer groups
+	// run as deployed (consume_cpu.pprof, consume_allocs.pprof).
 	ProfileDir string
 	// Keep leaves the topics and the database in place.
 	Keep bool
@@ -77,6 +81,7 @@ func DefaultConfig() Config {
 		Scale:         []int{1, 2, 4},
 		ConsumeRows:   50_000,
 		E2EPoll:       100 * time.Millisecond,
+		LightRate:     2,
 		Micro:         true,
 		MicroTime:     "1s",
 	}
@@ -110,6 +115,9 @@ func (c Config) Validate() error {
 	}
 	if c.E2ERate < 0 {
 		errs = append(errs, fmt.Errorf("end-to-end rate %v: must not be negative", c.E2ERate))
+	}
+	if c.LightRate <= 0 {
+		errs = append(errs, fmt.Errorf("light-load rate %v: must be positive", c.LightRate))
 	}
 	if c.E2EPoll <= 0 {
 		errs = append(errs, fmt.Errorf("end-to-end poll interval %s: must be positive", c.E2EPoll))

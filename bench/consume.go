@@ -75,19 +75,18 @@ type consumers struct {
 	closes []func()
 }
 
-func startConsumers(ctx context.Context, tc topics.Config, conn driver.Conn, group string, raw bool) (*consumers, error) {
-	pcfg := pipeline.DefaultConfig()
+func startConsumers(ctx context.Context, tc topics.Config, conn driver.Conn, group string, raw bool, pcfg pipeline.Config, extra ...kgo.Opt) (*consumers, error) {
 	pcfg.Group = group
 	reg := prometheus.NewRegistry()
 	c := &consumers{reg: reg}
-	ev, err := pipeline.NewEventConsumer(pcfg, tc, conn, discard, reg)
+	ev, err := pipeline.NewEventConsumer(pcfg, tc, conn, discard, reg, extra...)
 	if err != nil {
 		return nil, err
 	}
 	c.closes = append(c.closes, ev.Close)
 	runs := []func(context.Context) error{ev.Run}
 	if raw {
-		rc, err := pipeline.NewRawConsumer(pcfg, tc, conn, discard, reg)
+		rc, err := pipeline.NewRawConsumer(pcfg, tc, conn, discard, reg, extra...)
 		if err != nil {
 			ev.Close()
 			return nil, err

@@ -25,12 +25,16 @@ import (
 //     Replicated tables: the schema sets it on every table written this way) is dropped;
 //   - insert_deduplication_token = token (when not empty): the repeat is recognised by the token
 //     rather than by the rows' bytes, so a retry of the same batch is dropped even when the rows
-//     were re-encoded.
+//     were re-encoded;
+//   - distributed_foreground_insert = 1: into a Distributed table (the cluster schema, imarchive
+//     migrate --cluster), the answer waits until every shard wrote its rows, with the same token,
+//     instead of coming from a local queue the server sends on later.
 func InsertSettings(token string) clickhouse.Settings {
 	s := clickhouse.Settings{
-		"async_insert":          0,
-		"wait_for_async_insert": 1,
-		"insert_deduplicate":    1,
+		"async_insert":                  0,
+		"wait_for_async_insert":         1,
+		"insert_deduplicate":            1,
+		"distributed_foreground_insert": 1,
 	}
 	if token != "" {
 		s["insert_deduplication_token"] = token

@@ -72,7 +72,7 @@ func TestCheckProtocol(t *testing.T) {
 // defaults; the token only when there is one.
 func TestInsertSettingsStateTheGuarantee(t *testing.T) {
 	s := chconn.InsertSettings("tok")
-	for k, want := range map[string]any{"async_insert": 0, "wait_for_async_insert": 1, "insert_deduplicate": 1, "insert_deduplication_token": "tok"} {
+	for k, want := range map[string]any{"async_insert": 0, "wait_for_async_insert": 1, "insert_deduplicate": 1, "insert_deduplication_token": "tok", "distributed_foreground_insert": 1} {
 		if s[k] != want {
 			t.Errorf("%s = %v, want %v", k, s[k], want)
 		}

@@ -62,7 +62,7 @@ func ingestHealth() (dashboard.Dashboard, error) {
 	}}, TS{LegendCalcs: []string{"mean", "max"}})
 	b.promTimeseries(Prom{Panel: Panel{
 		Title: "Duplicates", Unit: "reqps", W: 12, H: 9,
-		Text: "Retries answered from ingest's dedupe window without producing, by platform and state (seen: delivered before; in_flight: arrived while the first was being produced). The platform retried because it did not get our answer in time, or chose to.",
+		Text: "Retries answered from a serve replica's own dedupe window without producing, by platform and state (seen: delivered before; in_flight: arrived while the first was being produced). The platform retried because it did not get our answer in time, or chose to. A retry that reached another replica is not here: that replica produced it again, and the archive folds it by event_id (the repeated receipts are in Archived callbacks, duplicates and stale presence below).",
 	}, Targets: [][2]string{
 		{"sum by (platform, state) (" + rate("imarchive_ingest_duplicates_total") + ")", "{{platform}} {{state}}"},
 	}}, TS{})
@@ -104,6 +104,14 @@ func ingestHealth() (dashboard.Dashboard, error) {
 		Title: "Consumer lag per partition", Unit: "short", W: 12, H: 8, Steps: base("green").then("orange", 10000).then("red", 100000),
 		Text: "The same lag per partition of each topic: one partition far behind the others is a stuck or slow consumer of that partition, or a hot key.",
 	}, Targets: [][2]string{{"max by (consumer, topic, partition) (imarchive_pipeline_consumer_lag_records)", "{{consumer}} {{topic}}/{{partition}}"}}}, TS{LegendCalcs: []string{"lastNotNull", "max"}})
+	b.promStat(Prom{Panel: Panel{
+		Title: "Stalled partitions", Unit: "short", W: 6, H: 8, Steps: anyIsBad,
+		Text: "Partitions that have lag and whose committed offset has not moved for IMARCHIVE_STALL_AFTER (2 min): the member holding one is stuck (ClickHouse refusing or down, a write that never ends) or gone. consume's /readyz names each and its member. Every consume process reports every partition of its groups: counted once here.",
+	}, Targets: [][2]string{{"count(max by (consumer, topic, partition) (imarchive_pipeline_partition_stalled) == 1) or vector(0)", "stalled"}}})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Partition commit age", Unit: "s", W: 18, H: 8, Steps: base("green").then("orange", 60).then("red", 120),
+		Text: "Per partition, how long it has had lag while its committed offset stayed where it is (0 when it has none); past IMARCHIVE_STALL_AFTER it counts as stalled. A sawtooth is healthy (each batch commits); a line that only climbs is a stuck partition.",
+	}, Targets: [][2]string{{"max by (consumer, topic, partition) (imarchive_pipeline_partition_commit_age_seconds)", "{{consumer}} {{topic}}/{{partition}}"}}}, TS{LegendCalcs: []string{"lastNotNull", "max"}})
 	b.promTimeseries(Prom{Panel: Panel{
 		Title: "Rows written per second", Unit: "rowsps", W: 12, H: 8,
 		Text: "Records written to ClickHouse and committed, per consumer (events, raw).",
@@ -119,6 +127,17 @@ func ingestHealth() (dashboard.Dashboard, error) {
 		Title: "ClickHouse inserts per second by table", Unit: "ops", W: 12, H: 8,
 		Text: "Inserts the consumers made per table (the count of imarchive_pipeline_insert_latency_seconds). Each insert makes at least one data part: many small inserts into one table show as parts piling up below.",
 	}, Targets: [][2]string{{"sum by (table) (rate(imarchive_pipeline_insert_latency_seconds_count[$__rate_interval]))", "{{table}}"}}}, TS{})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Parts created per minute by table", Unit: "short", W: 12, H: 8, Steps: base("green").then("orange", 120).then("red", 600),
+		Text: "Data parts each table's inserts created per minute, by every writer (block numbers handed out, from system.parts: imarchive_pipeline_table_created_parts). ClickHouse's guidance is about one insert per second per table, each making one part per partition it touches: about 60 a minute. The consumers hold to it with IMARCHIVE_INSERT_INTERVAL shared by their group.",
+	}, Targets: [][2]string{{"max by (table) (delta(imarchive_pipeline_table_created_parts[5m])) / 5", "{{table}}"}}}, TS{})
+	b.promTimeseries(Prom{Panel: Panel{
+		Title: "Consumers writing per group, and their insert interval", Unit: "short", W: 12, H: 8,
+		Text: "Members of each consumer group holding partitions (imarchive_pipeline_group_writers) and the least seconds between two batches of one member (imarchive_pipeline_insert_interval_seconds: IMARCHIVE_INSERT_INTERVAL times the members).",
+	}, Targets: [][2]string{
+		{"max by (consumer) (imarchive_pipeline_group_writers)", "members {{consumer}}"},
+		{"max by (consumer) (imarchive_pipeline_insert_interval_seconds)", "interval s {{consumer}}"},
+	}}, TS{})
 	b.promTimeseries(Prom{Panel: Panel{
 		Title: "ClickHouse insert latency p99", Unit: "s", W: 12, H: 8, Steps: base("green").then("orange", 1).then("red", 10),
 		Text: "Time for ClickHouse to acknowledge one insert, 99th percentile, per table (imarchive_pipeline_insert_latency_seconds).",

@@ -59,6 +59,7 @@ func servedMetrics(t *testing.T) map[string]map[string]bool {
 		t.Fatal(err)
 	}
 	defer raw.Close()
+	pipeline.NewPartsReporter(nil, log, rec)
 
 	out := map[string]map[string]bool{}
 	for _, c := range rec.cs {

@@ -3,7 +3,6 @@ package event
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 )
 
 // SchemaVersion is the version of the envelope written by this build. Version 2 (doc.go, "Versions")
@@ -226,53 +225,58 @@ func (r MsgRef) IsZero() bool { return r == MsgRef{} }
 // event (parts). The same inputs give the same id on every run and every replica; it is the hex SHA-256
 // of the parts joined with a unit separator, truncated to 32 hex digits (128 bits).
 func ID(source, app string, parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte(source))
-	h.Write([]byte{0x1f})
-	h.Write([]byte(app))
+	var buf [256]byte // the parts of most ids fit: hashed without an allocation
+	b := append(buf[:0], source...)
+	b = append(b, 0x1f)
+	b = append(b, app...)
 	for _, p := range parts {
-		h.Write([]byte{0x1f})
-		h.Write([]byte(p))
+		b = append(b, 0x1f)
+		b = append(b, p...)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	sum := sha256.Sum256(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 // Key is the Kafka record key that orders the event: the conversation for messages (so one channel or
 // conversation stays in order on one partition) and the account for presence.
-func (e *Event) Key() string {
-	var b strings.Builder
-	b.WriteString(e.Source)
-	b.WriteByte('/')
-	b.WriteString(e.App)
-	b.WriteByte('/')
+func (e *Event) Key() string { return string(e.AppendKey(make([]byte, 0, 64))) }
+
+// AppendKey appends Key to b.
+func (e *Event) AppendKey(b []byte) []byte {
+	b = append(b, e.Source...)
+	b = append(b, '/')
+	b = append(b, e.App...)
+	b = append(b, '/')
 	switch {
 	case e.Kind == KindPresence:
-		b.WriteString("account:")
-		b.WriteString(e.Actor)
+		b = append(b, "account:"...)
+		b = append(b, e.Actor...)
 	case e.Target.Channel != "":
-		b.WriteString("channel:")
-		b.WriteString(e.Target.Server)
-		b.WriteByte('/')
-		b.WriteString(e.Target.Channel)
+		b = append(b, "channel:"...)
+		b = append(b, e.Target.Server...)
+		b = append(b, '/')
+		b = append(b, e.Target.Channel...)
 	case e.Target.Group != "":
-		b.WriteString("group:")
-		b.WriteString(e.Target.Group)
+		b = append(b, "group:"...)
+		b = append(b, e.Target.Group...)
 	case e.Target.Server != "":
-		b.WriteString("server:")
-		b.WriteString(e.Target.Server)
+		b = append(b, "server:"...)
+		b = append(b, e.Target.Server...)
 	case e.Target.Account != "" && e.Actor != "":
 		// A one-to-one conversation: both directions on one key, in a fixed order.
 		a, c := e.Actor, e.Target.Account
 		if c < a {
 			a, c = c, a
 		}
-		b.WriteString("conv:")
-		b.WriteString(a)
-		b.WriteByte('/')
-		b.WriteString(c)
+		b = append(b, "conv:"...)
+		b = append(b, a...)
+		b = append(b, '/')
+		b = append(b, c...)
 	default:
-		b.WriteString("account:")
-		b.WriteString(e.Actor)
+		b = append(b, "account:"...)
+		b = append(b, e.Actor...)
 	}
-	return b.String()
+	return b
 }

@@ -5,43 +5,149 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/imarchive/imarchive/internal/jsonx"
 )
 
-// fields is a platform payload's top-level object, each value kept as the raw JSON it arrived as.
-type fields map[string]json.RawMessage
+// fields is a platform payload's top-level object: each field's JSON as it arrived and its text.
+type fields struct {
+	all []field // in the order of the body; a key sent twice keeps its last value, as encoding/json does
+	// text is every field as text (jsonText), by key: the event's Attrs.
+	text map[string]string
+	// spaced: some key has white space around it (the manuals' " time"), so a name not found exactly
+	// is looked for among the trimmed keys.
+	spaced bool
+}
+
+type field struct {
+	key  string
+	raw  []byte // the value's JSON, as sent
+	text string // jsonText(raw)
+}
 
 // ErrNotObject is returned for a body that is not one JSON object.
 var ErrNotObject = errors.New("body is not a JSON object")
 
+// parseFields reads body's top-level object. The hand-written reader (internal/jsonx) takes every body
+// it can; anything else — bad JSON above all, which encoding/json then words — goes through
+// json.Unmarshal, whose answers the reader is held to (FuzzParseFieldsMatchesUnmarshal).
 func parseFields(body []byte) (fields, error) {
-	var f fields
-	// Unmarshal refuses trailing data after the object as well; values stay raw JSON (no float64s).
-	if err := json.Unmarshal(body, &f); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotObject, err)
+	if f, ok := parseFieldsFast(body); ok {
+		return f, nil
 	}
-	if f == nil {
-		return nil, ErrNotObject
+	return parseFieldsStd(body)
+}
+
+// parseFieldsFast reads body with jsonx. The texts of plain strings (most fields) and of numbers are
+// slices of one copy of the body: one allocation for every value's text.
+func parseFieldsFast(body []byte) (fields, bool) {
+	var arr [24]jsonx.Member
+	members, ok := jsonx.Object(body, arr[:0])
+	if !ok {
+		return fields{}, false
+	}
+	src := string(body)
+	at := func(b []byte) string { // b is a slice of body: the same bytes of src
+		off := cap(body) - cap(b)
+		return src[off : off+len(b)]
+	}
+	f := fields{all: make([]field, 0, len(members)), text: make(map[string]string, len(members))}
+	for _, m := range members {
+		var key string
+		if m.KeyPlain {
+			key = at(m.Key[1 : len(m.Key)-1])
+		} else if key, ok = jsonx.Unquote(m.Key); !ok {
+			return fields{}, false
+		}
+		var text string
+		switch v := m.Value; v[0] {
+		case '"':
+			if m.ValuePlain {
+				text = at(v[1 : len(v)-1])
+			} else if text, ok = jsonx.Unquote(v); !ok {
+				return fields{}, false
+			}
+		case 'n':
+			text = "" // null
+		default:
+			text = at(v)
+		}
+		f.add(key, m.Value, text)
+	}
+	return f, true
+}
+
+// parseFieldsStd reads body with encoding/json.
+func parseFieldsStd(body []byte) (fields, error) {
+	var m map[string]json.RawMessage
+	// Unmarshal refuses trailing data after the object as well; values stay raw JSON (no float64s).
+	if err := json.Unmarshal(body, &m); err != nil {
+		return fields{}, fmt.Errorf("%w: %w", ErrNotObject, err)
+	}
+	if m == nil {
+		return fields{}, ErrNotObject
+	}
+	f := fields{all: make([]field, 0, len(m)), text: make(map[string]string, len(m))}
+	for k, v := range m {
+		f.add(k, v, jsonText(v))
 	}
 	return f, nil
+}
+
+// add puts a field; a key already there gets the new value in its place.
+func (f *fields) add(key string, raw []byte, text string) {
+	if _, dup := f.text[key]; dup {
+		for i := range f.all {
+			if f.all[i].key == key {
+				f.all[i].raw, f.all[i].text = raw, text
+			}
+		}
+	} else {
+		f.all = append(f.all, field{key: key, raw: raw, text: text})
+		if !f.spaced && len(key) > 0 && (isSpaceByte(key[0]) || isSpaceByte(key[len(key)-1])) {
+			f.spaced = true
+		}
+	}
+	f.text[key] = text
+}
+
+// isSpaceByte: white space strings.TrimSpace removes, in ASCII.
+func isSpaceByte(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c >= utf8.RuneSelf
 }
 
 // raw returns a field's JSON. A name is matched exactly first, then against the keys with surrounding
 // white space removed: the manuals' examples carry keys like " time" (a conversion artefact, or a
 // platform sending it so), and such a key still means "time".
 func (f fields) raw(name string) (json.RawMessage, bool) {
-	if v, ok := f[name]; ok {
-		return v, true
-	}
-	for k, v := range f {
-		if strings.TrimSpace(k) == name {
-			return v, true
-		}
+	if i, ok := f.index(name); ok {
+		return f.all[i].raw, true
 	}
 	return nil, false
+}
+
+// index is the place of name in list (see raw).
+func (f fields) index(name string) (int, bool) {
+	if _, ok := f.text[name]; ok {
+		for i := range f.all {
+			if f.all[i].key == name {
+				return i, true
+			}
+		}
+	}
+	if f.spaced {
+		for i := range f.all {
+			if strings.TrimSpace(f.all[i].key) == name {
+				return i, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // has reports whether a field is present and not null.
@@ -54,11 +160,13 @@ func (f fields) has(name string) bool {
 // do both for the same field); other JSON values come back as their JSON text; a missing or null field
 // is "".
 func (f fields) str(name string) string {
-	raw, ok := f.raw(name)
-	if !ok {
-		return ""
+	if s, ok := f.text[name]; ok {
+		return s
 	}
-	return jsonText(raw)
+	if i, ok := f.index(name); ok {
+		return f.all[i].text
+	}
+	return ""
 }
 
 func jsonText(raw json.RawMessage) string {
@@ -82,25 +190,35 @@ func jsonText(raw json.RawMessage) string {
 // inside, no control byte, valid UTF-8. That is most fields, and it is what json.Unmarshal would give
 // (FuzzPlainStringMatchesUnmarshal holds the two together).
 func plainString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+	if !isPlainString(raw) {
 		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// isPlainString reports whether plainString takes raw.
+func isPlainString(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
 	}
 	inner := raw[1 : len(raw)-1]
 	for _, b := range inner {
 		if b == '\\' || b == '"' || b < 0x20 {
-			return "", false
+			return false
 		}
 	}
-	if !utf8.Valid(inner) {
-		return "", false
-	}
-	return string(inner), true
+	return utf8.Valid(inner)
 }
 
 // int64 returns a string-or-number field as an integer; ok is false when it is missing or empty. A
 // value that is not an integer is an error wrapping ErrBadField.
 func (f fields) int64(name string) (v int64, ok bool, err error) {
-	s := strings.TrimSpace(f.str(name))
+	return parseInt64(name, f.str(name))
+}
+
+// parseInt64 reads the text s of the field name as fields.int64 does.
+func parseInt64(name, s string) (v int64, ok bool, err error) {
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, false, nil
 	}
@@ -201,7 +319,7 @@ func (f fields) intObject(name string) (map[string]int64, error) {
 	}
 	out := make(map[string]int64, len(m))
 	for k, v := range m {
-		n, ok, err := fields{k: v}.int64(k)
+		n, ok, err := parseInt64(k, jsonText(v))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %q: %q is not an integer", ErrBadField, name, clip(k), clip(jsonText(v)))
 		}
@@ -233,20 +351,49 @@ func sortIDs(ids []string) {
 	})
 }
 
-// attrs returns every field as text, the way the canonical event keeps them.
-func (f fields) attrs() map[string]string {
-	m := make(map[string]string, len(f))
-	for k, v := range f {
-		m[k] = jsonText(v)
-	}
-	return m
-}
+// attrs returns every field as text, the way the canonical event keeps them. The map is the one
+// str reads: the event takes it over.
+func (f fields) attrs() map[string]string { return f.text }
 
 // canonical returns the payload re-encoded with sorted keys and no insignificant white space: the
-// input of an event_id where the platform gives no identity of its own.
+// input of an event_id where the platform gives no identity of its own. It is what json.Marshal writes
+// for the object as a map of json.RawMessage (keys sorted by their bytes, values compacted, '<', '>',
+// '&', U+2028 and U+2029 escaped): written here when every value is a number, a literal or a string
+// that needs no such escape, by json.Marshal otherwise (FuzzParseFieldsMatchesUnmarshal holds the two
+// together).
 func (f fields) canonical() []byte {
-	b, _ := json.Marshal(map[string]json.RawMessage(f)) // sorted keys; RawMessage compacted by Marshal
+	if b, ok := f.canonicalFast(); ok {
+		return b
+	}
+	m := make(map[string]json.RawMessage, len(f.all))
+	for _, fl := range f.all {
+		m[fl.key] = fl.raw
+	}
+	b, _ := json.Marshal(m) // sorted keys; RawMessage compacted by Marshal
 	return b
+}
+
+func (f fields) canonicalFast() ([]byte, bool) {
+	n := 2
+	for _, fl := range f.all {
+		if len(fl.raw) == 0 || fl.raw[0] == '{' || fl.raw[0] == '[' || bytes.ContainsAny(fl.raw, "<>&\u2028\u2029") {
+			return nil, false
+		}
+		n += len(fl.key) + len(fl.raw) + 4
+	}
+	sorted := slices.Clone(f.all)
+	slices.SortFunc(sorted, func(a, b field) int { return strings.Compare(a.key, b.key) })
+	b := make([]byte, 0, n+16)
+	b = append(b, '{')
+	for i, fl := range sorted {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonx.AppendString(b, fl.key, true)
+		b = append(b, ':')
+		b = append(b, fl.raw...)
+	}
+	return append(b, '}'), true
 }
 
 // clip shortens a value quoted in an error message.

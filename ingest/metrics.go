@@ -57,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"platform", "type", "outcome"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imarchive_ingest_duplicates_total",
-			Help: "Platform retries answered without producing, by platform and state (seen: delivered before within the dedupe window; in_flight: arrived while the first delivery was being produced).",
+			Help: "Platform retries this serve process answered without producing, by platform and state (seen: delivered before within its dedupe window; in_flight: arrived while the first delivery was being produced). The window is per process: a retry that reaches another serve replica is produced again there, counted as accepted, and folded by event_id in ClickHouse (duplicates_discarded counts those receipts).",
 		}, []string{"platform", "state"}),
 		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "imarchive_ingest_ack_latency_seconds",

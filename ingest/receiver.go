@@ -361,35 +361,77 @@ const Redacted = "[redacted]"
 
 // rawRecord keeps the body exactly as received as the record value, and every request header except
 // the value of credentials. Its key is the event_id (or, for a body that could not be normalized, the
-// hash of the body), so the raw record of an event is found by its id.
+// hash of the body), so the raw record of an event is found by its id. The key and the header values
+// share one allocation, the headers another.
 func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Record {
 	path := d.req.URL.Path
 	if d.platform == event.SourceILink {
 		path = "/v1/ilink/" + d.app + "/" + Redacted
 	}
-	hs := []kgo.RecordHeader{
-		{Key: HeaderSource, Value: []byte(d.platform)},
-		{Key: HeaderApp, Value: []byte(d.app)},
-		{Key: HeaderReceivedAt, Value: []byte(strconv.FormatInt(d.start.UnixMilli(), 10))},
-		{Key: HeaderPath, Value: []byte(path)},
-		{Key: HeaderRemoteAddr, Value: []byte(d.req.RemoteAddr)},
-		{Key: HeaderReceipt, Value: []byte(receipt)},
+	var ms [20]byte
+	received := strconv.AppendInt(ms[:0], d.start.UnixMilli(), 10)
+	size := len(key) + len(d.platform) + len(d.app) + len(received) + len(path) + len(d.req.RemoteAddr) + len(receipt) +
+		len(d.client) + len(eventID)
+	n := 8
+	for name, vals := range d.req.Header {
+		for _, v := range vals {
+			if redactedHeaders[name] {
+				v = Redacted
+			}
+			size += len(v)
+			n++
+		}
 	}
+	arena := make([]byte, 0, size)
+	put := func(s string) []byte { // s's bytes in the arena, which never grows: the slices stay valid
+		start := len(arena)
+		arena = append(arena, s...)
+		return arena[start:len(arena):len(arena)]
+	}
+	hs := make([]kgo.RecordHeader, 0, n+1) // one more for the signature
+	recKey := put(key)
+	hs = append(hs,
+		kgo.RecordHeader{Key: HeaderSource, Value: put(d.platform)},
+		kgo.RecordHeader{Key: HeaderApp, Value: put(d.app)},
+		kgo.RecordHeader{Key: HeaderReceivedAt, Value: put(string(received))},
+		kgo.RecordHeader{Key: HeaderPath, Value: put(path)},
+		kgo.RecordHeader{Key: HeaderRemoteAddr, Value: put(d.req.RemoteAddr)},
+		kgo.RecordHeader{Key: HeaderReceipt, Value: put(receipt)},
+	)
 	if d.client != "" {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderClientAddr, Value: []byte(d.client)})
+		hs = append(hs, kgo.RecordHeader{Key: HeaderClientAddr, Value: put(d.client)})
 	}
 	if eventID != "" {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderEventID, Value: []byte(eventID)})
+		hs = append(hs, kgo.RecordHeader{Key: HeaderEventID, Value: put(eventID)})
 	}
 	for name, vals := range d.req.Header {
 		for _, v := range vals {
 			if redactedHeaders[name] {
 				v = Redacted
 			}
-			hs = append(hs, kgo.RecordHeader{Key: HTTPHeaderPrefix + name, Value: []byte(v)})
+			hs = append(hs, kgo.RecordHeader{Key: httpHeaderKey(name), Value: put(v)})
 		}
 	}
-	return &kgo.Record{Topic: topic, Key: []byte(key), Value: d.body, Headers: hs, Timestamp: d.start}
+	return &kgo.Record{Topic: topic, Key: recKey, Value: d.body, Headers: hs, Timestamp: d.start}
+}
+
+// httpHeaderKeys are the record header names of the request headers platforms send, made once.
+var httpHeaderKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, name := range []string{"Accept", "Accept-Encoding", "Appkey", "Checksum", "Connection", "Content-Length",
+		"Content-Type", "Curtime", "Md5", "Signature", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto",
+		"X-Real-Ip", "Authorization", "Cookie", "Access-Token", "Host"} {
+		m[name] = HTTPHeaderPrefix + name
+	}
+	return m
+}()
+
+// httpHeaderKey is the record header name of the request header name.
+func httpHeaderKey(name string) string {
+	if k, ok := httpHeaderKeys[name]; ok {
+		return k
+	}
+	return HTTPHeaderPrefix + name
 }
 
 // deadLetterRecord is the raw record again, on the dead-letter topic, with the reason.

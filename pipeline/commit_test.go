@@ -137,6 +137,7 @@ func newCommitRig(t *testing.T, partitions int32, opts ...kfake.Opt) *commitRig 
 	cfg := pipeline.DefaultConfig()
 	cfg.Group = "g-unit"
 	cfg.BatchWait = 100 * time.Millisecond
+	cfg.InsertInterval = 50 * time.Millisecond // the interval's own tests set theirs
 	cfg.RetryMin, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
 	return &commitRig{t: t, cluster: cluster, tc: tc, cfg: cfg, adm: kadm.NewClient(prod), prod: prod}
 }
@@ -165,12 +166,18 @@ type consumer struct {
 
 func (r *commitRig) start(sink *fakeSink, cfg pipeline.Config, extra ...kgo.Opt) *consumer {
 	r.t.Helper()
+	return r.startSink(sink, cfg, extra...)
+}
+
+// startSink starts a consumer of the rig writing to any sink of strings.
+func (r *commitRig) startSink(sink pipeline.Sink[string], cfg pipeline.Config, extra ...kgo.Opt) *consumer {
+	r.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{r.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	reg := prometheus.NewRegistry()
-	c, err := pipeline.NewConsumer("events", cfg.Group, r.tc.Events(), cfg, r.tc, pipeline.Sink[string](sink), log, reg, extra...)
+	c, err := pipeline.NewConsumer("events", cfg.Group, r.tc.Events(), cfg, r.tc, sink, log, reg, extra...)
 	if err != nil {
 		r.t.Fatal(err)
 	}

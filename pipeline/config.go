@@ -3,16 +3,43 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
+// instanceIDPattern is what Kafka accepts as a group.instance.id (as a topic name: Kafka's Topic.validate).
+var instanceIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
 // Config is the consumers' configuration. The binary fills it from flags and IMARCHIVE_* variables.
 type Config struct {
-	Group      string        // consumer group of the events topic (IMARCHIVE_CONSUMER_GROUP), default "imarchive-clickhouse"
-	RawGroup   string        // consumer group of the raw topic (IMARCHIVE_RAW_GROUP); empty: Group + "-raw"
-	BatchRows  int           // most records in one batch, default 5000
-	BatchBytes int           // most record bytes in one batch (and per fetch), default 16 MiB
-	BatchWait  time.Duration // longest a record waits for its batch to fill, default 1 s
+	Group    string // consumer group of the events topic (IMARCHIVE_CONSUMER_GROUP), default "imarchive-clickhouse"
+	RawGroup string // consumer group of the raw topic (IMARCHIVE_RAW_GROUP); empty: Group + "-raw"
+	// BatchRows and BatchBytes bound a batch (records; record bytes, and per fetch), default 100,000
+	// and 16 MiB: a batch that reaches either is written as soon as the insert interval allows, and
+	// nothing more is polled meanwhile. Under the interval the whole group writes at most BatchBytes
+	// per InsertInterval: raise BatchBytes (memory: about twice it per consumer) for more.
+	BatchRows  int
+	BatchBytes int
+	BatchWait  time.Duration // longest a record waits for its batch to fill (the insert interval aside), default 1 s
+	// InsertInterval is the least time between two inserts into one table by the whole group, default
+	// 1 s (ClickHouse's guidance: about one insert per second per table). Each consumer writes at most
+	// one batch per InsertInterval × the group's members that hold partitions (every table is written
+	// by one group, at most once per batch). A batch is written as soon as that allows once it is full
+	// (BatchRows, BatchBytes), caught up (a poll found no more records waiting) or BatchWait old.
+	// 0 turns the interval off.
+	InsertInterval time.Duration
+	// NoCaughtUpFlush writes a batch only once it is full or BatchWait old, never because the
+	// consumer caught up. With InsertInterval 0 and BatchRows 5000 it is the flush policy before the
+	// interval and the caught-up rule existed, which imarchive bench measures beside today's; not a
+	// flag of consume.
+	NoCaughtUpFlush bool
+	// InstanceID makes the consumer a static member of its groups (Kafka's group.instance.id, KIP-345):
+	// restarted within SessionTimeout, it gets its partitions back without a rebalance. Each consume
+	// process needs its own; empty: dynamic membership.
+	InstanceID string
+	// StallAfter: a partition with lag whose committed offset has not moved for this long is reported
+	// stalled (metrics, consume's /readyz), default 2 min.
+	StallAfter time.Duration
 	RetryMin   time.Duration // first backoff after a failed insert, default 200 ms
 	RetryMax   time.Duration // longest backoff, default 30 s
 	// SessionTimeout is how long the group waits for a silent member (a consumer killed or cut off)
@@ -37,9 +64,11 @@ type PresenceConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Group:          "imarchive-clickhouse",
-		BatchRows:      5000,
+		BatchRows:      100_000,
 		BatchBytes:     16 << 20,
 		BatchWait:      time.Second,
+		InsertInterval: time.Second,
+		StallAfter:     2 * time.Minute,
 		RetryMin:       200 * time.Millisecond,
 		RetryMax:       30 * time.Second,
 		SessionTimeout: 45 * time.Second,
@@ -72,6 +101,15 @@ func (c Config) Validate() error {
 	}
 	if c.BatchWait <= 0 {
 		errs = append(errs, fmt.Errorf("batch wait %s: must be positive", c.BatchWait))
+	}
+	if c.InsertInterval < 0 {
+		errs = append(errs, fmt.Errorf("insert interval %s: must not be negative (0: off)", c.InsertInterval))
+	}
+	if c.StallAfter < time.Second {
+		errs = append(errs, fmt.Errorf("stall after %s: want at least 1s", c.StallAfter))
+	}
+	if c.InstanceID != "" && !instanceIDPattern.MatchString(c.InstanceID) {
+		errs = append(errs, fmt.Errorf("group instance id %q: want 1 to 249 of a-z A-Z 0-9 . _ - (Kafka's rule)", c.InstanceID))
 	}
 	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
 		errs = append(errs, fmt.Errorf("retry backoff %s..%s: want 0 < min <= max", c.RetryMin, c.RetryMax))

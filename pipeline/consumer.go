@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +87,30 @@ type Consumer[T any] struct {
 	resetNext atomic.Bool // partitions moved: the sink forgets its state before the next batch
 	epochs    map[[16]byte]Epoch
 	warnedID  bool // the broker gave no topic ID: said once
+
+	lastFlush  time.Time     // when the last batch was handed to the sink
+	writers    atomic.Int32  // the group's members holding partitions of the topic, as last read (≥ 1)
+	rebalanced chan struct{} // partitions moved: read the group again
+	stallMu    sync.Mutex
+	stalls     []Stall                  // partitions stalled at the last reading, by partition
+	progress   map[int32]commitProgress // per partition: the committed offset and since when it has not moved
+}
+
+// Stall is a partition of the consumer's topic that has lag and whose committed offset has not moved
+// for Config.StallAfter: its member is stuck (ClickHouse down or refusing, a write that never ends)
+// or gone without the group noticing.
+type Stall struct {
+	Topic     string
+	Partition int32
+	Lag       int64     // records after the committed offset
+	Since     time.Time // since when the partition has had lag with its committed offset where it is
+	Member    string    // the member holding it ("" when none does)
+}
+
+// commitProgress is when a partition's committed offset last moved.
+type commitProgress struct {
+	commit int64
+	since  time.Time
 }
 
 // NewConsumer builds a consumer group member of group on topic, writing to sink. name ("events",
@@ -95,10 +122,27 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 	log = log.With("consumer", name, "topic", topic, "group", group)
 	c := &Consumer[T]{name: name, cfg: cfg, topics: tc, topic: topic, group: group, sink: sink, log: log,
 		metrics: newMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"consumer": name}, reg)),
-		epochs:  map[[16]byte]Epoch{}}
+		epochs:  map[[16]byte]Epoch{}, rebalanced: make(chan struct{}, 1), progress: map[int32]commitProgress{}}
+	c.writers.Store(1)
+	c.metrics.writers.Set(1)
+	c.metrics.interval.Set(cfg.InsertInterval.Seconds())
 	// Rebalances are blocked while a batch is handled, so a partition moves between batches; the
-	// callbacks only flag it (they never wait on the consumer).
-	reset := func(context.Context, *kgo.Client, map[string][]int32) { c.resetNext.Store(true) }
+	// callbacks only flag it (they never wait on the consumer). Every move flags it — assigned,
+	// revoked or lost — so a partition that comes back to this member after another one wrote its
+	// accounts' states is read afresh too.
+	moved := func(change string) func(context.Context, *kgo.Client, map[string][]int32) {
+		return func(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+			if len(parts) == 0 {
+				return // a rebalance that moved nothing of this member's
+			}
+			c.resetNext.Store(true)
+			c.metrics.moves.WithLabelValues(change).Inc()
+			select {
+			case c.rebalanced <- struct{}{}:
+			default:
+			}
+		}
+	}
 	opts := append(tc.ClientOptions(log),
 		kgo.ConsumerGroup(group),
 		kgo.SessionTimeout(cfg.SessionTimeout),
@@ -112,10 +156,16 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 		// fetch is at most one batch's bytes; nothing is polled while a batch is being written.
 		kgo.FetchMaxBytes(int32(cfg.BatchBytes)),
 		kgo.FetchMaxPartitionBytes(int32(cfg.BatchBytes)),
-		kgo.OnPartitionsAssigned(reset),
-		kgo.OnPartitionsRevoked(reset),
-		kgo.OnPartitionsLost(reset),
+		kgo.OnPartitionsAssigned(moved("assigned")),
+		kgo.OnPartitionsRevoked(moved("revoked")),
+		kgo.OnPartitionsLost(moved("lost")),
 	)
+	if cfg.InstanceID != "" {
+		// Static membership: a restart within the session timeout gets the same partitions back
+		// without a rebalance (and a stop does not leave the group: its partitions wait for it, up
+		// to the session timeout).
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -128,9 +178,9 @@ func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config,
 // Run consumes until ctx is done. The batch in hand when ctx ends is not committed (it will be
 // re-delivered, and deduplicated); Run returns nil on a clean stop.
 func (c *Consumer[T]) Run(ctx context.Context) error {
-	lctx, stopLag := context.WithCancel(ctx)
-	defer stopLag()
-	go c.reportLag(lctx)
+	lctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go c.watch(lctx)
 	for {
 		b, err := c.poll(ctx)
 		if err != nil {
@@ -170,34 +220,139 @@ func (c *Consumer[T]) follow() {
 	c.metrics.topicChanges.Inc()
 }
 
-// lagEvery is how often the group's lag is read from Kafka.
+// lagEvery is how often the group's lag is read from Kafka (more often when StallAfter is short).
 const lagEvery = 15 * time.Second
 
-// reportLag sets the lag gauge from Kafka every lagEvery: the partition's end offset minus the group's
-// committed offset. It is what shows a consumer falling behind while its batch is being retried (the
-// gauge is also updated after every commit).
-func (c *Consumer[T]) reportLag(ctx context.Context) {
+// watch reads the group from Kafka every lagEvery and soon after each rebalance: the lag of each
+// partition (the partition's end offset minus the group's committed offset), which partitions have
+// stalled, and how many members hold partitions — the writers the insert interval is shared by.
+// The lag shows a consumer falling behind while its batch is being retried (the gauge is also
+// updated after every commit).
+func (c *Consumer[T]) watch(ctx context.Context) {
 	adm := kadm.NewClient(c.cl)
+	every := min(lagEvery, max(c.cfg.StallAfter/4, 250*time.Millisecond))
+	soon := 0 // reads left at a short interval: a cooperative rebalance comes in two rounds
 	for {
-		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		lags, err := adm.Lag(lctx, c.group)
-		cancel()
-		if err == nil {
-			if g, ok := lags[c.group]; ok && g.Error() == nil {
-				for _, l := range g.Lag[c.topic] {
-					if l.Err == nil && l.Lag >= 0 {
-						c.metrics.lag.WithLabelValues(c.topic, strconv.Itoa(int(l.Partition))).Set(float64(l.Lag))
-					}
-				}
-			}
+		wait := every
+		if !c.readGroup(ctx, adm) || soon > 0 {
+			wait = min(every, 500*time.Millisecond) // mid-rebalance, or just after one: soon again
+			soon = max(soon-1, 0)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(lagEvery):
+		case <-c.rebalanced:
+			soon = 10
+		case <-time.After(wait):
 		}
 	}
 }
+
+// readGroup reads the group's lag and members once; it reports whether the group was stable.
+func (c *Consumer[T]) readGroup(ctx context.Context, adm *kadm.Client) bool {
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	lags, err := adm.Lag(lctx, c.group)
+	cancel()
+	if err != nil {
+		return false
+	}
+	g, ok := lags[c.group]
+	if !ok || g.Error() != nil {
+		return false
+	}
+	stable := g.State == "Stable"
+	if stable {
+		n := 0
+		for _, m := range g.Members {
+			if holds(m, c.topic) {
+				n++
+			}
+		}
+		if n > 0 {
+			if old := c.writers.Swap(int32(n)); old != int32(n) {
+				c.log.Info("insert interval shared by the group's writers", "writers", n, "interval", c.cfg.InsertInterval*time.Duration(n))
+			}
+			c.metrics.writers.Set(float64(n))
+			c.metrics.interval.Set((c.cfg.InsertInterval * time.Duration(n)).Seconds())
+		}
+	}
+	now := time.Now()
+	var stalls []Stall
+	c.metrics.stalled.Reset()
+	c.metrics.commitAge.Reset()
+	for p, l := range g.Lag[c.topic] {
+		if l.Err != nil || l.Lag < 0 {
+			continue
+		}
+		part := strconv.Itoa(int(p))
+		c.metrics.lag.WithLabelValues(c.topic, part).Set(float64(l.Lag))
+		pr, ok := c.progress[p]
+		if !ok || pr.commit != l.Commit.At || l.Lag == 0 {
+			pr = commitProgress{commit: l.Commit.At, since: now}
+			c.progress[p] = pr
+		}
+		age := 0.0
+		if l.Lag > 0 {
+			age = now.Sub(pr.since).Seconds()
+		}
+		c.metrics.commitAge.WithLabelValues(c.topic, part).Set(age)
+		stalled := l.Lag > 0 && now.Sub(pr.since) >= c.cfg.StallAfter
+		if !stalled {
+			c.metrics.stalled.WithLabelValues(c.topic, part).Set(0)
+			continue
+		}
+		c.metrics.stalled.WithLabelValues(c.topic, part).Set(1)
+		st := Stall{Topic: c.topic, Partition: p, Lag: l.Lag, Since: pr.since, Member: memberName(l.Member)}
+		stalls = append(stalls, st)
+		c.log.Warn("partition stalled: it has lag and its committed offset has not moved", "partition", p, "lag", l.Lag,
+			"for", now.Sub(pr.since).Round(time.Second), "member", st.Member)
+	}
+	sort.Slice(stalls, func(i, j int) bool { return stalls[i].Partition < stalls[j].Partition })
+	c.stallMu.Lock()
+	c.stalls = stalls
+	c.stallMu.Unlock()
+	return stable
+}
+
+// holds reports whether the group member was assigned partitions of topic.
+func holds(m kadm.DescribedGroupMember, topic string) bool {
+	a, ok := m.Assigned.AsConsumer()
+	if !ok {
+		return false
+	}
+	for _, t := range a.Topics {
+		if t.Topic == topic && len(t.Partitions) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// memberName names a group member for people: its client ID, host and static instance ID.
+func memberName(m *kadm.DescribedGroupMember) string {
+	if m == nil {
+		return ""
+	}
+	s := m.ClientID + "@" + strings.TrimPrefix(m.ClientHost, "/")
+	if m.InstanceID != nil {
+		s += " (instance " + *m.InstanceID + ")"
+	}
+	return s
+}
+
+// Stalled returns the partitions of the topic that have had lag and no commit for Config.StallAfter
+// at the last reading of the group (every member reports every partition of the group).
+func (c *Consumer[T]) Stalled() []Stall {
+	c.stallMu.Lock()
+	defer c.stallMu.Unlock()
+	return slices.Clone(c.stalls)
+}
+
+// Topic is the topic the consumer reads; Group its consumer group.
+func (c *Consumer[T]) Topic() string { return c.topic }
+
+// Group is the consumer's group.
+func (c *Consumer[T]) Group() string { return c.group }
 
 // Close leaves the group and closes the client.
 func (c *Consumer[T]) Close() { c.cl.Close() }
@@ -216,15 +371,45 @@ type polled struct {
 	recreated bool            // a fetch answered UNKNOWN_TOPIC_ID
 }
 
-// poll gathers up to BatchRows records and BatchBytes bytes, waiting at most BatchWait after the first
-// poll.
+// policy is the flush policy with the insert interval shared by the group's writers as last read.
+func (c *Consumer[T]) policy() flushPolicy {
+	return flushPolicy{rows: c.cfg.BatchRows, bytes: c.cfg.BatchBytes, wait: c.cfg.BatchWait,
+		interval: c.cfg.InsertInterval * time.Duration(c.writers.Load()), noCaughtUp: c.cfg.NoCaughtUpFlush}
+}
+
+// poll gathers a batch and returns it when the flush policy says to write it (an empty one after
+// BatchWait without records, or when the topic was recreated or ctx ended).
 func (c *Consumer[T]) poll(ctx context.Context) (*polled, error) {
 	b := &polled{hw: map[int32]int64{}}
-	size := 0
-	deadline := time.Now().Add(c.cfg.BatchWait)
-	for len(b.recs) < c.cfg.BatchRows && size < c.cfg.BatchBytes {
-		pctx, cancel := context.WithDeadline(ctx, deadline)
-		fs := c.cl.PollRecords(pctx, c.cfg.BatchRows-len(b.recs))
+	var f fill
+	linger := false // the last poll emptied the client's buffer: the next one waits only lingerWait
+	for {
+		now := time.Now()
+		act, until := c.policy().next(now, c.lastFlush, f)
+		switch act {
+		case actFlush:
+			c.lastFlush = now
+			c.metrics.batches.WithLabelValues(flushReason(c.policy(), now, f)).Inc()
+			return b, nil
+		case actWait:
+			select {
+			case <-ctx.Done():
+				return b, nil
+			case <-time.After(until.Sub(now)):
+			}
+			continue
+		}
+		idle := until.IsZero()
+		if idle {
+			until = now.Add(c.cfg.BatchWait)
+		}
+		if linger && now.Add(lingerWait).Before(until) {
+			until = now.Add(lingerWait)
+		}
+		// At most pollChunk records a poll, so the batch's bytes are checked as it grows.
+		ask := min(c.cfg.BatchRows-f.rows, pollChunk)
+		pctx, cancel := context.WithDeadline(ctx, until)
+		fs := c.cl.PollRecords(pctx, ask)
 		cancel()
 		if fs.IsClientClosed() {
 			return nil, errors.New("kafka client closed")
@@ -238,23 +423,51 @@ func (c *Consumer[T]) poll(ctx context.Context) (*polled, error) {
 				c.log.Warn("fetch error", "partition", p, "err", err)
 			}
 		})
+		got := 0
 		fs.EachTopic(func(t kgo.FetchTopic) {
 			for _, p := range t.Partitions {
 				if len(p.Records) > 0 {
 					b.hw[p.Partition] = p.HighWatermark
 				}
 				for _, r := range p.Records {
-					size += len(r.Key) + len(r.Value)
+					f.bytes += len(r.Key) + len(r.Value)
 					b.recs = append(b.recs, r)
 					b.ids = append(b.ids, t.TopicID)
+					got++
 				}
 			}
 		})
-		if b.recreated || ctx.Err() != nil || !time.Now().Before(deadline) {
-			break
+		if got > 0 && f.rows == 0 {
+			f.first = now
+		}
+		f.rows += got
+		// Caught up: a poll found nothing more — the client held no records and the broker sent none
+		// within lingerWait (it answers a fetch at once when it has records). A poll that emptied the
+		// client's buffer says nothing yet: that fetch may have waited there through the last write.
+		f.caughtUp = got == 0 && f.rows > 0
+		linger = got > 0 && got < ask
+		if b.recreated || ctx.Err() != nil || (idle && f.rows == 0) {
+			return b, nil
 		}
 	}
-	return b, nil
+}
+
+// pollChunk is the most records one poll takes: a batch passes BatchBytes by at most that many.
+const pollChunk = 2000
+
+// lingerWait is how long a poll after one that emptied the client's buffer waits for more records
+// before the consumer counts itself caught up: the broker answers a fetch at once when it has records.
+const lingerWait = 25 * time.Millisecond
+
+// flushReason labels a batch written at now for imarchive_pipeline_batches_total.
+func flushReason(p flushPolicy, now time.Time, f fill) string {
+	switch {
+	case f.rows >= p.rows || f.bytes >= p.bytes:
+		return "full"
+	case f.caughtUp && !p.noCaughtUp:
+		return "caught_up"
+	}
+	return "waited"
 }
 
 // epochOf returns the Epoch of records fetched with topic ID id: the ID itself (or, when the broker

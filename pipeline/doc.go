@@ -12,9 +12,27 @@
 //
 // # Delivery
 //
-// A batch is bounded by records (BatchRows), bytes (BatchBytes) and time (BatchWait). Nothing is polled
-// while a batch is being written, and the Kafka client buffers at most one fetch of BatchBytes per
-// broker: a slow or absent ClickHouse holds the consumer back instead of filling memory. A batch is
+// A batch is bounded by records (BatchRows) and bytes (BatchBytes). Nothing is polled while a batch is
+// being written, and the Kafka client buffers at most one fetch of BatchBytes per broker: a slow or
+// absent ClickHouse holds the consumer back instead of filling memory.
+//
+// When a batch is written (flush.go): ClickHouse's guidance is about one insert per second per table
+// across every writer, and every table is written by one consumer group, once per batch. So each
+// member writes at most one batch per InsertInterval × the members of its group holding partitions
+// (read from Kafka with the lag, and again soon after every rebalance): the group keeps to about one
+// insert per table and interval however many consume processes run. Within that bound a batch is
+// written as soon as it is full, caught up (a poll returned fewer records than it asked for: nothing
+// more was waiting) or BatchWait old; a full batch stops polling until the interval allows.
+//
+// Partitions move between members when one joins, stops or dies. Rebalances are blocked while a
+// batch is polled and handled (franz-go's BlockRebalanceOnPoll), so a partition moves between
+// batches, after its last batch was committed. Every move of a member's partitions — assigned,
+// revoked or lost — makes its Sink forget what it keeps between batches (Reset) before the next
+// batch: the presence states another member may have written meanwhile are read again from ClickHouse.
+// With Config.InstanceID the member is static (group.instance.id): a restart within SessionTimeout
+// rejoins with its partitions and moves nothing. A partition whose committed offset has not moved for
+// StallAfter while it has lag is reported (Stalled, imarchive_pipeline_partition_stalled) by every
+// member of its group. A batch is
 // written with one INSERT per table, stating the settings it relies on (chconn.InsertSettings:
 // async_insert = 0, wait_for_async_insert = 1, insert_deduplicate = 1) and an insert deduplication
 // token that names the batch's records (batchToken: a SHA-256 over every record's topic, Kafka topic
@@ -131,7 +149,12 @@
 // imarchive_pipeline_insert_latency_seconds{table}, imarchive_pipeline_insert_retries_total,
 // imarchive_pipeline_dead_letters_total, imarchive_pipeline_refused_rows_total,
 // imarchive_pipeline_topic_recreations_total, imarchive_pipeline_commit_errors_total,
-// imarchive_pipeline_consumer_lag_records{topic,partition}; and for presence:
+// imarchive_pipeline_consumer_lag_records{topic,partition},
+// imarchive_pipeline_partition_stalled{topic,partition},
+// imarchive_pipeline_partition_commit_age_seconds{topic,partition}, imarchive_pipeline_group_writers,
+// imarchive_pipeline_insert_interval_seconds, imarchive_pipeline_batches_total{reason},
+// imarchive_pipeline_partition_moves_total{change}; per table (PartsReporter, from system.parts):
+// imarchive_pipeline_table_active_parts, imarchive_pipeline_table_created_parts; and for presence:
 // imarchive_pipeline_presence_events_total, imarchive_pipeline_presence_stale_events_total,
 // imarchive_pipeline_presence_state_loads_total (account and connection states read from ClickHouse).
 package pipeline

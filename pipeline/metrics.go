@@ -14,6 +14,12 @@ type metrics struct {
 	topicChanges prometheus.Counter
 	commitErrors prometheus.Counter
 	lag          *prometheus.GaugeVec
+	stalled      *prometheus.GaugeVec
+	commitAge    *prometheus.GaugeVec
+	writers      prometheus.Gauge
+	interval     prometheus.Gauge
+	batches      *prometheus.CounterVec
+	moves        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -48,7 +54,26 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "imarchive_pipeline_consumer_lag_records", Help: "Records of the partition not yet written and committed by the group (end offset minus committed offset), per partition; read from Kafka every 15 s and after every commit.",
 		}, []string{"topic", "partition"}),
 	}
-	reg.MustRegister(m.rowsWritten, m.batchRows, m.batchBytes, m.retries, m.deadLetters, m.refused, m.topicChanges, m.commitErrors, m.lag)
+	m.stalled = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "imarchive_pipeline_partition_stalled", Help: "1 for a partition of the group that has lag and whose committed offset has not moved for IMARCHIVE_STALL_AFTER, else 0; every member reports every partition of its group (read with the lag).",
+	}, []string{"topic", "partition"})
+	m.commitAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "imarchive_pipeline_partition_commit_age_seconds", Help: "Seconds a partition of the group has had lag while its committed offset stayed where it is; 0 for a partition without lag.",
+	}, []string{"topic", "partition"})
+	m.writers = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "imarchive_pipeline_group_writers", Help: "Members of the consumer group holding partitions, as last read from Kafka: the insert interval is multiplied by it.",
+	})
+	m.interval = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "imarchive_pipeline_insert_interval_seconds", Help: "The least time between two batches of this consumer: IMARCHIVE_INSERT_INTERVAL times the group's writers.",
+	})
+	m.batches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imarchive_pipeline_batches_total", Help: "Batches handed to ClickHouse, by what made them due: full (IMARCHIVE_BATCH_ROWS or _BYTES), caught_up (no more records waiting), waited (IMARCHIVE_BATCH_WAIT).",
+	}, []string{"reason"})
+	m.moves = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imarchive_pipeline_partition_moves_total", Help: "Rebalances that moved partitions of this member, by change: assigned, revoked, lost (each resets the cached presence states).",
+	}, []string{"change"})
+	reg.MustRegister(m.rowsWritten, m.batchRows, m.batchBytes, m.retries, m.deadLetters, m.refused, m.topicChanges, m.commitErrors, m.lag,
+		m.stalled, m.commitAge, m.writers, m.interval, m.batches, m.moves)
 	return m
 }
 

@@ -100,7 +100,7 @@ func (s *RawSink) Write(ctx context.Context, rows []Item[RawRow], token string) 
 	for i, it := range rows {
 		r := &it.Row
 		sum := sha256.Sum256(r.Body)
-		vals[i] = []any{r.Source, r.App, ms(r.ReceivedAtMs), r.EventID, r.RawKey, string(r.Body), hex.EncodeToString(sum[:]),
+		vals[i] = []any{r.Source, r.App, ms(r.ReceivedAtMs), r.EventID, r.RawKey, r.Body, hex.EncodeToString(sum[:]),
 			r.Path, r.RemoteAddr, r.HTTPHeaders, r.Meta, it.Partition, it.Offset, it.Epoch.TopicID}
 	}
 	return s.in.insert(ctx, "raw_callbacks_data", rawColumns, vals, token)

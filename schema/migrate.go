@@ -127,13 +127,19 @@ func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) (Result, e
 }
 
 func apply(ctx context.Context, conn driver.Conn, ms []Migration, log *slog.Logger) (Result, error) {
-	var res Result
 	// Every statement states what it relies on (chconn.DDLSettings): an ALTER or a mutation (MATERIALIZE
 	// INDEX) is complete before the next statement runs and before the migration is recorded; a copy
 	// (INSERT … SELECT) is written synchronously.
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(chconn.DDLSettings()))
-	if err := conn.Exec(ctx, migrationsTable); err != nil {
-		return res, fmt.Errorf("create schema_migrations: %w", err)
+	return applyWith(clickhouse.Context(ctx, clickhouse.WithSettings(chconn.DDLSettings())), conn, []string{migrationsTable}, ms, log)
+}
+
+// applyWith creates the migrations table with its statements, then applies ms.
+func applyWith(ctx context.Context, conn driver.Conn, table []string, ms []Migration, log *slog.Logger) (Result, error) {
+	var res Result
+	for _, stmt := range table {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return res, fmt.Errorf("create schema_migrations: %w", err)
+		}
 	}
 	applied, err := Applied(ctx, conn)
 	if err != nil {
@@ -181,4 +187,66 @@ func Applied(ctx context.Context, conn driver.Conn) (map[uint32]string, error) {
 		out[v] = sum
 	}
 	return out, rows.Err()
+}
+
+// ClusterDDLSettings are DDLSettings for a cluster (MigrateCluster): an ON CLUSTER statement returns
+// once every host ran it, and fails when one has not within timeout (distributed_ddl_output_mode =
+// throw); ALTERs and mutations wait for every replica (alter_sync, mutations_sync = 2); an INSERT …
+// SELECT through a Distributed table returns once its shards wrote it.
+func ClusterDDLSettings(timeout time.Duration) clickhouse.Settings {
+	s := chconn.DDLSettings()
+	s["distributed_ddl_task_timeout"] = int(timeout.Seconds())
+	s["distributed_ddl_output_mode"] = "throw"
+	s["distributed_foreground_insert"] = 1
+	return s
+}
+
+// RenderCluster renders migrations (in order, each statement as Cluster.Render does) for cluster
+// name, with db the database the Distributed tables read. The first migration returned is not a
+// file: version 0, the statements that create the database on every host and schema_migrations.
+func RenderCluster(ms []Migration, name, db string) ([]Migration, error) {
+	c, err := NewCluster(name, db)
+	if err != nil {
+		return nil, err
+	}
+	table, err := c.Render(migrationsTable)
+	if err != nil {
+		return nil, err
+	}
+	head := Migration{Name: "cluster", Statements: append([]string{"CREATE DATABASE IF NOT EXISTS `" + db + "`" + c.on()}, table...)}
+	out := []Migration{head}
+	for _, m := range ms {
+		r := m
+		r.Statements = nil
+		for i, stmt := range m.Statements {
+			rs, err := c.Render(stmt)
+			if err != nil {
+				return nil, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+			r.Statements = append(r.Statements, rs...)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// MigrateCluster applies the embedded migrations, rendered for cluster name (RenderCluster), to
+// conn's database on every host of the cluster, with ClusterDDLSettings(timeout). It records them
+// in schema_migrations (replicated, read through its Distributed table) with the files' checksums,
+// so it is idempotent as Migrate is.
+func MigrateCluster(ctx context.Context, conn driver.Conn, name string, timeout time.Duration, log *slog.Logger) (Result, error) {
+	var db string
+	if err := conn.QueryRow(ctx, "SELECT currentDatabase()").Scan(&db); err != nil {
+		return Result{}, fmt.Errorf("read the current database: %w", err)
+	}
+	ms, err := Migrations()
+	if err != nil {
+		return Result{}, err
+	}
+	rs, err := RenderCluster(ms, name, db)
+	if err != nil {
+		return Result{}, err
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(ClusterDDLSettings(timeout)))
+	return applyWith(ctx, conn, rs[0].Statements, rs[1:], log)
 }

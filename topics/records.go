@@ -54,7 +54,7 @@ func (c Config) EventRecord(e *event.Event) (*kgo.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &kgo.Record{Topic: c.Events(), Key: []byte(e.Key()), Value: v}
+	rec := &kgo.Record{Topic: c.Events(), Key: e.AppendKey(make([]byte, 0, 64)), Value: v}
 	c.Auth.Sign(rec)
 	return rec, nil
 }

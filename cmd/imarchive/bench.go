@@ -20,7 +20,9 @@ started from the source tree's scripts/kafka.sh and scripts/chdb.sh on --kafka-p
 Measured, each in the same run: ingest of signed NetEase message callbacks (verified, normalized,
 deduplicated, acks=all) from the load generator in a child process, beside a bare net/http handler
 and a raw franz-go producer of the same records; the same records through segmentio/kafka-go;
-the pipeline consumers into ClickHouse and end-to-end latency at a fixed load; ingest with 1, 2, 4
+the pipeline consumers into ClickHouse and end-to-end latency at a fixed load; the insert rate per
+table of 1 and 3 consumers and the latency at a light load, with the flush policy before and after
+the insert interval (issue 18); ingest with 1, 2, 4
 partitions and ingest workers; and, from the source tree, go test -bench -benchmem of the hot path
 and the dedupe window's memory. Progress goes to stderr, the table to stdout. The default run takes
 about two minutes on 2 cores. Speed depends on the machine and on what else runs on it: the load
@@ -50,11 +52,13 @@ average is printed beside the table. Exits 1 when a part could not be measured.`
 	c.str(&scale, "scale", "IMARCHIVE_BENCH_SCALE", "1,2,4", "partition and ingest worker counts of the scaling runs")
 	c.fs.Float64Var(&cfg.E2ERate, "e2e-rate", 0, "offered callbacks/s of the end-to-end run (0: half of the ingest peak)")
 	c.env("e2e-rate", "IMARCHIVE_BENCH_E2E_RATE")
+	c.fs.Float64Var(&cfg.LightRate, "light-rate", cfg.LightRate, "offered callbacks/s of the light-load end-to-end runs (the flush policy before and after)")
+	c.env("light-rate", "IMARCHIVE_BENCH_LIGHT_RATE")
 	c.duration(&cfg.E2EPoll, "e2e-poll", "IMARCHIVE_BENCH_E2E_POLL", cfg.E2EPoll, "how often the end-to-end run queries ClickHouse for new messages")
 	c.fs.BoolVar(&cfg.Micro, "micro", cfg.Micro, "run the go test microbenchmarks (needs the source tree and go)")
 	c.env("micro", "IMARCHIVE_BENCH_MICRO")
 	c.str(&cfg.MicroTime, "micro-time", "IMARCHIVE_BENCH_MICRO_TIME", cfg.MicroTime, "-benchtime of the microbenchmarks")
-	c.str(&cfg.ProfileDir, "profile-dir", "IMARCHIVE_BENCH_PROFILE_DIR", "", "write CPU and allocation profiles of the ingest peak run here (go tool pprof)")
+	c.str(&cfg.ProfileDir, "profile-dir", "IMARCHIVE_BENCH_PROFILE_DIR", "", "write CPU and allocation profiles of the ingest peak run and of consume as deployed here (go tool pprof)")
 	c.fs.BoolVar(&cfg.Keep, "keep", false, "keep the bench's topics and database")
 	c.env("keep", "IMARCHIVE_BENCH_KEEP")
 	c.str(&format, "format", "IMARCHIVE_BENCH_FORMAT", "text", "table format: text, markdown or json")

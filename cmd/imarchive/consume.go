@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,14 @@ verdict for each presence event; and the raw topic into the raw archive (raw_cal
 --raw-archive=false. Offsets are committed only after ClickHouse acknowledged the batch; while
 ClickHouse is down the same batch is retried with backoff and nothing is skipped. Records that can
 never be written go to the dead-letter topic with the reason. Run 'imarchive migrate' first.
-Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), /metrics.`)
+Several consume processes share the work: each group's partitions are spread over them, and each
+process writes a table at most once per --insert-interval times the members of its group, so the
+group keeps to about one insert per table and interval. A batch is written as soon as that allows
+once it is full (--batch-rows, --batch-bytes), caught up (nothing more waiting in Kafka) or
+--batch-wait old. --group-instance-id makes the process a static member: restarted within
+--session-timeout it gets its partitions back without a rebalance.
+Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer; "degraded" with the
+partitions that have lag and no commit for --stall-after), /metrics.`)
 	var (
 		lf    logFlags
 		kf    kafkaFlags
@@ -47,8 +55,11 @@ Ops endpoints on --ops-listen: /healthz, /readyz (ClickHouse and Kafka answer), 
 	c.fs.BoolVar(&rawOn, "raw-archive", true, "also archive the raw topic into raw_callbacks (several consume processes share the raw group's partitions)")
 	c.env("raw-archive", "IMARCHIVE_RAW_ARCHIVE")
 	c.integer(&pcfg.BatchRows, "batch-rows", "IMARCHIVE_BATCH_ROWS", pcfg.BatchRows, "most records in one batch")
-	c.integer(&pcfg.BatchBytes, "batch-bytes", "IMARCHIVE_BATCH_BYTES", pcfg.BatchBytes, "most record bytes in one batch (and in one Kafka fetch)")
-	c.duration(&pcfg.BatchWait, "batch-wait", "IMARCHIVE_BATCH_WAIT", pcfg.BatchWait, "longest a record waits for its batch to fill")
+	c.integer(&pcfg.BatchBytes, "batch-bytes", "IMARCHIVE_BATCH_BYTES", pcfg.BatchBytes, "most record bytes in one batch (and in one Kafka fetch); the group writes at most this much per insert interval")
+	c.duration(&pcfg.BatchWait, "batch-wait", "IMARCHIVE_BATCH_WAIT", pcfg.BatchWait, "longest a record waits for its batch to fill, the insert interval aside")
+	c.duration(&pcfg.InsertInterval, "insert-interval", "IMARCHIVE_INSERT_INTERVAL", pcfg.InsertInterval, "least time between two inserts into one table by the whole group: each process waits this times the group's members between its batches (0: off)")
+	c.str(&pcfg.InstanceID, "group-instance-id", "IMARCHIVE_GROUP_INSTANCE_ID", "", "static group membership (Kafka group.instance.id), one per process, e.g. the host name: a restart within --session-timeout keeps the partitions without a rebalance (a stopped process's partitions wait for it that long)")
+	c.duration(&pcfg.StallAfter, "stall-after", "IMARCHIVE_STALL_AFTER", pcfg.StallAfter, "a partition with lag whose committed offset has not moved for this long is reported stalled (/readyz, imarchive_pipeline_partition_stalled)")
 	c.duration(&pcfg.RetryMax, "retry-max", "IMARCHIVE_RETRY_MAX", pcfg.RetryMax, "longest backoff between retries of a failed insert")
 	c.duration(&pcfg.SessionTimeout, "session-timeout", "IMARCHIVE_SESSION_TIMEOUT", pcfg.SessionTimeout, "how long the group waits for a silent consumer (killed, cut off) before giving its partitions to the others (the broker bounds it: group.min/max.session.timeout.ms)")
 	c.duration(&pcfg.Presence.Heartbeat, "presence-heartbeat", "IMARCHIVE_PRESENCE_HEARTBEAT", pcfg.Presence.Heartbeat, "the platform's online renewal period (NetEase heartbeat, type 8)")
@@ -83,6 +94,24 @@ type runner interface {
 	Close()
 	Ping(ctx context.Context) error
 	EnsureTopics(ctx context.Context)
+	Stalled() []pipeline.Stall
+	Group() string
+}
+
+// stallNote says which partitions of the consumers' groups are stalled, or "" when none is.
+func stallNote(rs []runner, now time.Time) string {
+	var parts []string
+	for _, r := range rs {
+		for _, s := range r.Stalled() {
+			held := "no member"
+			if s.Member != "" {
+				held = "member " + s.Member
+			}
+			parts = append(parts, fmt.Sprintf("partition %s/%d of group %s stalled: %d records of lag, no commit for %s (%s)",
+				s.Topic, s.Partition, r.Group(), s.Lag, now.Sub(s.Since).Round(time.Second), held))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipeline.Config, opts *clickhouse.Options, ops string, rawOn bool, chain chainFlags) error {
@@ -117,7 +146,14 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 		runners = append(runners, ch)
 	}
 	ready := func(ctx context.Context) error {
-		return errors.Join(conn.Ping(ctx), events.Ping(ctx))
+		if err := errors.Join(conn.Ping(ctx), events.Ping(ctx)); err != nil {
+			return err
+		}
+		// Working, but a partition is not moving: say which, and who holds it.
+		if note := stallNote(runners, time.Now()); note != "" {
+			return degraded{why: note}
+		}
+		return nil
 	}
 	if ops != "" {
 		ln, err := net.Listen("tcp", ops)
@@ -130,6 +166,7 @@ func consume(ctx context.Context, log *slog.Logger, tc topics.Config, pcfg pipel
 		log.Info("ops endpoints", "addr", ln.Addr().String())
 	}
 	go events.EnsureTopics(ctx)
+	go pipeline.NewPartsReporter(conn, log, reg).Run(ctx, 15*time.Second)
 	log.Info("consuming", "events_topic", tc.Events(), "group", pcfg.Group, "raw_topic", tc.Raw(), "raw_group", pcfg.RawGroupName(),
 		"raw_archive", rawOn, "raw_chain", chain.on, "chain_group", chain.cfg.GroupName(pcfg), "clickhouse", opts.Addr, "database", opts.Auth.Database)
 
