@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS presence_connection_agg_local ON CLUSTER 'imarchive'
     app            LowCardinality(String) COMMENT 'Platform application',
     account        String COMMENT 'Account',
     connection     String COMMENT 'Connection (consid:…, device:…, or empty for the account)',
-    last           AggregateFunction(argMax, Tuple(Bool, String, DateTime64(3, 'UTC'), String, UInt64, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), String, String, String, String, DateTime64(3, 'UTC'), String, String), Tuple(DateTime64(3, 'UTC'), UInt64)) COMMENT 'The last applied copy: (online, op, occurred_at, event_id, arrival, since, expires_at, device_id, client_type, connection_id, client_ip, login_time, client_port, sdk_version) of the applied copy greatest by (occurred_at, arrival); read with argMaxMerge',
+    last           AggregateFunction(argMax, Tuple(Bool, String, DateTime64(3, 'UTC'), String, UInt64, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), String, String, String, DateTime64(3, 'UTC'), String, String), Tuple(DateTime64(3, 'UTC'), UInt64)) COMMENT 'The last applied copy: (online, op, occurred_at, event_id, arrival, since, expires_at, device_id, client_type, connection_id, login_time, client_port, sdk_version) of the applied copy greatest by (occurred_at, arrival); read with argMaxMerge. No client IP: the analyst reads this table (through the views), and IPs are the auditor''s (presence_events_data)',
     last_online_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'Greatest time of an applied online copy'
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
@@ -76,13 +76,13 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS presence_connection_mv ON CLUSTER 'imarch
     app            LowCardinality(String) COMMENT 'Platform application',
     account        String COMMENT 'Account',
     connection     String COMMENT 'Connection',
-    last           AggregateFunction(argMax, Tuple(Bool, String, DateTime64(3, 'UTC'), String, UInt64, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), String, String, String, String, DateTime64(3, 'UTC'), String, String), Tuple(DateTime64(3, 'UTC'), UInt64)) COMMENT 'The last applied copy',
+    last           AggregateFunction(argMax, Tuple(Bool, String, DateTime64(3, 'UTC'), String, UInt64, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), String, String, String, DateTime64(3, 'UTC'), String, String), Tuple(DateTime64(3, 'UTC'), UInt64)) COMMENT 'The last applied copy',
     last_online_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'Greatest time of an applied online copy'
 )
 AS
 SELECT source, app, account, connection,
     argMaxState(tuple(online, toString(op), occurred_at, event_id, arrival, since, expires_at, device_id, toString(client_type),
-                      connection_id, client_ip, login_time, client_port, toString(sdk_version)), tuple(occurred_at, arrival)) AS last,
+                      connection_id, login_time, client_port, toString(sdk_version)), tuple(occurred_at, arrival)) AS last,
     maxIf(occurred_at, online) AS last_online_at
 FROM presence_events_data_local
 WHERE NOT stale AND arrival > 0
@@ -177,7 +177,6 @@ CREATE VIEW IF NOT EXISTS presence_connections ON CLUSTER 'imarchive'
     state_event_id String COMMENT 'event_id of its last applied copy',
     expires_at     DateTime64(3, 'UTC') COMMENT 'When its online state expires without a renewal; 1970-01-01 for never or offline',
     last_online_at DateTime64(3, 'UTC') COMMENT 'Greatest time of an applied online copy (login or renewal)',
-    client_ip      String COMMENT 'Client IP address of its last applied copy',
     login_time     DateTime64(3, 'UTC') COMMENT 'When it logged in, as the platform says (NetEase loginTime); 1970-01-01 where absent',
     client_port    String COMMENT 'Client port (NetEase clientPort)',
     sdk_version    String COMMENT 'SDK build (NetEase sdkVersion)'
@@ -191,7 +190,7 @@ AS SELECT source, app, account, connection,
             'online') AS status,
     status = 'online' AS online,
     multiIf(status = 'expired', tupleElement(s, 7),
-            status = 'online' AND toUnixTimestamp64Milli(tupleElement(s, 12)) != 0, least(tupleElement(s, 6), tupleElement(s, 12)),
+            status = 'online' AND toUnixTimestamp64Milli(tupleElement(s, 11)) != 0, least(tupleElement(s, 6), tupleElement(s, 11)),
             tupleElement(s, 6)) AS since,
     tupleElement(s, 2) AS state_op,
     if(status = 'offline', tupleElement(s, 2), '') AS offline_reason,
@@ -200,10 +199,9 @@ AS SELECT source, app, account, connection,
     tupleElement(s, 4) AS state_event_id,
     if(tupleElement(s, 1), tupleElement(s, 7), toDateTime64(0, 3, 'UTC')) AS expires_at,
     last_online_at,
-    tupleElement(s, 11) AS client_ip,
-    tupleElement(s, 12) AS login_time,
-    tupleElement(s, 13) AS client_port,
-    tupleElement(s, 14) AS sdk_version
+    tupleElement(s, 11) AS login_time,
+    tupleElement(s, 12) AS client_port,
+    tupleElement(s, 13) AS sdk_version
 FROM
 (
     SELECT source, app, account, connection, argMaxMerge(last) AS s, max(last_online_at) AS last_online_at

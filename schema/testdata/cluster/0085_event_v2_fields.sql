@@ -37,14 +37,16 @@ ALTER TABLE community_events_data_local ON CLUSTER 'imarchive'
                 arrayMap(kv -> toInt64OrZero(trim(BOTH '"' FROM tupleElement(kv, 2))), JSONExtractKeysAndValuesRaw(attrs['roleIdPriority']))),
         source = 'netease_qchat' AND platform_type IN ('68', '69') AND attrs['priority'] != '' AND attrs['roleid'] != '',
             map(attrs['roleid'], toInt64OrZero(attrs['priority'])),
-        map()) COMMENT 'Priority given to each role (79 roleIdPriority; 68, 69 priority of role_id): higher is stronger, @everyone 0' AFTER channel_view_mode;
+        map()) COMMENT 'Priority given to each role (79 roleIdPriority; 68, 69 priority of role_id): higher is stronger, @everyone 0' AFTER channel_view_mode,
+    ADD COLUMN IF NOT EXISTS channel_topic String DEFAULT if(source = 'netease_qchat' AND platform_type IN ('63', '65'), attrs['topic'], '') COMMENT 'Channel topic as created or changed (63, 65 topic); empty when the copy sets none' AFTER role_priorities;
 
 ALTER TABLE community_events_data ON CLUSTER 'imarchive'
     ADD COLUMN IF NOT EXISTS inviter String DEFAULT multiIf(source != 'netease_qchat', '', platform_type IN ('54', '55'), attrs['inviteAccid'], platform_type IN ('61', '62', '76'), attrs['inviter'], '') COMMENT 'The account whose invitation a membership event concerns (54, 55 inviteAccid) or that invited the member concerned (61, 62, 76 inviter); not an account acted upon' AFTER name,
     ADD COLUMN IF NOT EXISTS member_type LowCardinality(String) DEFAULT if(source = 'netease_qchat' AND platform_type IN ('61', '62', '76'), attrs['type'], '') COMMENT 'target_account''s member type (61, 62, 76 type): 0 ordinary member, 1 owner' AFTER inviter,
     ADD COLUMN IF NOT EXISTS channel_type LowCardinality(String) DEFAULT if(source = 'netease_qchat' AND platform_type IN ('63', '65'), attrs['type'], '') COMMENT 'Channel type as created or changed (63, 65 type): 0 message channel, 100 custom' AFTER member_type,
     ADD COLUMN IF NOT EXISTS channel_view_mode LowCardinality(String) DEFAULT if(source = 'netease_qchat' AND platform_type IN ('63', '65'), attrs['viewmode'], '') COMMENT 'Channel view mode as created or changed (63, 65 viewmode): 0 public, 1 private' AFTER channel_type,
-    ADD COLUMN IF NOT EXISTS role_priorities Map(String, Int64) DEFAULT multiIf( source = 'netease_qchat' AND platform_type = '79', mapFromArrays( arrayMap(kv -> tupleElement(kv, 1), JSONExtractKeysAndValuesRaw(attrs['roleIdPriority'])), arrayMap(kv -> toInt64OrZero(trim(BOTH '"' FROM tupleElement(kv, 2))), JSONExtractKeysAndValuesRaw(attrs['roleIdPriority']))), source = 'netease_qchat' AND platform_type IN ('68', '69') AND attrs['priority'] != '' AND attrs['roleid'] != '', map(attrs['roleid'], toInt64OrZero(attrs['priority'])), map()) COMMENT 'Priority given to each role (79 roleIdPriority; 68, 69 priority of role_id): higher is stronger, @everyone 0' AFTER channel_view_mode;
+    ADD COLUMN IF NOT EXISTS role_priorities Map(String, Int64) DEFAULT multiIf( source = 'netease_qchat' AND platform_type = '79', mapFromArrays( arrayMap(kv -> tupleElement(kv, 1), JSONExtractKeysAndValuesRaw(attrs['roleIdPriority'])), arrayMap(kv -> toInt64OrZero(trim(BOTH '"' FROM tupleElement(kv, 2))), JSONExtractKeysAndValuesRaw(attrs['roleIdPriority']))), source = 'netease_qchat' AND platform_type IN ('68', '69') AND attrs['priority'] != '' AND attrs['roleid'] != '', map(attrs['roleid'], toInt64OrZero(attrs['priority'])), map()) COMMENT 'Priority given to each role (79 roleIdPriority; 68, 69 priority of role_id): higher is stronger, @everyone 0' AFTER channel_view_mode,
+    ADD COLUMN IF NOT EXISTS channel_topic String DEFAULT if(source = 'netease_qchat' AND platform_type IN ('63', '65'), attrs['topic'], '') COMMENT 'Channel topic as created or changed (63, 65 topic); empty when the copy sets none' AFTER role_priorities;
 
 ALTER TABLE community_events_data_local ON CLUSTER 'imarchive' UPDATE target_account = '', accounts = []
 WHERE source = 'netease_qchat' AND platform_type IN ('54', '55') AND target_account != '';
@@ -161,12 +163,13 @@ CREATE OR REPLACE VIEW community_events ON CLUSTER 'imarchive'
     channel_type      LowCardinality(String) COMMENT 'Channel type as created or changed (63, 65 type): 0 message channel, 100 custom',
     channel_view_mode LowCardinality(String) COMMENT 'Channel view mode as created or changed (63, 65 viewmode): 0 public, 1 private',
     role_priorities   Map(String, Int64) COMMENT 'Priority given to each role (79 roleIdPriority; 68, 69 priority of role_id): higher is stronger, @everyone 0',
+    channel_topic     String COMMENT 'Channel topic as created or changed (63, 65 topic); empty when the copy sets none',
     via_api           Bool COMMENT 'Done through the platform''s server API rather than an SDK (NetEase api = true)',
     attrs             Map(String, String) COMMENT 'Every top-level field of the payload as received'
 )
 AS SELECT event_id, source, app, kind, op, platform_type, platform_subtype, occurred_at, received_at, actor, actor_nick,
     actor_client_type, actor_ip, server_id, channel_id, target_account, accounts, role_id, role_ids, name,
-    inviter, member_type, channel_type, channel_view_mode, role_priorities,
+    inviter, member_type, channel_type, channel_view_mode, role_priorities, channel_topic,
     lower(attrs['api']) = 'true' AS via_api, attrs
 FROM community_events_data FINAL;
 
