@@ -195,7 +195,7 @@ func TestProvisioning(t *testing.T) {
 	}
 	opts, err := cli.NewProjectOptions([]string{"../docker-compose.yml"}, cli.WithWorkingDirectory(".."),
 		cli.WithEnv([]string{"CLICKHOUSE_PASSWORD=x", "GRAFANA_ADMIN_PASSWORD=x", "CLICKHOUSE_WRITER_PASSWORD=x", "CLICKHOUSE_AUDITOR_PASSWORD=x",
-			"CLICKHOUSE_ADMIN_PASSWORD=x", "KAFKA_HOST_PASSWORD=x", "IMARCHIVE_RECORD_KEYS=x"}), cli.WithName("imarchive"))
+			"CLICKHOUSE_ADMIN_PASSWORD=x", "CLICKHOUSE_CLUSTER_PASSWORD=x", "KAFKA_HOST_PASSWORD=x", "IMARCHIVE_RECORD_KEYS=x"}), cli.WithName("imarchive"))
 	if err != nil {
 		t.Fatal(err)
 	}
