@@ -21,7 +21,9 @@
 -- column: event_id String  deterministic event id, the key to the raw payload
 --
 -- The candidates first, each a small set: messages of the range flagged as sent (messages_as_sent, the
--- range reaching its key) and messages with a recall, a delete or a flagged edit (message_updates_data).
+-- range reaching its key) and messages with a recall, a delete or a flagged edit (message_updates_data,
+-- changes made since the range began, less a day for clocks that disagree, or without a platform time:
+-- a change is made after its message).
 -- Then those messages alone in their current version (the messages view, joined from the candidates:
 -- query_plan_join_swap_table). A page is limit rows, oldest first; the next starts after the last
 -- row's msg_time and event_id.
@@ -32,6 +34,7 @@ WITH
             max(op = 'recall') AS recalled, max(op = 'delete') AS deleted, max(antispam) AS antispam
         FROM message_updates_data
         WHERE ({app:String} = '' OR app = {app:String}) AND msg_id != ''
+          AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
         GROUP BY source, app, msg_id
         HAVING recalled OR deleted OR antispam
     ),

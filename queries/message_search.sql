@@ -22,7 +22,8 @@
 -- First the candidates: messages of the range whose text as sent contains the text (messages_as_sent:
 -- the range reaches the key, the n-gram index on lowerUTF8(body) of migration 0060 skips every granule
 -- whose n-grams cannot match), and messages with an edit that contains it (message_updates_data, the
--- same index; an edit is found whenever it was made). Then those messages alone in their current
+-- same index; an edit is found whenever it was made after the range began, less a day for clocks that
+-- disagree, or when it has no platform time: an edit is made after its message). Then those messages alone in their current
 -- version (the messages view: query_plan_join_swap_table joins the edit state of these messages only).
 -- A page is limit rows, oldest first; the next starts after the last row's msg_time and event_id.
 WITH
@@ -42,6 +43,7 @@ WITH
         FROM message_updates_data
         WHERE ({app:String} = '' OR app = {app:String})
           AND {text:String} != ''
+          AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
           AND msg_id != ''
           AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
     )
