@@ -263,8 +263,8 @@ func (c Case) Params(end time.Time, probed map[string]string) (map[string]string
 	}
 	p := map[string]string{}
 	for _, f := range q.Params {
-		if _, optional := f.Optional(); optional {
-			p[f.Name] = "" // every filter on All
+		if def, optional := f.Optional(); optional {
+			p[f.Name] = def // every filter on All, a page of the declared size
 		}
 	}
 	if c.Range > 0 {
