@@ -17,6 +17,12 @@ ORDER BY (source, app, receipt_key)
 COMMENT 'First receipt of each event of the raw archive (raw_first_receipts_mv); read with min(first) GROUP BY the key';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS raw_first_receipts_mv TO raw_first_receipts
+(
+    source      LowCardinality(String) COMMENT 'Platform the callback came in for',
+    app         LowCardinality(String) COMMENT 'Platform application',
+    receipt_key String COMMENT 'The event_id, or the raw key of a body that has none',
+    first       Tuple(DateTime64(3, 'UTC'), Int32, Int64) COMMENT 'The least (received_at, raw_partition, raw_offset) of the inserted block''s receipts of the key'
+)
 AS
 SELECT source, app, if(event_id != '', event_id, raw_key) AS receipt_key,
     min(tuple(received_at, raw_partition, raw_offset)) AS first
