@@ -41,6 +41,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		accessCommand(stdout, stderr),
 		chaosCommand(stdout, stderr),
 		benchCommand(stdout, stderr),
+		benchQueriesCommand(stdout, stderr),
 		exportCommand(stdout, stderr),
 		auditCommand(stdout, stderr),
 		holdCommand(stdout, stderr),
