@@ -26,8 +26,8 @@ func compliance() (dashboard.Dashboard, error) {
 		Query: "recent_message_changes", Constants: map[string]string{"limit": Int(50)},
 	}, map[string]string{"occurred_at": "dateTimeAsIso"}, "")
 	b.chTable(CH{
-		Panel: Panel{Title: "Flagged messages", Text: "Messages sent in the time range that were recalled, deleted or flagged by content safety (as sent or in any edit), with every flag that applies and the current and original text. Filtered by the app variable only.", Unit: "none", W: 24, H: 9},
-		Query: "flagged_messages",
+		Panel: Panel{Title: "Flagged messages", Text: "The first 500 messages sent in the time range that were recalled, deleted or flagged by content safety (as sent or in any edit), oldest first, with every flag that applies and the current and original text; narrow the range to read on (imarchive query flagged_messages pages through all). Filtered by the app variable only.", Unit: "none", W: 24, H: 9},
+		Query: "flagged_messages", Constants: map[string]string{"limit": Int(500)},
 	}, map[string]string{"msg_time": "dateTimeAsIso", "updated_at": "dateTimeAsIso"}, "")
 
 	b.row("Legal holds")

@@ -532,7 +532,22 @@ func TestRuleRoundTrip(t *testing.T) {
 		}
 	}
 	if _, err := dashboards.PanelSQL(q, nil); err == nil {
-		t.Error("a parameter without macro or constant (by) must be refused")
+		t.Error("a parameter without macro, constant or default (by) must be refused")
+	}
+	// A parameter with a declared default and no macro takes the default as a literal of its type.
+	if !strings.Contains(sql, "rank <= 10,") {
+		t.Errorf("series_limit did not take its default, 10:\n%s", sql)
+	}
+	flagged, err := queries.Get("flagged_messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsql, err := dashboards.PanelSQL(flagged, map[string]string{"limit": "500"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fsql, "CAST('1970-01-01 00:00:00' AS DateTime64(3, 'UTC'))") {
+		t.Errorf("flagged_messages' cursor left without its defaults:\n%s", fsql)
 	}
 	if _, err := dashboards.PanelSQL(q, map[string]string{"by": "'app'", "bogus": "1"}); err == nil {
 		t.Error("a constant for a parameter the query lacks must be refused")

@@ -22,19 +22,22 @@ func messaging() (dashboard.Dashboard, error) {
 	totals("Active groups", "groups", "iLink and Maxim groups (and iLink topics) with at least one message in the time range.")
 
 	b.row("Volume")
-	volume := func(by, title, text string) {
+	// A series per platform or app, or the 10 busiest servers and channels of the range and the rest
+	// summed as (other): a stack people can read, and a bounded answer whatever the archive holds.
+	// Servers and channels are drawn at 5 minutes or coarser.
+	volume := func(by, title, text, interval string) {
 		b.chTimeseries(CH{
 			Panel: Panel{Title: title, Text: text, Unit: "short", W: 12, H: 8},
-			Query: "message_volume", Constants: map[string]string{"by": Str(by)},
-		}, TS{Stack: true, Bars: true, Interval: "1m"})
+			Query: "message_volume", Constants: map[string]string{"by": Str(by), "series_limit": Int(10)},
+		}, TS{Stack: true, Bars: true, Interval: interval})
 	}
-	volume("platform", "Messages by platform", "Messages sent per interval, stacked by platform.")
-	volume("app", "Messages by app", "Messages sent per interval, stacked by application.")
-	volume("server", "Messages by server", "Messages sent per interval, stacked by QChat server; '(no server)' is every message outside QChat.")
-	volume("channel", "Messages by channel", "Messages sent per interval, stacked by QChat channel; iLink and Maxim groups appear as group:ID, one-to-one messages as '(direct)'.")
+	volume("platform", "Messages by platform", "Messages sent per interval, stacked by platform.", "1m")
+	volume("app", "Messages by app", "Messages sent per interval, stacked by application; beyond the 10 busiest of the range, the rest as (other).", "1m")
+	volume("server", "Messages by server", "Messages sent per interval, stacked by QChat server, the 10 busiest of the range and the rest as (other); '(no server)' is every message outside QChat.", "5m")
+	volume("channel", "Messages by channel", "Messages sent per interval, stacked by QChat channel, the 10 busiest of the range and the rest as (other); iLink and Maxim groups appear as group:ID, one-to-one messages as '(direct)'.", "5m")
 	b.chTimeseries(CH{
 		Panel: Panel{Title: "Messages per day by platform", Text: "Messages sent per UTC day, by platform.", Unit: "short", W: 12, H: 8},
-		Query: "message_volume", Constants: map[string]string{"by": Str("platform"), "step_seconds": Int(86400)},
+		Query: "message_volume", Constants: map[string]string{"by": Str("platform"), "step_seconds": Int(86400), "series_limit": Int(10)},
 	}, TS{Stack: true, Bars: true})
 	b.chTimeseries(CH{
 		Panel: Panel{Title: "Daily active senders", Text: "Distinct accounts that sent at least one message each UTC day, and the messages they sent.", Unit: "short", W: 12, H: 8},

@@ -52,6 +52,17 @@ func Str(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
+// literal is the SQL literal of value as a parameter of type typ.
+func literal(typ, value string) string {
+	switch {
+	case typ == "String":
+		return Str(value)
+	case integerType.MatchString(typ) && digits.MatchString(value):
+		return value
+	}
+	return "CAST(" + Str(value) + " AS " + typ + ")"
+}
+
 // Int is the SQL literal of an integer constant.
 func Int(n uint64) string { return strconv.FormatUint(n, 10) }
 
@@ -61,7 +72,9 @@ func Int(n uint64) string { return strconv.FormatUint(n, 10) }
 //     constants: "-- imarchive: queries/NAME.sql" [" with k = v, …"].
 //  2. Each parameter {name:Type} of the file becomes the constant the panel gives it (a SQL literal:
 //     Str for a String, Int for an integer type), or else its entry in Macros, which must have the
-//     same type. Any other parameter is an error.
+//     same type, or else the value the query gives it when left out (queries.Field.Optional: a page
+//     size or cursor's declared default), written as a literal of its type. Any other parameter is an
+//     error.
 func PanelSQL(q queries.Query, constants map[string]string) (string, error) {
 	sql := q.SQL
 	names := slices.Sorted(maps.Keys(constants))
@@ -77,7 +90,10 @@ func PanelSQL(q queries.Query, constants map[string]string) (string, error) {
 			return "", fmt.Errorf("queries/%s.sql: constant %s = %s is not a literal of its type %s", q.Name, p.Name, repl, p.Type)
 		case !ok:
 			m, known := Macros[p.Name]
+			def, optional := p.Optional()
 			switch {
+			case !known && optional:
+				m = Macro{Type: p.Type, Grafana: literal(p.Type, def)}
 			case !known:
 				return "", fmt.Errorf("queries/%s.sql: parameter %s has no Grafana macro or variable and no constant", q.Name, p.Name)
 			case m.Type != p.Type:

@@ -16,13 +16,13 @@ SELECT
     countIf(what = 'edit') AS flagged_edits
 FROM
 (
-    -- The flag as sent is messages_data's (messages shows the current content's); not attrs, which
+    -- The flag as sent is messages_as_sent's (messages shows the current content's); not attrs, which
     -- the analyst (Grafana) may not read.
-    SELECT if(toUnixTimestamp64Milli(msg_time) = 0, received_at, msg_time) AS at, 'message' AS what
-    FROM messages_data FINAL
+    SELECT msg_time AS at, 'message' AS what
+    FROM messages_as_sent
     WHERE antispam
-      AND at >= {from:DateTime64(3, 'UTC')}
-      AND at < {to:DateTime64(3, 'UTC')}
+      AND msg_time >= {from:DateTime64(3, 'UTC')}
+      AND msg_time < {to:DateTime64(3, 'UTC')}
       AND ({source:String} = '' OR source = {source:String})
       AND ({app:String} = '' OR app = {app:String})
       AND ({server_id:String} = '' OR server_id = {server_id:String})

@@ -26,7 +26,7 @@ FROM
       AND ({app:String} = '' OR app = {app:String})
     UNION ALL
     SELECT CAST(sender_client_type AS String), 'message', (CAST(source AS String), CAST(app AS String), sender)
-    FROM messages
+    FROM messages_as_sent
     WHERE msg_time >= {from:DateTime64(3, 'UTC')}
       AND msg_time < {to:DateTime64(3, 'UTC')}
       AND ({source:String} = '' OR source = {source:String})

@@ -13,7 +13,7 @@ SELECT
     toDate(msg_time) AS day,
     uniqExact(source, app, sender) AS senders,
     count() AS messages
-FROM messages
+FROM messages_as_sent
 WHERE msg_time >= {from:DateTime64(3, 'UTC')}
       AND msg_time < {to:DateTime64(3, 'UTC')}
       AND sender != ''

@@ -11,6 +11,12 @@
 -- column: duplicates UInt64  of them, receipts of an event (or an unreadable body) already received earlier: analysts see the event once
 -- column: stale_presence UInt64  presence copies received in the bucket after a later copy of the same connection
 --
+-- A receipt repeats an earlier one when it is not its key's first receipt (raw_first_receipts, kept by
+-- a materialized view: the least received_at, raw partition and offset), so only the range is read.
+-- Stale presence copies are the copies with a version received in the range (idx_received_at, no
+-- FINAL over every month), then read whole by their sorting key and folded as FINAL would (the last
+-- written version of each).
+--
 -- Retries that ingest answered from its dedupe window never reach the archive; they are counted in the
 -- Prometheus metric imarchive_ingest_duplicates_total (Ingest health dashboard).
 SELECT time, source, receipts, duplicates, stale_presence
@@ -24,35 +30,58 @@ FROM
         sum(stale) AS stale_presence
     FROM
     (
-        SELECT received_at, source, toUInt64(1) AS receipt, toUInt64(n > 1) AS duplicate, toUInt64(0) AS stale
+        SELECT r.received_at AS received_at, CAST(r.source AS String) AS source, toUInt64(1) AS receipt,
+            toUInt64(toUnixTimestamp64Milli(tupleElement(f.first, 1)) != 0
+                     AND tuple(r.received_at, r.raw_partition, r.raw_offset) > f.first) AS duplicate,
+            toUInt64(0) AS stale
         FROM
         (
-            SELECT received_at, CAST(source AS String) AS source,
-                row_number() OVER (PARTITION BY source, app, if(event_id != '', event_id, raw_key)
-                                   ORDER BY received_at, raw_partition, raw_offset) AS n
+            SELECT source, app, received_at, raw_partition, raw_offset, if(event_id != '', event_id, raw_key) AS receipt_key
             FROM raw_callbacks
-            WHERE received_at < {to:DateTime64(3, 'UTC')}
+            WHERE received_at >= {from:DateTime64(3, 'UTC')}
+              AND received_at < {to:DateTime64(3, 'UTC')}
               AND ({source:String} = '' OR source = {source:String})
               AND ({app:String} = '' OR app = {app:String})
-              AND (source, app, if(event_id != '', event_id, raw_key)) IN
+        ) AS r
+        LEFT JOIN
+        (
+            SELECT source, app, receipt_key, min(first) AS first
+            FROM raw_first_receipts
+            WHERE ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+              AND (source, app, receipt_key) IN
               (
                   SELECT source, app, if(event_id != '', event_id, raw_key)
                   FROM raw_callbacks
                   WHERE received_at >= {from:DateTime64(3, 'UTC')}
-      AND received_at < {to:DateTime64(3, 'UTC')}
+                    AND received_at < {to:DateTime64(3, 'UTC')}
                     AND ({source:String} = '' OR source = {source:String})
                     AND ({app:String} = '' OR app = {app:String})
               )
-        )
-        WHERE received_at >= {from:DateTime64(3, 'UTC')}
+            GROUP BY source, app, receipt_key
+        ) AS f ON f.source = r.source AND f.app = r.app AND f.receipt_key = r.receipt_key
         UNION ALL
-        SELECT received_at, CAST(source AS String), toUInt64(0), toUInt64(0), toUInt64(1)
-        FROM presence_events
+        SELECT received_at, source, toUInt64(0), toUInt64(0), toUInt64(1)
+        FROM
+        (
+            SELECT argMax(received_at, inserted_at) AS received_at, CAST(source AS String) AS source,
+                argMax(stale, inserted_at) AS stale
+            FROM presence_events_data
+            WHERE (source, app, account, occurred_at, event_id) IN
+            (
+                SELECT source, app, account, occurred_at, event_id
+                FROM presence_events_data
+                WHERE stale
+                  AND received_at >= {from:DateTime64(3, 'UTC')}
+                  AND received_at < {to:DateTime64(3, 'UTC')}
+                  AND ({source:String} = '' OR source = {source:String})
+                  AND ({app:String} = '' OR app = {app:String})
+            )
+            GROUP BY source, app, account, occurred_at, event_id
+        )
         WHERE stale
           AND received_at >= {from:DateTime64(3, 'UTC')}
-      AND received_at < {to:DateTime64(3, 'UTC')}
-          AND ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
+          AND received_at < {to:DateTime64(3, 'UTC')}
     )
     GROUP BY time, source
     ORDER BY source, time WITH FILL

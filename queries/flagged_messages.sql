@@ -3,6 +3,9 @@
 -- param: app String  the platform application; empty for every application
 -- param: from DateTime64(3, 'UTC')  messages sent at or after this time (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
 -- param: to DateTime64(3, 'UTC')  messages sent before this time
+-- param: limit UInt32  at most this many messages (a page): the oldest first; to read on, pass the last one's msg_time and event_id as after_time and after_event_id (default 1000)
+-- param: after_time DateTime64(3, 'UTC')  only messages after this one: its msg_time (with after_event_id: the previous page's last message) (default 1970-01-01 00:00:00)
+-- param: after_event_id String  the event_id of that message: messages at exactly after_time come after it by event_id (default )
 -- column: msg_time DateTime64(3, 'UTC')  when the message was sent
 -- column: source LowCardinality(String)  platform
 -- column: app LowCardinality(String)  platform application
@@ -16,6 +19,14 @@
 -- column: updated_at DateTime64(3, 'UTC')  time of the latest change
 -- column: msg_id String  server-side message id (query message_edit_history for every version)
 -- column: event_id String  deterministic event id, the key to the raw payload
+--
+-- The candidates first, each a small set: messages of the range flagged as sent (messages_as_sent, the
+-- range reaching its key) and messages with a recall, a delete or a flagged edit (message_updates_data,
+-- changes made since the range began, less a day for clocks that disagree, or without a platform time:
+-- a change is made after its message).
+-- Then those messages alone in their current version (the messages view, joined from the candidates:
+-- query_plan_join_swap_table). A page is limit rows, oldest first; the next starts after the last
+-- row's msg_time and event_id.
 WITH
     changes AS
     (
@@ -23,12 +34,18 @@ WITH
             max(op = 'recall') AS recalled, max(op = 'delete') AS deleted, max(antispam) AS antispam
         FROM message_updates_data
         WHERE ({app:String} = '' OR app = {app:String}) AND msg_id != ''
+          AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
         GROUP BY source, app, msg_id
         HAVING recalled OR deleted OR antispam
     ),
     flagged_sent AS
     (
-        SELECT event_id FROM messages_data WHERE ({app:String} = '' OR app = {app:String}) AND antispam
+        SELECT event_id
+        FROM messages_as_sent
+        WHERE antispam
+          AND msg_time >= {from:DateTime64(3, 'UTC')}
+          AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND ({app:String} = '' OR app = {app:String})
     )
 SELECT
     m.msg_time AS msg_time,
@@ -39,7 +56,7 @@ SELECT
     arrayFilter(x -> x != '', [
         if(c.recalled OR m.status = 'recalled', 'recalled', ''),
         if(c.deleted OR m.status = 'deleted', 'deleted', ''),
-        if(c.antispam OR m.antispam OR m.event_id IN (SELECT event_id FROM flagged_sent), 'antispam', '')]) AS flags,
+        if(c.antispam OR m.antispam OR m.event_id IN flagged_sent, 'antispam', '')]) AS flags,
     m.status AS status,
     m.antispam_detail AS antispam_detail,
     m.body AS body,
@@ -52,5 +69,10 @@ LEFT JOIN changes AS c ON c.source = m.source AND c.app = m.app AND c.msg_id = m
 WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time >= {from:DateTime64(3, 'UTC')}
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
+  AND (m.event_id IN flagged_sent OR (m.source, m.app, m.msg_id) IN (SELECT source, app, msg_id FROM changes))
   AND notEmpty(flags)
+  AND (m.msg_time > {after_time:DateTime64(3, 'UTC')}
+       OR (m.msg_time = {after_time:DateTime64(3, 'UTC')} AND m.event_id > {after_event_id:String}))
 ORDER BY msg_time, event_id
+LIMIT {limit:UInt32}
+SETTINGS query_plan_join_swap_table = 'true'

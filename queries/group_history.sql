@@ -4,6 +4,9 @@
 -- param: group_id String  the group (messages.group_id)
 -- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
 -- param: to DateTime64(3, 'UTC')  end of the range, exclusive
+-- param: limit UInt32  at most this many messages (a page): the oldest first; to read on, pass the last one's msg_time and event_id as after_time and after_event_id (default 1000)
+-- param: after_time DateTime64(3, 'UTC')  only messages after this one: its msg_time (with after_event_id: the previous page's last message) (default 1970-01-01 00:00:00)
+-- param: after_event_id String  the event_id of that message: messages at exactly after_time come after it by event_id (default )
 -- column: msg_time DateTime64(3, 'UTC')  when the message was sent (when it was received, where the platform gives no time)
 -- column: sender String  sending account
 -- column: sender_nick String  sender nickname at send time
@@ -17,6 +20,12 @@
 -- column: source LowCardinality(String)  platform
 -- column: event_id String  deterministic event id, the key to the raw payload (query raw_payload)
 -- column: received_at DateTime64(3, 'UTC')  when imarchive received it
+--
+-- A group's messages are its conversation (group:GROUP), the key's second part after the day.
+-- A page is limit rows, oldest first; the next starts after the last row's msg_time and event_id
+-- (after_time, after_event_id), which the key reaches as it reaches the range. The messages view joins
+-- each message's edit state: query_plan_join_swap_table makes the join from the messages found (few)
+-- and reads the edit state of those alone, instead of aggregating all of it first.
 SELECT
     msg_time,
     sender,
@@ -34,6 +43,11 @@ SELECT
 FROM messages
 WHERE app = {app:String}
   AND group_id = {group_id:String}
+  AND conversation = concat('group:', {group_id:String})
   AND msg_time >= {from:DateTime64(3, 'UTC')}
   AND msg_time < {to:DateTime64(3, 'UTC')}
+  AND (msg_time > {after_time:DateTime64(3, 'UTC')}
+       OR (msg_time = {after_time:DateTime64(3, 'UTC')} AND event_id > {after_event_id:String}))
 ORDER BY msg_time, event_id
+LIMIT {limit:UInt32}
+SETTINGS query_plan_join_swap_table = 'true'

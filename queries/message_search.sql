@@ -4,6 +4,9 @@
 -- param: text String  the text to find (a substring: no wildcards; at least one character)
 -- param: from DateTime64(3, 'UTC')  messages sent at or after this time (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
 -- param: to DateTime64(3, 'UTC')  messages sent before this time
+-- param: limit UInt32  at most this many messages (a page): the oldest first; to read on, pass the last one's msg_time and event_id as after_time and after_event_id (default 1000)
+-- param: after_time DateTime64(3, 'UTC')  only messages after this one: its msg_time (with after_event_id: the previous page's last message) (default 1970-01-01 00:00:00)
+-- param: after_event_id String  the event_id of that message: messages at exactly after_time come after it by event_id (default )
 -- column: msg_time DateTime64(3, 'UTC')  when the message was sent
 -- column: source LowCardinality(String)  platform
 -- column: app LowCardinality(String)  platform application
@@ -16,8 +19,34 @@
 -- column: msg_id String  server-side message id (query message_edit_history for every version)
 -- column: event_id String  deterministic event id, the key to the raw payload
 --
--- The index is on lowerUTF8(body) of messages_data and message_updates_data (migration 0060); the
--- search expression is the same, so ClickHouse skips every granule whose n-grams cannot match.
+-- First the candidates: messages of the range whose text as sent contains the text (messages_as_sent:
+-- the range reaches the key, the n-gram index on lowerUTF8(body) of migration 0060 skips every granule
+-- whose n-grams cannot match), and messages with an edit that contains it (message_updates_data, the
+-- same index; an edit is found whenever it was made after the range began, less a day for clocks that
+-- disagree, or when it has no platform time: an edit is made after its message). Then those messages alone in their current
+-- version (the messages view: query_plan_join_swap_table joins the edit state of these messages only).
+-- A page is limit rows, oldest first; the next starts after the last row's msg_time and event_id.
+WITH
+    sent_hits AS
+    (
+        SELECT event_id
+        FROM messages_as_sent
+        WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+          AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND ({app:String} = '' OR app = {app:String})
+          AND {text:String} != ''
+          AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
+    ),
+    edit_hits AS
+    (
+        SELECT DISTINCT source, app, msg_id
+        FROM message_updates_data
+        WHERE ({app:String} = '' OR app = {app:String})
+          AND {text:String} != ''
+          AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
+          AND msg_id != ''
+          AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
+    )
 SELECT
     m.msg_time AS msg_time,
     m.source AS source,
@@ -27,29 +56,17 @@ SELECT
     m.body AS body,
     m.original_body AS original_body,
     m.status AS status,
-    arrayStringConcat(arrayFilter(x -> x != '', [if(s.hit = 1, 'sent', ''), if(e.hit = 1, 'edit', '')]), ',') AS matched_in,
+    arrayStringConcat(arrayFilter(x -> x != '', [if(m.event_id IN sent_hits, 'sent', ''),
+        if((m.source, m.app, m.msg_id) IN edit_hits, 'edit', '')]), ',') AS matched_in,
     m.msg_id AS msg_id,
     m.event_id AS event_id
 FROM messages AS m
-LEFT JOIN
-(
-    SELECT DISTINCT event_id, toUInt8(1) AS hit
-    FROM messages_data
-    WHERE ({app:String} = '' OR app = {app:String})
-      AND {text:String} != ''
-      AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
-) AS s ON s.event_id = m.event_id
-LEFT JOIN
-(
-    SELECT DISTINCT source, app, msg_id, toUInt8(1) AS hit
-    FROM message_updates_data
-    WHERE ({app:String} = '' OR app = {app:String})
-      AND {text:String} != ''
-      AND msg_id != ''
-      AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
-) AS e ON e.source = m.source AND e.app = m.app AND e.msg_id = m.msg_id
 WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time >= {from:DateTime64(3, 'UTC')}
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
-  AND (s.hit = 1 OR e.hit = 1)
+  AND (m.event_id IN sent_hits OR (m.source, m.app, m.msg_id) IN edit_hits)
+  AND (m.msg_time > {after_time:DateTime64(3, 'UTC')}
+       OR (m.msg_time = {after_time:DateTime64(3, 'UTC')} AND m.event_id > {after_event_id:String}))
 ORDER BY msg_time, event_id
+LIMIT {limit:UInt32}
+SETTINGS query_plan_join_swap_table = 'true'

@@ -17,7 +17,7 @@ SELECT
     uniqExactIf((app, server_id), server_id != '') AS servers,
     uniqExactIf((app, server_id, channel_id), channel_id != '') AS channels,
     uniqExactIf((source, app, group_id), group_id != '') AS `groups`
-FROM messages
+FROM messages_as_sent
 WHERE msg_time >= {from:DateTime64(3, 'UTC')}
       AND msg_time < {to:DateTime64(3, 'UTC')}
       AND ({source:String} = '' OR source = {source:String})

@@ -67,14 +67,21 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 
 // Optional reports whether the parameter may be left out, and the value it then takes: a parameter
 // whose description says "empty for all" (or "empty for every …") is a filter that an empty value
-// switches off, so leaving it out means the same.
+// switches off, so leaving it out means the same; one whose description ends "(default VALUE)" takes
+// VALUE (a page size, a cursor's start).
 func (f Field) Optional() (def string, ok bool) {
+	if m := defaultValue.FindStringSubmatch(f.Description); m != nil {
+		return m[1], true
+	}
 	d := strings.ToLower(f.Description)
 	if strings.Contains(d, "empty for all") || strings.Contains(d, "empty for every") {
 		return "", true
 	}
 	return "", false
 }
+
+// defaultValue is a description's closing "(default VALUE)"; VALUE may be empty: "(default )".
+var defaultValue = regexp.MustCompile(`\(default ([^()]*)\)$`)
 
 // baseType strips Nullable(…) and LowCardinality(…).
 func baseType(typ string) string {

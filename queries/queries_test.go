@@ -134,7 +134,7 @@ func TestBindOptionalParams(t *testing.T) {
 			optional = append(optional, p.Name)
 		}
 	}
-	if strings.Join(optional, ",") != "source,app,server_id,channel_id" {
+	if strings.Join(optional, ",") != "source,app,server_id,channel_id,series_limit" {
 		t.Errorf("optional parameters of message_volume: %v", optional)
 	}
 }

@@ -34,7 +34,7 @@ FROM
 (
     SELECT source, app, server_id, channel_id, count() AS messages, uniqExact(sender) AS senders,
         max(msg_time) AS last_message_at
-    FROM messages
+    FROM messages_as_sent
     WHERE msg_time >= {from:DateTime64(3, 'UTC')}
       AND msg_time < {to:DateTime64(3, 'UTC')}
       AND channel_id != ''

@@ -31,7 +31,7 @@ FROM
 (
     SELECT source, app, server_id, count() AS messages, uniqExact(sender) AS senders,
         uniqExactIf(channel_id, channel_id != '') AS channels
-    FROM messages
+    FROM messages_as_sent
     WHERE msg_time >= {from:DateTime64(3, 'UTC')}
       AND msg_time < {to:DateTime64(3, 'UTC')}
       AND server_id != ''

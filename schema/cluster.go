@@ -30,7 +30,8 @@ import (
 //     changes (ADD, DROP, MODIFY, RENAME, COMMENT COLUMN) are also made to the Distributed NAME, which
 //     must have the same columns. RENAME and EXCHANGE of a storage table move the local tables and
 //     create the Distributed tables again over them. DROP drops both.
-//   - INSERT … SELECT (a copy in a migration) is run once, through the Distributed tables.
+//   - INSERT … SELECT (a copy in a migration) is run once, through the Distributed tables, and so is
+//     a SELECT (a migration's check that a copy is whole, failing it with throwIf).
 //
 // Every statement is then run with ClusterDDLSettings: ON CLUSTER statements return once every host
 // of the cluster has run them (distributed_ddl_task_timeout, distributed_ddl_output_mode = throw),
@@ -105,6 +106,8 @@ func (c *Cluster) Render(stmt string) ([]string, error) {
 		out, err = r.local(2, "OPTIMIZE TABLE")
 	case r.words(0, "INSERT", "INTO"):
 		out = []string{stmt} // once, through the Distributed tables
+	case r.words(0, "SELECT"):
+		out = []string{stmt} // a check (throwIf), once, through the Distributed tables
 	default:
 		err = ErrClusterUnsupported
 	}

@@ -29,9 +29,10 @@ var auditorQueries = map[string]bool{
 	"server_members_at": true, // the servers' invitemode, applymode and owner, from attrs
 }
 
-// withheld names the columns no analyst grant may cover: every payload field verbatim, and client
-// IP addresses.
-var withheld = regexp.MustCompile(`^(attrs|[a-z_]*_ip)$`)
+// withheld names the columns no analyst grant may cover: every payload field verbatim (attrs, and
+// since schema 0096 its storage attrs_rest, attrs_promoted and the attrs_full, attrs_columns built
+// from them), and client IP addresses.
+var withheld = regexp.MustCompile(`^(attrs|attrs_[a-z]+|[a-z_]*_ip)$`)
 
 var revokeRe = regexp.MustCompile("^REVOKE SELECT\\((.+)\\) ON `[^`]+`\\.([A-Za-z0-9_]+) FROM `([^`]+)`$")
 

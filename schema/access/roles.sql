@@ -27,6 +27,7 @@ REVOKE INSERT ON {db}.retention_runs FROM {writer};
 
 -- The archive's views and the tables behind them (schema 0001-0010).
 GRANT SELECT ON {db}.messages TO {analyst};
+GRANT SELECT ON {db}.messages_as_sent TO {analyst};
 GRANT SELECT ON {db}.messages_data TO {analyst};
 GRANT SELECT ON {db}.messages_v1 TO {analyst};
 GRANT SELECT ON {db}.message_updates TO {analyst};
@@ -48,23 +49,27 @@ GRANT SELECT ON {db}.quick_comments_data TO {analyst};
 GRANT SELECT ON {db}.archive_events TO {analyst};
 GRANT SELECT ON {db}.schema_version TO {analyst};
 GRANT SELECT ON {db}.schema_migrations TO {analyst};
--- Not attrs, not IP addresses, not what is computed from attrs (schema 0080 keeps the note apart).
+-- Not attrs, not IP addresses, not what is computed from attrs (schema 0080 keeps the note apart). The
+-- payload's storage since schema 0096 (attrs_rest, attrs_promoted; attrs_full and attrs_columns give it
+-- back, client IP included) is withheld as attrs is.
 REVOKE SELECT(attrs, sender_ip, attach, ext) ON {db}.messages FROM {analyst};
-REVOKE SELECT(attrs, sender_ip) ON {db}.messages_data FROM {analyst};
+REVOKE SELECT(attrs, sender_ip, attach, ext) ON {db}.messages_as_sent FROM {analyst};
+REVOKE SELECT(attrs, attrs_columns, attrs_promoted, attrs_rest, attrs_full, sender_ip) ON {db}.messages_data FROM {analyst};
 REVOKE SELECT(attrs, sender_ip) ON {db}.messages_v1 FROM {analyst};
 REVOKE SELECT(attrs, actor_ip) ON {db}.message_updates FROM {analyst};
-REVOKE SELECT(attrs, actor_ip) ON {db}.message_updates_data FROM {analyst};
+REVOKE SELECT(attrs, attrs_columns, attrs_promoted, attrs_rest, attrs_full, actor_ip) ON {db}.message_updates_data FROM {analyst};
 REVOKE SELECT(attrs, sender_ip, to_type, attach) ON {db}.notifications FROM {analyst};
-REVOKE SELECT(attrs, sender_ip) ON {db}.notifications_data FROM {analyst};
+REVOKE SELECT(attrs, attrs_columns, attrs_promoted, attrs_rest, attrs_full, sender_ip) ON {db}.notifications_data FROM {analyst};
 REVOKE SELECT(attrs, client_ip) ON {db}.presence_events FROM {analyst};
-REVOKE SELECT(attrs, client_ip) ON {db}.presence_events_data FROM {analyst};
+REVOKE SELECT(attrs, attrs_columns, attrs_promoted, attrs_rest, attrs_full, client_ip) ON {db}.presence_events_data FROM {analyst};
 REVOKE SELECT(attrs, actor_ip, via_api) ON {db}.community_events FROM {analyst};
-REVOKE SELECT(attrs, actor_ip) ON {db}.community_events_data FROM {analyst};
+REVOKE SELECT(attrs, attrs_columns, attrs_promoted, attrs_rest, attrs_full, actor_ip) ON {db}.community_events_data FROM {analyst};
 REVOKE SELECT(attrs, actor_ip) ON {db}.quick_comments FROM {analyst};
-REVOKE SELECT(attrs, actor_ip) ON {db}.quick_comments_data FROM {analyst};
+REVOKE SELECT(attrs, attrs_columns, attrs_promoted, attrs_rest, attrs_full, actor_ip) ON {db}.quick_comments_data FROM {analyst};
 -- The raw archive without its payload: enough to count receipts and repeats (duplicates_discarded).
 GRANT SELECT(source, app, received_at, event_id, raw_key, body_sha256, raw_partition, raw_offset) ON {db}.raw_callbacks TO {analyst};
 GRANT SELECT(source, app, received_at, event_id, raw_key, body_sha256, raw_partition, raw_offset, inserted_at) ON {db}.raw_callbacks_data TO {analyst};
+GRANT SELECT ON {db}.raw_first_receipts TO {analyst};
 -- Connector snapshots (0050-0053).
 GRANT SELECT ON {db}.sync_runs TO {analyst};
 GRANT SELECT ON {db}.sync_items TO {analyst};
