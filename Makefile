@@ -8,9 +8,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 test:
 	@bash scripts/test.sh
 
-# bin/imarchive, the binary every README command uses.
+# bin/imarchive, the binary every README command uses, and bin/imarchive-dev, the developer tools
+# (bench, chaos) that the image does not ship.
 build:
 	go build -ldflags "$(if $(VERSION),-X main.version=$(VERSION))" -o bin/imarchive ./cmd/imarchive
+	go build -o bin/imarchive-dev ./cmd/imarchive-dev
 
 # The binary the Dockerfile ships: static, trimmed, versioned.
 static:
@@ -24,7 +26,7 @@ stack:
 # Starts its own Kafka broker and ClickHouse engine unless BENCH_ARGS names them; e.g.
 # make bench BENCH_ARGS="--format markdown --profile-dir /tmp/prof"
 bench: build
-	bin/imarchive bench $(BENCH_ARGS)
+	bin/imarchive-dev bench $(BENCH_ARGS)
 
 # The chaos run on services of its own, killed and restarted at random (scripts/chaos.sh):
 #   make chaos ARGS="--duration 5m --seed 42"

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 // tlsFront puts an HTTPS server in front of the real ClickHouse engine's HTTP interface (chDB has

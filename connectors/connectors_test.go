@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/connectors"
-	"github.com/imarchive/imarchive/connectors/connectorstest"
+	"github.com/imarchive/imarchive/internal/testenv/connectorstest"
 )
 
 func TestBackoffGrowsWithinBounds(t *testing.T) {

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"syscall"
 	"time"
+
+	"github.com/imarchive/imarchive/internal/backoff"
 )
 
 // Policy says how a connector calls a platform: each request is bounded by Timeout; a failure that may
@@ -45,18 +46,9 @@ func (p Policy) Validate() error {
 }
 
 // Backoff returns the wait before retry number n (1 for the first retry): MinBackoff·2^(n-1), capped at
-// MaxBackoff, then drawn uniformly from its upper half so that clients do not retry in step.
-func (p Policy) Backoff(n int) time.Duration {
-	d := p.MinBackoff
-	for i := 1; i < n && d < p.MaxBackoff; i++ {
-		d *= 2
-	}
-	if d > p.MaxBackoff {
-		d = p.MaxBackoff
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
-}
+// MaxBackoff, then drawn uniformly from its upper half so that clients do not retry in step
+// (internal/backoff, the consumers' backoff too).
+func (p Policy) Backoff(n int) time.Duration { return backoff.Wait(p.MinBackoff, p.MaxBackoff, n) }
 
 // ErrGaveUp is wrapped by Do's error when every attempt failed with a retryable error.
 var ErrGaveUp = errors.New("gave up")

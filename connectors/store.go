@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"reflect"
 	"sort"
@@ -522,3 +523,42 @@ func (s *Store) writeItems(ctx context.Context, b *Batch) error {
 
 // ErrNoStore is returned by syncs given no store.
 var ErrNoStore = errors.New("no ClickHouse store configured")
+
+// RunEnd says what a sync's end means to the operator: Flush writes what the run read (called on
+// failure only, best effort; nil: nothing to write); Unwritten is logged when that fails; Failed,
+// Unrecorded and Incomplete complete the messages of a failed run, of a failed run that could not be
+// recorded, and of a successful run that could not be recorded complete; Complete is the summary line.
+type RunEnd struct {
+	Flush      func(ctx context.Context) error
+	Unwritten  string
+	Failed     string
+	Unrecorded string
+	Incomplete string
+	Complete   string
+}
+
+// FinishRun records a sync run's outcome, within 30 s even when ctx was cancelled (Ctrl-C): on
+// failure what the run read is written first (best effort), then the run's row (Finish). It returns
+// runErr, joined with the failure to record it, or the failure to record a successful run.
+func (s *Store) FinishRun(ctx context.Context, run *Run, runErr error, end RunEnd, prog *Progress, log *slog.Logger) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if runErr != nil && end.Flush != nil {
+		if err := end.Flush(fctx); err != nil {
+			log.Warn(end.Unwritten, "err", err)
+		}
+	}
+	ferr := s.Finish(fctx, run, runErr)
+	if runErr != nil {
+		prog.Printf("run %s failed%s: %v", run.ID, end.Failed, runErr)
+		if ferr != nil {
+			return errors.Join(runErr, fmt.Errorf("record the run as failed (%s): %w", end.Unrecorded, ferr))
+		}
+		return runErr
+	}
+	if ferr != nil {
+		return fmt.Errorf("everything was written but recording run %s complete failed (%s): %w", run.ID, end.Incomplete, ferr)
+	}
+	prog.Printf("run %s complete: %s", run.ID, end.Complete)
+	return nil
+}

@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // recorder is a Registerer that keeps what serve's and consume's parts register, so their metrics'
@@ -42,7 +42,7 @@ func servedMetrics(t *testing.T) map[string]map[string]bool {
 	t.Helper()
 	rec := &recorder{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = []string{"127.0.0.1:1"} // never dialled: the clients are only built
 	icfg := ingest.DefaultConfig()
 	icfg.NeteaseApps = map[string]string{"app": "secret"}

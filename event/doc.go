@@ -92,7 +92,7 @@
 //     upon, and the inviter is not); 79's roles sorted as numbers ("9" before "10"), not as text; the
 //     81/82 event_id takes the time as read (identical for every time sent as a plain integer, which
 //     is every example of the manual). A version 1 event read by a version 2 consumer is upgraded
-//     (ingest.Upgrade) before it is written, its event_id unchanged.
+//     (normalize.Upgrade) before it is written, its event_id unchanged.
 //
 // A consumer writes the versions up to its own and dead-letters a newer one: upgrade the consumers
 // before serve.

@@ -177,11 +177,11 @@ func compileSchema(t testing.TB) *jsonschema.Schema {
 	return s
 }
 
-// TestGoldenEventsValidate validates every golden event of ingest/testdata against the schema, and
+// TestGoldenEventsValidate validates every golden event of normalize/testdata against the schema, and
 // checks the validator rejects what the schema forbids.
 func TestGoldenEventsValidate(t *testing.T) {
 	s := compileSchema(t)
-	files, err := filepath.Glob("../ingest/testdata/*/*.event.json")
+	files, err := filepath.Glob("../normalize/testdata/*/*.event.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func marshalStd(t testing.TB, e *Event) []byte {
 
 // goldenEvents are the ingest goldens: every shape the normalizers make.
 func goldenEvents(t testing.TB) []Event {
-	files, err := filepath.Glob("../ingest/testdata/*/*.event.json")
+	files, err := filepath.Glob("../normalize/testdata/*/*.event.json")
 	if err != nil || len(files) < 40 {
 		t.Fatalf("golden events: %d, %v", len(files), err)
 	}

@@ -16,7 +16,7 @@ import (
 // body is on the wire once (not again in attrs), and a record of a build before body_attr (attrs
 // whole) reads the same.
 func TestWireRoundTrip(t *testing.T) {
-	files, err := filepath.Glob("../ingest/testdata/*/*.event.json")
+	files, err := filepath.Glob("../normalize/testdata/*/*.event.json")
 	if err != nil || len(files) < 40 {
 		t.Fatalf("golden events: %d, %v", len(files), err)
 	}

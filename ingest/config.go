@@ -121,6 +121,17 @@ func DefaultConfig() Config {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []error
+	errs = append(errs, c.validateApps()...)
+	errs = append(errs, c.validateRotation()...)
+	errs = append(errs, c.validateLimits()...)
+	errs = append(errs, c.validateSpool()...)
+	errs = append(errs, c.validateDedupe()...)
+	return errors.Join(errs...)
+}
+
+// validateApps checks the platforms' apps: each with its credentials, iLink's usable in a path.
+func (c Config) validateApps() []error {
+	var errs []error
 	if len(c.NeteaseApps)+len(c.ILinkApps)+len(c.MaximApps) == 0 {
 		errs = append(errs, errors.New("no platform apps configured (IMARCHIVE_NETEASE_APPS, IMARCHIVE_ILINK_APPS, IMARCHIVE_MAXIM_APPS)"))
 	}
@@ -145,6 +156,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("maxim app %q: empty app_id or secret", k))
 		}
 	}
+	return errs
+}
+
+// validateRotation checks the previous secrets of a rotation: each beside a current one.
+func (c Config) validateRotation() []error {
+	var errs []error
 	for k, v := range c.NeteasePrevious {
 		if _, ok := c.NeteaseApps[k]; !ok || v == "" {
 			errs = append(errs, fmt.Errorf("netease app %q: a previous secret needs a current one", k))
@@ -160,6 +177,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("maxim app %q: a previous secret needs a current one", k))
 		}
 	}
+	return errs
+}
+
+// validateLimits checks the rate limit, the in-flight bound, the body's read limits and the deadlines.
+func (c Config) validateLimits() []error {
+	var errs []error
 	if c.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("rate limit %v: must not be negative (0 turns it off)", c.RateLimit))
 	}
@@ -181,24 +204,37 @@ func (c Config) Validate() error {
 	if c.AckTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("ack timeout %s: must be positive", c.AckTimeout))
 	}
-	if c.SpoolDir != "" {
-		if c.SpoolAfter <= 0 || c.SpoolAfter >= c.AckTimeout {
-			errs = append(errs, fmt.Errorf("spool after %s: must be positive and less than the ack timeout (%s), leaving time for the spool's fsync", c.SpoolAfter, c.AckTimeout))
-		}
-		if c.SpoolMaxBytes <= 0 {
-			errs = append(errs, fmt.Errorf("spool max bytes %d: must be positive", c.SpoolMaxBytes))
-		}
-		if c.SpoolSegmentBytes <= 0 || c.SpoolSegmentBytes > c.SpoolMaxBytes {
-			errs = append(errs, fmt.Errorf("spool segment bytes %d: must be positive and at most the spool max bytes (%d)", c.SpoolSegmentBytes, c.SpoolMaxBytes))
-		}
+	return errs
+}
+
+// validateSpool checks the spool's sizes and when a callback goes to it, when there is one.
+func (c Config) validateSpool() []error {
+	var errs []error
+	if c.SpoolDir == "" {
+		return nil
 	}
+	if c.SpoolAfter <= 0 || c.SpoolAfter >= c.AckTimeout {
+		errs = append(errs, fmt.Errorf("spool after %s: must be positive and less than the ack timeout (%s), leaving time for the spool's fsync", c.SpoolAfter, c.AckTimeout))
+	}
+	if c.SpoolMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("spool max bytes %d: must be positive", c.SpoolMaxBytes))
+	}
+	if c.SpoolSegmentBytes <= 0 || c.SpoolSegmentBytes > c.SpoolMaxBytes {
+		errs = append(errs, fmt.Errorf("spool segment bytes %d: must be positive and at most the spool max bytes (%d)", c.SpoolSegmentBytes, c.SpoolMaxBytes))
+	}
+	return errs
+}
+
+// validateDedupe checks the dedupe window and its size.
+func (c Config) validateDedupe() []error {
+	var errs []error
 	if c.DedupeWindow < 0 {
 		errs = append(errs, fmt.Errorf("dedupe window %s: must not be negative (0 turns deduplication off)", c.DedupeWindow))
 	}
 	if c.DedupeSize < 0 || (c.DedupeWindow > 0 && c.DedupeSize == 0) {
 		errs = append(errs, fmt.Errorf("dedupe size %d: must be positive while the dedupe window is", c.DedupeSize))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ParseApps parses "key=secret[,key=secret…]" and returns each app's current secret (its first

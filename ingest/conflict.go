@@ -8,22 +8,13 @@ import (
 	"net/http"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // ErrEventIDConflict is the dead-letter reason of a verified delivery whose event_id was delivered
 // before with a different body.
 var ErrEventIDConflict = errors.New("event_id conflict: the same event_id was delivered with a different body")
-
-// ErrRecordTooLarge is the dead-letter reason of an authentic callback whose event record would be
-// over the record limit (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES): the producer would refuse it on every
-// try, so it is kept raw and dead-lettered, and answered as delivered.
-var ErrRecordTooLarge = errors.New("event record over the record limit")
-
-// Dead-letter headers of an event_id conflict: the SHA-256 of this body and of the one delivered first.
-const (
-	HeaderBodySHA256      = "imarchive.body_sha256"
-	HeaderFirstBodySHA256 = "imarchive.first_body_sha256"
-)
 
 // conflict keeps a verified delivery whose event_id was delivered before with another body: its raw
 // record (so every verified delivery has its receipt) and a dead letter naming both bodies' hashes;
@@ -38,9 +29,9 @@ func (r *Receiver) conflict(ctx context.Context, w http.ResponseWriter, d delive
 	reason := fmt.Errorf("%w (first sha256 %s, this %s)", ErrEventIDConflict, hex.EncodeToString(first[:]), hex.EncodeToString(sum[:]))
 	dl := deadLetterRecord(r.topics.DeadLetter(), raw, reason)
 	dl.Headers = append(dl.Headers,
-		kgo.RecordHeader{Key: HeaderBodySHA256, Value: []byte(hex.EncodeToString(sum[:]))},
-		kgo.RecordHeader{Key: HeaderFirstBodySHA256, Value: []byte(hex.EncodeToString(first[:]))})
-	setHeader(dl, HeaderStage, "ingest.dedupe")
+		kgo.RecordHeader{Key: kafka.HeaderBodySHA256, Value: []byte(hex.EncodeToString(sum[:]))},
+		kgo.RecordHeader{Key: kafka.HeaderFirstBodySHA256, Value: []byte(hex.EncodeToString(first[:]))})
+	setHeader(dl, kafka.HeaderStage, "ingest.dedupe")
 	recs := []*kgo.Record{raw, dl}
 	r.sign(recs)
 	r.metrics.conflicts.WithLabelValues(d.platform).Inc()

@@ -1,10 +1,11 @@
 package ingest
 
 import (
-	"container/list"
 	"context"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // dedupe remembers the keys (event_ids) of deliveries whose records Kafka acknowledged, for a window,
@@ -21,6 +22,12 @@ import (
 // It is per process: replicas behind a load balancer do not share it, and a retry after the window
 // is produced again. Downstream, ClickHouse folds repeats by event_id; this keeps the topics clean of
 // the common case.
+//
+// The bounded store is hashicorp/golang-lru's simplelru, read with Peek so that its order stays the
+// order of delivery: one window for all, so the oldest entry is also the soonest to expire, and
+// expire walks from it. Not its expirable variant: that one reads the wall clock (the windows follow
+// the receiver's platform-facing clock, WithClock) and starts a goroutine per cache that never ends.
+// The in-flight coordination (a retry waits for the first delivery's outcome) is ours: no cache does it.
 type dedupe struct {
 	window time.Duration
 	size   int
@@ -28,13 +35,11 @@ type dedupe struct {
 	hooks  dedupeHooks
 
 	mu       sync.Mutex
-	seen     map[string]*list.Element // of *seenKey, in order
-	order    *list.List               // oldest first; one window for all, so also soonest to expire first
+	seen     *simplelru.LRU[string, seenKey] // oldest first
 	inflight map[string]*flight
 }
 
 type seenKey struct {
-	key string
 	at  time.Time
 	sum bodySum
 }
@@ -66,10 +71,11 @@ func newDedupe(window time.Duration, size int, now func() time.Time, hooks dedup
 	if hooks.evicted == nil {
 		hooks.evicted = func() {}
 	}
-	return &dedupe{
-		window: window, size: size, now: now, hooks: hooks,
-		seen: map[string]*list.Element{}, order: list.New(), inflight: map[string]*flight{},
+	seen, err := simplelru.NewLRU[string, seenKey](max(size, 1), nil)
+	if err != nil {
+		panic(err) // only for a size below one
 	}
+	return &dedupe{window: window, size: size, now: now, hooks: hooks, seen: seen, inflight: map[string]*flight{}}
 }
 
 // Duplicate states, for metrics.
@@ -96,8 +102,8 @@ func (d *dedupe) acquireBody(ctx context.Context, key string, sum bodySum) (owne
 	for {
 		d.mu.Lock()
 		d.expire()
-		if el, ok := d.seen[key]; ok {
-			first = el.Value.(*seenKey).sum
+		if sk, ok := d.seen.Peek(key); ok {
+			first = sk.sum
 			d.mu.Unlock()
 			return false, dupOf(dupSeen, first, sum), first, nil
 		}
@@ -139,8 +145,7 @@ func (d *dedupe) seenRecently(key string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.expire()
-	_, ok := d.seen[key]
-	return ok
+	return d.seen.Contains(key)
 }
 
 // release ends the caller's ownership of key: delivered says whether Kafka acknowledged its records.
@@ -154,19 +159,15 @@ func (d *dedupe) release(key string, delivered bool) {
 	fl := d.inflight[key]
 	delete(d.inflight, key)
 	if delivered {
-		if el, ok := d.seen[key]; ok {
-			d.order.Remove(el)
-		}
-		sk := &seenKey{key: key, at: d.now()}
+		sk := seenKey{at: d.now()}
 		if fl != nil {
 			sk.sum = fl.sum
 		}
-		d.seen[key] = d.order.PushBack(sk)
-		for d.order.Len() > d.size {
-			d.drop(d.order.Front())
+		d.seen.Remove(key) // a key delivered again goes to the back: its window starts anew
+		if d.seen.Add(key, sk) {
 			d.hooks.evicted()
 		}
-		d.hooks.entries(d.order.Len())
+		d.hooks.entries(d.seen.Len())
 	}
 	if fl != nil {
 		fl.ok = delivered
@@ -177,19 +178,15 @@ func (d *dedupe) release(key string, delivered bool) {
 // expire forgets keys older than the window. Called with mu held.
 func (d *dedupe) expire() {
 	now := d.now()
-	n := d.order.Len()
-	for el := d.order.Front(); el != nil; el = d.order.Front() {
-		if now.Sub(el.Value.(*seenKey).at) < d.window {
+	n := d.seen.Len()
+	for {
+		_, sk, ok := d.seen.GetOldest()
+		if !ok || now.Sub(sk.at) < d.window {
 			break
 		}
-		d.drop(el)
+		d.seen.RemoveOldest()
 	}
-	if d.order.Len() != n {
-		d.hooks.entries(d.order.Len())
+	if d.seen.Len() != n {
+		d.hooks.entries(d.seen.Len())
 	}
-}
-
-func (d *dedupe) drop(el *list.Element) {
-	d.order.Remove(el)
-	delete(d.seen, el.Value.(*seenKey).key)
 }

@@ -1,5 +1,5 @@
 // Package ingest receives the IM platforms' HTTP callbacks, verifies them, keeps the bytes exactly as
-// received on the raw topic, normalizes them into canonical events (package event) on the events
+// received on the raw topic, normalizes them into canonical events (package normalize) on the events
 // topic, and answers the platform only once the records are durable: acknowledged by Kafka (acks=all,
 // idempotent producer) or, when Kafka is slow or down, fsynced to the local spool (package
 // ingest/spool), which Forward drains to Kafka in order. The answer is due AckTimeout after arrival
@@ -93,53 +93,6 @@
 //     the same three secret-bearing values, so accepting both does not weaken the check). Hex is
 //     compared case-insensitively in constant time. A match is answered with echostr verbatim
 //     (text/plain); anything else with an empty body (401).
-//   - iLink msg_type 4. §4.3 (user status) and §4.4 (topic message) share msg_type 4. They are told
-//     apart by their fields: a body with content or group_id is a topic message (kind message,
-//     Target.Group = the topic); otherwise, with type (1 online, 0 offline), a status change of
-//     from_uid (kind presence). Both come only for what the UID subscribed to: users with ham_user
-//     (§5.11, "订阅用户的上下线状态"), topics with ham_topic (§5.13): imarchive ilink subscribe. A
-//     status with another type is dead-lettered. A status without time is kept with occurred_at 0, as a
-//     NetEase 47 without time is: one rule for both, which loses nothing (package event, "OccurredAtMs");
-//     a time that is not a number is dead-lettered.
-//   - iLink identity: the pushes carry no id, create_time is "精确到秒", and the platform resends an
-//     unanswered push (§2.1): the push itself is the event's identity (package event, "iLink identity").
-//   - iLink §4.2's example sends msg_type 1 with a group_id, while its table says group messages are
-//     msg_type 3: any of msg_type 1–3 with a group_id is a message to that group (PlatformType keeps
-//     what was sent).
-//   - iLink §4.3's example key " time" (with a space) is a conversion artefact; keys are matched
-//     exactly first and then with surrounding white space removed, and attrs keep the key as sent.
-//   - Time as string or number. Every integer field (NetEase time, msgTimestamp, msgTime; iLink
-//     create_time, time; Maxim timestamp) is read from a JSON number or a string, and "123.0" is 123.
-//     iLink times are seconds; a value over 10^11 is taken to be milliseconds already.
-//   - iLink content is Base64: standard, padded or not; URL-safe and line breaks are accepted too.
-//     Body is the decoded text (invalid UTF-8 replaced by U+FFFD: file contents may be bytes) and
-//     attrs keep the original.
-//   - NetEase lists (inviteAccids, kickAccids, targetAccidList, accids, memberAccids, roleids) arrive
-//     as JSON arrays in some examples and as arrays inside strings in others, with numbers or strings
-//     as elements: all are decoded into Target.Accounts / Target.Roles as text; a plain string that is
-//     not an array is one element. roleIdPriority likewise, object or string, gives Target.Roles and
-//     Target.RolePriorities.
-//     auths, pushPayload and yidunRes are kept verbatim (attrs; yidunRes also in AntispamDetail).
-//   - NetEase antispam is "a String that can be converted to Boolean": "true"/"false", JSON booleans
-//     and 1/0 are read; anything else is dead-lettered rather than guessed.
-//   - NetEase 81/82 status. The copy manual does not list its values; they are read as QChat's
-//     message states: 0 update, 1 recall, 2 delete; any other (QChat lets apps define their own) is an
-//     update. PlatformSubtype keeps the code, so a better reading can be replayed.
-//   - NetEase 49's example carries msgIdServer "0": "0" identifies nothing, so MsgID stays empty and
-//     the event_id is the canonical body's. Such a notification cannot be linked to its 82 updates: an
-//     82 names the notification it changed by "msgId | String | 消息ID" alone, and neither its table nor
-//     its example has msgIdClient, serverId, channelId or msgTimestamp, so nothing in the 49 (whose ids
-//     are "msgIdServer | 服务器 ID" and "msgIdClient | 客户端生成的消息 ID") matches anything in an 82.
-//     A 49 with a real msgIdServer and its 82s share msg_id (the notifications view). Linking by sender
-//     and text would be a guess, and an update changes the text.
-//   - NetEase 54/55 inviteAccid ("邀请的成员的帐号") is the inviter, not the invitee: the manual's 53
-//     copy has accid "yx" inviting into server 1492590, and its 55 copy of that server has accid
-//     "wmtest315" rejecting with inviteAccid "yx". The invitee answering is the Actor; the inviter goes
-//     to Inviter, never to Target (the accounts acted upon). 61, 62 and 76 name the member's "inviter"
-//     (邀请者accid) too.
-//   - NetEase 79 roleIdPriority: "身份组 ID 与优先级对应关系,格式:{"身份组ID1":"优先级1",…}" — priorities
-//     as numbers or strings, kept in Target.RolePriorities; the role ids sort as numbers. 68 and 69 give
-//     one role's "priority" ("@everyone 的优先级为0,正数,数字越高优先级越高").
 //   - NetEase AppKey header: sent "in some setups"; where present it must equal the path's appkey.
 //   - NetEase CheckSum. The copy manual shows the three headers but not how CheckSum is made: its
 //     example says only "CurTime: … //当前UTC时间戳 … 毫秒数(String)" and "MD5: … //根据请求中的request
@@ -151,11 +104,8 @@
 //   - CurTime freshness: the manual gives CurTime (ms, UTC) but no window. The ±5 min window is ours
 //     (Config.Freshness, --freshness / IMARCHIVE_FRESHNESS): it bounds how long a captured request can be
 //     replayed, and must cover the clock skew between NetEase and us plus the platform's resend delay.
-//   - Maxim: no manual in the seeds describes the subscription payload; the fields are the console's
-//     (appId, msgId, from.uid, to.uid, type, ctype, content, ext, config). uids may be numbers (read
-//     exactly, never through a float). With no documented time field, OccurredAtMs is "timestamp" (or
-//     "time") when present and 0 otherwise, rather than the arrival time, so that a redelivery
-//     normalizes to the same event. GROUPCHAT's to.uid is a group (Target.Group); CHAT, REPLACE and
-//     APPEND name an account (Target.Account). The signature header is compared as plain text in
+//   - Maxim: the signature header is compared as plain text in
 //     constant time; its value is redacted on the raw topic ([redacted]), as is the iLink path secret.
+//
+// The readings of the payloads (fields, times, lists, identities) are package normalize's.
 package ingest

@@ -112,8 +112,8 @@ func TestSlowUnauthenticatedClientsCannotStarveIngest(t *testing.T) {
 		h          http.Header
 	}{
 		{"netease", "/v1/netease/app1", seedMessage(t), signedHeaders(secret, seedMessage(t), f.now)},
-		{"ilink", ilinkPath, readFile(t, "testdata/ilink/4.3_status_offline.json"), http.Header{}},
-		{"maxim", "/v1/maxim/welovemaxim", readFile(t, "testdata/maxim/chat_text.json"), maximHeaders(maximSecret)},
+		{"ilink", ilinkPath, readFile(t, "../normalize/testdata/ilink/4.3_status_offline.json"), http.Header{}},
+		{"maxim", "/v1/maxim/welovemaxim", readFile(t, "../normalize/testdata/maxim/chat_text.json"), maximHeaders(maximSecret)},
 	}
 	for _, g := range genuine {
 		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+g.path, strings.NewReader(string(g.body)))
@@ -268,8 +268,8 @@ func TestRefusalsLookAlike(t *testing.T) {
 		}
 	})
 	body := seedMessage(t)
-	maximBody := readFile(t, "testdata/maxim/chat_text.json")
-	ilinkBody := readFile(t, "testdata/ilink/4.1_text.json")
+	maximBody := readFile(t, "../normalize/testdata/maxim/chat_text.json")
+	ilinkBody := readFile(t, "../normalize/testdata/ilink/4.1_text.json")
 	type answer struct {
 		status int
 		body   string

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/ingest/spool"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // Forwarding batches: at most this many spool records, or about this many bytes, at a time.
@@ -113,8 +114,8 @@ func (r *Receiver) forwardItem(rec spool.Record) *forwardItem {
 	}
 	it.entry = e
 	mark := []kgo.RecordHeader{
-		{Key: HeaderSpooledAt, Value: []byte(strconv.FormatInt(rec.At.UnixMilli(), 10))},
-		{Key: HeaderSpoolSeq, Value: []byte(strconv.FormatUint(rec.Seq, 10))},
+		{Key: kafka.HeaderSpooledAt, Value: []byte(strconv.FormatInt(rec.At.UnixMilli(), 10))},
+		{Key: kafka.HeaderSpoolSeq, Value: []byte(strconv.FormatUint(rec.Seq, 10))},
 	}
 	for _, kr := range e.Records {
 		if kr.Topic != r.topics.Events() {

@@ -117,7 +117,7 @@ func seedBodies(f *testing.F, dir string) [][]byte {
 // without headers, or with the MD5 of another body, at any clock skew. Only a correct signature
 // within the freshness window is accepted.
 func FuzzNeteaseHandler(f *testing.F) {
-	for i, b := range seedBodies(f, "testdata/netease") {
+	for i, b := range seedBodies(f, "../normalize/testdata/netease") {
 		f.Add(b, uint8(i%4), int32(i*37%900)-450)
 	}
 	f.Add([]byte(`{"eventType":"48"}`), uint8(0), int32(0))
@@ -151,7 +151,7 @@ func FuzzNeteaseHandler(f *testing.F) {
 // FuzzILinkHandler: POST /v1/ilink/app1/{secret} with any body and any path secret. Only the
 // configured secret is accepted, and then any body is archived (answered {"code":0}).
 func FuzzILinkHandler(f *testing.F) {
-	for i, b := range seedBodies(f, "testdata/ilink") {
+	for i, b := range seedBodies(f, "../normalize/testdata/ilink") {
 		secrets := []string{ilinkSecret, "", "p4th-s3cre", ilinkSecret + "/x"}
 		f.Add(b, secrets[i%len(secrets)])
 	}
@@ -219,7 +219,7 @@ func md5Readings(token, timestamp, echostr string) (sorted, concatenated string)
 // FuzzMaximHandler: POST /v1/maxim/welovemaxim with any body and any signature header. Only the
 // console's secret is accepted.
 func FuzzMaximHandler(f *testing.F) {
-	for i, b := range seedBodies(f, "testdata/maxim") {
+	for i, b := range seedBodies(f, "../normalize/testdata/maxim") {
 		sigs := []string{maximSecret, "", "m4xim-s3cre", " " + maximSecret}
 		f.Add(b, sigs[i%len(sigs)])
 	}

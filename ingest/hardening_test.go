@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // rotationConfigs are the three states of an app's secrets around a rotation, written in the
@@ -38,8 +39,8 @@ func TestSecretRotation(t *testing.T) {
 		oldSecret, newSecret, otherSecret = "old-s3cret-0123456", "new-s3cret-0123456", "never-configured"
 	)
 	neteaseBody := seedMessage(t)
-	maximBody := readFile(t, "testdata/maxim/chat_text.json")
-	ilinkBody := readFile(t, "testdata/ilink/4.3_status_offline.json")
+	maximBody := readFile(t, "../normalize/testdata/maxim/chat_text.json")
+	ilinkBody := readFile(t, "../normalize/testdata/ilink/4.3_status_offline.json")
 	for _, rc := range rotationConfigs {
 		t.Run(rc.name, func(t *testing.T) {
 			nCur, nPrev, err := ingest.ParseAppsRotation(rc.listing("app1", oldSecret, newSecret))
@@ -308,7 +309,7 @@ func TestMaxInFlight(t *testing.T) {
 func TestTrustedProxyForwardedFor(t *testing.T) {
 	loopback := netip.MustParsePrefix("127.0.0.1/32")
 	platform := netip.MustParsePrefix("203.0.113.0/24")
-	body := readFile(t, "testdata/ilink/4.3_status_offline.json")
+	body := readFile(t, "../normalize/testdata/ilink/4.3_status_offline.json")
 	cases := []struct {
 		name    string
 		trusted []netip.Prefix
@@ -346,8 +347,8 @@ func TestTrustedProxyForwardedFor(t *testing.T) {
 			}
 			raw := f.records(t, f.tc.Raw())
 			hm := headerMap(raw[0])
-			if hm[ingest.HeaderClientAddr] != c.client || !strings.HasPrefix(hm[ingest.HeaderRemoteAddr], "127.0.0.1:") {
-				t.Errorf("raw record client %q, remote %q; want client %q and the proxy as remote", hm[ingest.HeaderClientAddr], hm[ingest.HeaderRemoteAddr], c.client)
+			if hm[kafka.HeaderClientAddr] != c.client || !strings.HasPrefix(hm[kafka.HeaderRemoteAddr], "127.0.0.1:") {
+				t.Errorf("raw record client %q, remote %q; want client %q and the proxy as remote", hm[kafka.HeaderClientAddr], hm[kafka.HeaderRemoteAddr], c.client)
 			}
 		})
 	}
@@ -428,7 +429,7 @@ func TestReplaysDoNotSpendRateBudget(t *testing.T) {
 // delivered. A true retry of the first (the same bytes) is still a duplicate.
 func TestEventIDConflictIsKeptAndAlerted(t *testing.T) {
 	f := newFixture(t, nil)
-	genuine := readFile(t, "testdata/maxim/chat_text.json")
+	genuine := readFile(t, "../normalize/testdata/maxim/chat_text.json")
 	forged := bytes.Replace(genuine, []byte("你好,美信"), []byte("FORGED: wire the money"), 1)
 	for i, body := range [][]byte{forged, forged, genuine} {
 		if st, _ := f.do(t, "POST", "/v1/maxim/welovemaxim", body, maximHeaders(maximSecret)); st != 200 {
@@ -443,11 +444,11 @@ func TestEventIDConflictIsKeptAndAlerted(t *testing.T) {
 	dl := f.records(t, f.tc.DeadLetter())[0]
 	h := headerMap(dl)
 	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-	if h[ingest.HeaderBodySHA256] != sum(genuine) || h[ingest.HeaderFirstBodySHA256] != sum(forged) {
-		t.Errorf("dead letter hashes: this %s, first %s; want %s, %s", h[ingest.HeaderBodySHA256], h[ingest.HeaderFirstBodySHA256], sum(genuine), sum(forged))
+	if h[kafka.HeaderBodySHA256] != sum(genuine) || h[kafka.HeaderFirstBodySHA256] != sum(forged) {
+		t.Errorf("dead letter hashes: this %s, first %s; want %s, %s", h[kafka.HeaderBodySHA256], h[kafka.HeaderFirstBodySHA256], sum(genuine), sum(forged))
 	}
-	if !strings.Contains(h[ingest.HeaderReason], "event_id conflict") || h[ingest.HeaderStage] != "ingest.dedupe" || !bytes.Equal(dl.Value, genuine) {
-		t.Errorf("dead letter: reason %q, stage %q", h[ingest.HeaderReason], h[ingest.HeaderStage])
+	if !strings.Contains(h[kafka.HeaderReason], "event_id conflict") || h[kafka.HeaderStage] != "ingest.dedupe" || !bytes.Equal(dl.Value, genuine) {
+		t.Errorf("dead letter: reason %q, stage %q", h[kafka.HeaderReason], h[kafka.HeaderStage])
 	}
 	if v := metricValue(t, f, "imarchive_ingest_event_id_conflicts_total", nil); v != 1 {
 		t.Errorf("imarchive_ingest_event_id_conflicts_total = %v, want 1", v)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // ErrSignature is a signature that does not match (iLink handshake, Maxim signature header): 401.
@@ -152,7 +153,7 @@ func (r *Receiver) ilink(w http.ResponseWriter, req *http.Request) {
 	}
 	r.accept(w, delivery{
 		platform: platform, app: req.PathValue("appkey"), req: req, body: body, start: start, began: began,
-		normalize: NormalizeILink,
+		normalize: normalize.ILink,
 		typeLabel: fieldOf("msg_type"),
 		answer: func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "application/json")

@@ -13,30 +13,28 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// rateLimiter is a token bucket per authenticated app: RateLimit tokens a second, RateBurst deep.
-// Buckets exist only for apps that passed verification, so there are at most as many as configured
-// apps: a flood of forged requests neither spends an app's budget nor grows this map.
+// rateLimiter is a token bucket per authenticated app (golang.org/x/time/rate): RateLimit tokens a
+// second, RateBurst deep. Buckets exist only for apps that passed verification, so there are at most
+// as many as configured apps: a flood of forged requests neither spends an app's budget nor grows
+// this map.
 type rateLimiter struct {
-	rate  float64
-	burst float64
+	rate  rate.Limit
+	burst int
 	now   func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*rate.Limiter
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimiter(rate float64, burst int, now func() time.Time) *rateLimiter {
-	if rate <= 0 {
+func newRateLimiter(limit float64, burst int, now func() time.Time) *rateLimiter {
+	if limit <= 0 {
 		return nil
 	}
-	return &rateLimiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+	return &rateLimiter{rate: rate.Limit(limit), burst: burst, now: now, buckets: map[string]*rate.Limiter{}}
 }
 
 // allow takes a token of key's bucket. When there is none it reports how long until there is one.
@@ -46,21 +44,21 @@ func (l *rateLimiter) allow(key string) (bool, time.Duration) {
 	}
 	now := l.now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	b := l.buckets[key]
 	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
+		b = rate.NewLimiter(l.rate, l.burst)
 		l.buckets[key] = b
 	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+el*l.rate)
-		b.last = now
+	l.mu.Unlock()
+	r := b.ReserveN(now, 1)
+	if !r.OK() { // a burst below one token: never
+		return false, time.Second
 	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now) // refused: the token is not spent
+		return false, d
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return true, 0
 }
 
 // admit applies the app's rate limit to an authenticated callback. Over the limit it answers 429

@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/testenv"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/internal/testenv"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // padTo grows a JSON body to exactly n bytes by lengthening the string value that starts at marker
@@ -44,7 +44,7 @@ func padTo(t *testing.T, body []byte, marker, filler string, n int) []byte {
 // delivered — its retry is a duplicate, not another refusal; one byte more is 413.
 func TestLimitsAgreeAtTheLimit(t *testing.T) {
 	const bodyLimit = 256 << 10
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = testenv.KafkaBrokers(t)
 	tc.Prefix = testenv.Unique(t) + "."
 	tc.Partitions = 1
@@ -89,7 +89,7 @@ func TestLimitsAgreeAtTheLimit(t *testing.T) {
 			t.Fatalf("an iLink body at the limit whose event cannot fit: %d %q, want 200 {\"code\":0}", st, answer)
 		}
 	}
-	over := padTo(t, readFile(t, "testdata/maxim/chat_text.json"), `"content":"`, "x", bodyLimit+1)
+	over := padTo(t, readFile(t, "../normalize/testdata/maxim/chat_text.json"), `"content":"`, "x", bodyLimit+1)
 	if st, _ := f.do(t, "POST", "/v1/maxim/welovemaxim", over, maximHeaders(maximSecret)); st != http.StatusRequestEntityTooLarge {
 		t.Errorf("one byte over the limit: status %d, want 413", st)
 	}
@@ -100,7 +100,7 @@ func TestLimitsAgreeAtTheLimit(t *testing.T) {
 		}
 	}
 	for _, r := range f.records(t, tc.DeadLetter()) {
-		if reason := headerMap(r)[ingest.HeaderReason]; !strings.Contains(reason, "over the record limit") {
+		if reason := headerMap(r)[kafka.HeaderReason]; !strings.Contains(reason, "over the record limit") {
 			t.Errorf("dead letter reason %q", reason)
 		}
 		if len(r.Value) != len(il) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // VerifyMaxim checks a Maxim message-subscription POST: its "signature" header equals the secret set in
@@ -54,10 +55,8 @@ func VerifyMaximSignature(secrets []string, h http.Header) (int, error) {
 // VerifyMaximBody checks that the body's appId, when the body is a JSON object that has one, is the
 // path's app_id (ErrAppKeyMismatch).
 func VerifyMaximBody(appID string, body []byte) error {
-	if f, err := parseFields(body); err == nil {
-		if id := f.str("appId"); id != "" && id != appID {
-			return fmt.Errorf("%w: body appId %q, path %q", ErrAppKeyMismatch, clip(id), appID)
-		}
+	if id := normalize.Field(body, "appId"); id != "" && id != appID {
+		return fmt.Errorf("%w: body appId %q, path %q", ErrAppKeyMismatch, clip(id), appID)
 	}
 	return nil
 }
@@ -101,8 +100,16 @@ func (r *Receiver) maxim(w http.ResponseWriter, req *http.Request) {
 	}
 	r.accept(w, delivery{
 		platform: platform, app: appID, req: req, body: body, start: start, began: began,
-		normalize: NormalizeMaxim,
+		normalize: normalize.Maxim,
 		typeLabel: fieldOf("type"),
 		answer:    func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) },
 	})
+}
+
+// clip shortens a value quoted in an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // netease serves POST /v1/netease/{appkey}: a QChat copy event, verified by CurTime, MD5 and CheckSum.
@@ -66,7 +67,7 @@ func (r *Receiver) netease(w http.ResponseWriter, req *http.Request) {
 	r.accept(w, delivery{
 		replayKey: replayKey,
 		platform:  platform, app: appKey, req: req, body: body, start: start, began: began,
-		normalize: NormalizeNetease,
+		normalize: normalize.Netease,
 		typeLabel: fieldOf("eventType"),
 		answer:    func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) },
 	})

@@ -17,7 +17,8 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest/spool"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // Producer is what the receiver needs of a Kafka client; *kgo.Client is one. TryProduce never
@@ -29,7 +30,7 @@ type Producer interface {
 // Receiver serves the platforms' callback endpoints.
 type Receiver struct {
 	cfg     Config
-	topics  topics.Config
+	topics  kafka.Config
 	prod    Producer
 	log     *slog.Logger
 	metrics *metrics
@@ -71,7 +72,7 @@ const ILinkSilence = 5 * time.Second
 func WithILinkHold(d time.Duration) Option { return func(r *Receiver) { r.iLinkHold = d } }
 
 // New builds a Receiver. It returns the configuration's validation error, if any.
-func New(cfg Config, tc topics.Config, prod Producer, log *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Receiver, error) {
+func New(cfg Config, tc kafka.Config, prod Producer, log *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Receiver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest config: %w", err)
 	}
@@ -120,7 +121,7 @@ type delivery struct {
 	body      []byte
 	start     time.Time // platform-facing clock: received_at
 	began     time.Time // real clock: arrival, for the ack latency and the deadline
-	normalize Normalizer
+	normalize normalize.Func
 	typeLabel func(body []byte) string // the platform type for metrics when normalization failed
 	answer    func(w http.ResponseWriter)
 	replayKey string // the request's signature, remembered once delivered ("" for platforms without one)
@@ -175,7 +176,7 @@ func (r *Receiver) accept(w http.ResponseWriter, d delivery) {
 		ev.RawKey = key
 		evRec, err := r.topics.EventRecord(&ev)
 		if err == nil && !r.topics.Fits(evRec) {
-			err = fmt.Errorf("%w: %d bytes, the limit is %d (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES)", ErrRecordTooLarge, topics.EncodedSize(evRec), r.topics.MaxMessageBytes)
+			err = fmt.Errorf("%w: %d bytes, the limit is %d (IMARCHIVE_TOPIC_MAX_MESSAGE_BYTES)", kafka.ErrRecordTooLarge, kafka.EncodedSize(evRec), r.topics.MaxMessageBytes)
 		}
 		if err != nil {
 			nerr = err
@@ -301,15 +302,7 @@ func typeLabel(platform, typ string) string {
 	if typ == "" {
 		return ""
 	}
-	known := false
-	switch platform {
-	case event.SourceNetease:
-		_, known = neteaseTypes[typ]
-	case event.SourceILink:
-		known = typ == "1" || typ == "2" || typ == "3" || typ == "4"
-	case event.SourceMaxim:
-		_, known = maximKinds[typ]
-	}
+	known := normalize.KnownType(platform, typ)
 	if !known {
 		return "other"
 	}
@@ -319,45 +312,12 @@ func typeLabel(platform, typ string) string {
 // fieldOf returns a body's top-level field, or "" when the body is not a JSON object.
 func fieldOf(name string) func(body []byte) string {
 	return func(body []byte) string {
-		f, err := parseFields(body)
-		if err != nil {
-			return ""
-		}
-		return f.str(name)
+		return normalize.Field(body, name)
 	}
 }
 
-// Raw record headers, beside the HTTP headers (kept under "http.<Name>").
-const (
-	HeaderSource     = "imarchive.source"
-	HeaderApp        = "imarchive.app"
-	HeaderReceivedAt = "imarchive.received_at_ms"
-	HeaderPath       = "imarchive.path"
-	HeaderRemoteAddr = "imarchive.remote_addr"
-	// HeaderClientAddr is the client's address as told by a trusted proxy (X-Forwarded-For), when the
-	// request came through one; imarchive.remote_addr is then the proxy's.
-	HeaderClientAddr = "imarchive.client_addr"
-	HeaderEventID    = "imarchive.event_id"
-	// HeaderReceipt identifies one receipt of a callback (one HTTP request we accepted). A platform
-	// retry is a new receipt; a spool re-send of the same receipt carries the same id, so two raw
-	// records with one receipt id are one callback sent twice by us, not by the platform.
-	HeaderReceipt = "imarchive.receipt_id"
-	// HeaderSpooledAt, on a record forwarded from the spool: when it was written to the spool (Unix
-	// ms); HeaderSpoolSeq: its sequence number there.
-	HeaderSpooledAt  = "imarchive.spooled_at_ms"
-	HeaderSpoolSeq   = "imarchive.spool_seq"
-	HTTPHeaderPrefix = "http."
-	// HeaderReason, on a dead-letter record: why the body could not be normalized.
-	HeaderReason = "imarchive.reason"
-	// HeaderStage, on a dead-letter record: where it failed ("ingest.normalize").
-	HeaderStage = "imarchive.stage"
-)
-
 // redactedHeaders are request headers whose value is a credential: kept by name, value replaced.
 var redactedHeaders = map[string]bool{"Signature": true, "Authorization": true, "Cookie": true, "Access-Token": true}
-
-// Redacted replaces a credential in a raw record (the Maxim signature header, the iLink path secret).
-const Redacted = "[redacted]"
 
 // rawRecord keeps the body exactly as received as the record value, and every request header except
 // the value of credentials. Its key is the event_id (or, for a body that could not be normalized, the
@@ -366,7 +326,7 @@ const Redacted = "[redacted]"
 func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Record {
 	path := d.req.URL.Path
 	if d.platform == event.SourceILink {
-		path = "/v1/ilink/" + d.app + "/" + Redacted
+		path = "/v1/ilink/" + d.app + "/" + kafka.Redacted
 	}
 	var ms [20]byte
 	received := strconv.AppendInt(ms[:0], d.start.UnixMilli(), 10)
@@ -376,7 +336,7 @@ func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Reco
 	for name, vals := range d.req.Header {
 		for _, v := range vals {
 			if redactedHeaders[name] {
-				v = Redacted
+				v = kafka.Redacted
 			}
 			size += len(v)
 			n++
@@ -391,54 +351,35 @@ func rawRecord(topic string, d delivery, key, eventID, receipt string) *kgo.Reco
 	hs := make([]kgo.RecordHeader, 0, n+1) // one more for the signature
 	recKey := put(key)
 	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderSource, Value: put(d.platform)},
-		kgo.RecordHeader{Key: HeaderApp, Value: put(d.app)},
-		kgo.RecordHeader{Key: HeaderReceivedAt, Value: put(string(received))},
-		kgo.RecordHeader{Key: HeaderPath, Value: put(path)},
-		kgo.RecordHeader{Key: HeaderRemoteAddr, Value: put(d.req.RemoteAddr)},
-		kgo.RecordHeader{Key: HeaderReceipt, Value: put(receipt)},
+		kgo.RecordHeader{Key: kafka.HeaderSource, Value: put(d.platform)},
+		kgo.RecordHeader{Key: kafka.HeaderApp, Value: put(d.app)},
+		kgo.RecordHeader{Key: kafka.HeaderReceivedAt, Value: put(string(received))},
+		kgo.RecordHeader{Key: kafka.HeaderPath, Value: put(path)},
+		kgo.RecordHeader{Key: kafka.HeaderRemoteAddr, Value: put(d.req.RemoteAddr)},
+		kgo.RecordHeader{Key: kafka.HeaderReceipt, Value: put(receipt)},
 	)
 	if d.client != "" {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderClientAddr, Value: put(d.client)})
+		hs = append(hs, kgo.RecordHeader{Key: kafka.HeaderClientAddr, Value: put(d.client)})
 	}
 	if eventID != "" {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderEventID, Value: put(eventID)})
+		hs = append(hs, kgo.RecordHeader{Key: kafka.HeaderEventID, Value: put(eventID)})
 	}
 	for name, vals := range d.req.Header {
 		for _, v := range vals {
 			if redactedHeaders[name] {
-				v = Redacted
+				v = kafka.Redacted
 			}
-			hs = append(hs, kgo.RecordHeader{Key: httpHeaderKey(name), Value: put(v)})
+			hs = append(hs, kgo.RecordHeader{Key: kafka.HTTPHeader(name), Value: put(v)})
 		}
 	}
 	return &kgo.Record{Topic: topic, Key: recKey, Value: d.body, Headers: hs, Timestamp: d.start}
 }
 
-// httpHeaderKeys are the record header names of the request headers platforms send, made once.
-var httpHeaderKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, name := range []string{"Accept", "Accept-Encoding", "Appkey", "Checksum", "Connection", "Content-Length",
-		"Content-Type", "Curtime", "Md5", "Signature", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto",
-		"X-Real-Ip", "Authorization", "Cookie", "Access-Token", "Host"} {
-		m[name] = HTTPHeaderPrefix + name
-	}
-	return m
-}()
-
-// httpHeaderKey is the record header name of the request header name.
-func httpHeaderKey(name string) string {
-	if k, ok := httpHeaderKeys[name]; ok {
-		return k
-	}
-	return HTTPHeaderPrefix + name
-}
-
 // deadLetterRecord is the raw record again, on the dead-letter topic, with the reason.
 func deadLetterRecord(topic string, raw *kgo.Record, reason error) *kgo.Record {
 	hs := append([]kgo.RecordHeader{
-		{Key: HeaderReason, Value: []byte(reason.Error())},
-		{Key: HeaderStage, Value: []byte("ingest.normalize")},
+		{Key: kafka.HeaderReason, Value: []byte(reason.Error())},
+		{Key: kafka.HeaderStage, Value: []byte("ingest.normalize")},
 	}, raw.Headers...)
 	return &kgo.Record{Topic: topic, Key: raw.Key, Value: raw.Value, Headers: hs, Timestamp: raw.Timestamp}
 }

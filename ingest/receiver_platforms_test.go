@@ -14,6 +14,7 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // do sends one request and returns the status and the answer's body.
@@ -111,12 +112,12 @@ func TestILinkAndMaximAccepted(t *testing.T) {
 		h          http.Header
 		answer     string
 	}{
-		{"testdata/ilink/4.1_text.json", ilinkPath, nil, `{"code":0}`},
-		{"testdata/ilink/4.2_group.json", ilinkPath, nil, `{"code":0}`},
-		{"testdata/ilink/4.3_status_offline.json", ilinkPath, nil, `{"code":0}`},
-		{"testdata/ilink/4.4_topic.json", ilinkPath, nil, `{"code":0}`},
-		{"testdata/maxim/chat_text.json", "/v1/maxim/welovemaxim", maximHeaders(maximSecret), ""},
-		{"testdata/maxim/groupchat_text.json", "/v1/maxim/welovemaxim", maximHeaders(maximSecret), ""},
+		{"../normalize/testdata/ilink/4.1_text.json", ilinkPath, nil, `{"code":0}`},
+		{"../normalize/testdata/ilink/4.2_group.json", ilinkPath, nil, `{"code":0}`},
+		{"../normalize/testdata/ilink/4.3_status_offline.json", ilinkPath, nil, `{"code":0}`},
+		{"../normalize/testdata/ilink/4.4_topic.json", ilinkPath, nil, `{"code":0}`},
+		{"../normalize/testdata/maxim/chat_text.json", "/v1/maxim/welovemaxim", maximHeaders(maximSecret), ""},
+		{"../normalize/testdata/maxim/groupchat_text.json", "/v1/maxim/welovemaxim", maximHeaders(maximSecret), ""},
 	}
 	for _, c := range cases {
 		status, answer := f.do(t, "POST", c.path, readFile(t, c.file), c.h)
@@ -165,13 +166,13 @@ func TestILinkAndMaximAccepted(t *testing.T) {
 	}
 	for _, r := range raw {
 		h := headerMap(r)
-		switch h[ingest.HeaderSource] {
+		switch h[kafka.HeaderSource] {
 		case event.SourceILink:
-			if h[ingest.HeaderPath] != "/v1/ilink/app1/"+ingest.Redacted {
-				t.Errorf("raw iLink path header %q: the path secret must not be archived", h[ingest.HeaderPath])
+			if h[kafka.HeaderPath] != "/v1/ilink/app1/"+kafka.Redacted {
+				t.Errorf("raw iLink path header %q: the path secret must not be archived", h[kafka.HeaderPath])
 			}
 		case event.SourceMaxim:
-			if h["http.Signature"] != ingest.Redacted {
+			if h["http.Signature"] != kafka.Redacted {
 				t.Errorf("raw Maxim signature header %q: the secret must not be archived", h["http.Signature"])
 			}
 		}
@@ -187,8 +188,8 @@ func TestILinkAndMaximAccepted(t *testing.T) {
 // status the issue names, and not one record produced.
 func TestRejectedProduceNothing(t *testing.T) {
 	f := newFixture(t, func(c *ingest.Config) { c.MaxBodyBytes = 4096 })
-	ilinkBody := readFile(t, "testdata/ilink/4.1_text.json")
-	maximBody := readFile(t, "testdata/maxim/chat_text.json")
+	ilinkBody := readFile(t, "../normalize/testdata/ilink/4.1_text.json")
+	maximBody := readFile(t, "../normalize/testdata/maxim/chat_text.json")
 	big := bytes.Repeat([]byte("x"), 5000)
 	neteaseBody := seedMessage(t)
 	cases := []struct {
@@ -238,7 +239,7 @@ func TestRejectedProduceNothing(t *testing.T) {
 }
 
 func TestILinkAllowList(t *testing.T) {
-	body := readFile(t, "testdata/ilink/4.1_text.json")
+	body := readFile(t, "../normalize/testdata/ilink/4.1_text.json")
 	for _, c := range []struct {
 		allow  string
 		status int
@@ -303,10 +304,10 @@ func TestDeadLetter(t *testing.T) {
 	reasons := map[string]string{}
 	for _, r := range dl {
 		h := headerMap(r)
-		if h[ingest.HeaderStage] != "ingest.normalize" || h[ingest.HeaderReason] == "" {
+		if h[kafka.HeaderStage] != "ingest.normalize" || h[kafka.HeaderReason] == "" {
 			t.Errorf("dead letter without stage or reason: %v", h)
 		}
-		reasons[string(r.Value)] = h[ingest.HeaderReason]
+		reasons[string(r.Value)] = h[kafka.HeaderReason]
 	}
 	for _, c := range cases {
 		got, ok := reasons[string(c.body)]

@@ -111,7 +111,7 @@ func TestRetryInSequence(t *testing.T) {
 	}
 	f.wantCounts(t, 2, 1, 1)
 	// So is an iLink push, which carries no id: the same bytes are the same event.
-	ilinkBody := readFile(t, "testdata/ilink/4.1_text.json")
+	ilinkBody := readFile(t, "../normalize/testdata/ilink/4.1_text.json")
 	for range 3 {
 		if status, answer := f.do(t, "POST", ilinkPath, ilinkBody, nil); status != 200 || answer != `{"code":0}` {
 			t.Fatalf("ilink: %d %q", status, answer)
@@ -229,7 +229,7 @@ func TestRetryConcurrentWithFailedFirst(t *testing.T) {
 // again (downstream folds it by event_id).
 func TestDedupeWindow(t *testing.T) {
 	f := newFixture(t, func(c *ingest.Config) { c.DedupeWindow = 10 * time.Minute })
-	body := readFile(t, "testdata/ilink/4.4_topic.json")
+	body := readFile(t, "../normalize/testdata/ilink/4.4_topic.json")
 	post := func() {
 		t.Helper()
 		if status, _ := f.do(t, "POST", ilinkPath, body, nil); status != 200 {
@@ -249,9 +249,9 @@ func TestDedupeWindow(t *testing.T) {
 func TestDedupeSizeBound(t *testing.T) {
 	f := newFixture(t, func(c *ingest.Config) { c.DedupeSize = 2 })
 	bodies := [][]byte{
-		readFile(t, "testdata/ilink/4.1_text.json"),
-		readFile(t, "testdata/ilink/4.2_group.json"),
-		readFile(t, "testdata/ilink/4.4_topic.json"),
+		readFile(t, "../normalize/testdata/ilink/4.1_text.json"),
+		readFile(t, "../normalize/testdata/ilink/4.2_group.json"),
+		readFile(t, "../normalize/testdata/ilink/4.4_topic.json"),
 	}
 	for _, b := range bodies {
 		f.do(t, "POST", ilinkPath, b, nil)
@@ -272,7 +272,7 @@ func TestDedupeSizeBound(t *testing.T) {
 // TestDedupeOff: a zero window turns deduplication off.
 func TestDedupeOff(t *testing.T) {
 	f := newFixture(t, func(c *ingest.Config) { c.DedupeWindow = 0 })
-	body := readFile(t, "testdata/ilink/4.1_text.json")
+	body := readFile(t, "../normalize/testdata/ilink/4.1_text.json")
 	f.do(t, "POST", ilinkPath, body, nil)
 	f.do(t, "POST", ilinkPath, body, nil)
 	f.wantCounts(t, 2, 2, 0)

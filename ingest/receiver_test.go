@@ -20,7 +20,7 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 const (
@@ -33,7 +33,7 @@ const (
 type fixture struct {
 	srv    *httptest.Server
 	client *kgo.Client
-	tc     topics.Config
+	tc     kafka.Config
 	now    time.Time
 	reg    *prometheus.Registry
 	clock  *atomic.Int64 // the receiver's clock, Unix ms; starts at now
@@ -52,9 +52,9 @@ func newFixture(t testing.TB, cfgFn func(*ingest.Config)) *fixture {
 }
 
 // kfakeCluster starts an in-process Kafka cluster with the project's topics and a producer on it.
-func kfakeCluster(t testing.TB) (topics.Config, *kgo.Client) {
+func kfakeCluster(t testing.TB) (kafka.Config, *kgo.Client) {
 	t.Helper()
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, tc.All()...))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func kfakeCluster(t testing.TB) (topics.Config, *kgo.Client) {
 	return tc, cl
 }
 
-func newFixtureWith(t testing.TB, tc topics.Config, prod ingest.Producer, cfgFn func(*ingest.Config)) *fixture {
+func newFixtureWith(t testing.TB, tc kafka.Config, prod ingest.Producer, cfgFn func(*ingest.Config)) *fixture {
 	t.Helper()
 	cfg := ingest.DefaultConfig()
 	cfg.NeteaseApps = map[string]string{"app1": secret}
@@ -160,7 +160,7 @@ func (f *fixture) endOffsets(t *testing.T) map[string]int64 {
 
 func seedMessage(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/netease/48_message.json")
+	b, err := os.ReadFile("../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,15 +189,15 @@ func TestReceiverAcceptsSignedMessage(t *testing.T) {
 		hdr[rh.Key] = string(rh.Value)
 	}
 	for k, want := range map[string]string{
-		ingest.HeaderSource:     event.SourceNetease,
-		ingest.HeaderApp:        "app1",
-		ingest.HeaderReceivedAt: "1646744309000",
-		ingest.HeaderPath:       "/v1/netease/app1",
-		"http.Checksum":         h.Get("CheckSum"),
-		"http.Curtime":          h.Get("CurTime"),
-		"http.Md5":              h.Get("MD5"),
-		"http.X-Extra":          "kept",
-		ingest.HeaderEventID:    event.ID(event.SourceNetease, "app1", "48", "1541869"),
+		kafka.HeaderSource:     event.SourceNetease,
+		kafka.HeaderApp:        "app1",
+		kafka.HeaderReceivedAt: "1646744309000",
+		kafka.HeaderPath:       "/v1/netease/app1",
+		"http.Checksum":        h.Get("CheckSum"),
+		"http.Curtime":         h.Get("CurTime"),
+		"http.Md5":             h.Get("MD5"),
+		"http.X-Extra":         "kept",
+		kafka.HeaderEventID:    event.ID(event.SourceNetease, "app1", "48", "1541869"),
 	} {
 		if hdr[k] != want {
 			t.Errorf("raw header %s = %q, want %q", k, hdr[k], want)
@@ -212,7 +212,7 @@ func TestReceiverAcceptsSignedMessage(t *testing.T) {
 	if err := event.Unmarshal(evs[0].Value, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.EventID != hdr[ingest.HeaderEventID] || ev.Body != "文本消息ygy-2022-03-08T20:58:28.721" || ev.Target.Channel != "1394678" {
+	if ev.EventID != hdr[kafka.HeaderEventID] || ev.Body != "文本消息ygy-2022-03-08T20:58:28.721" || ev.Target.Channel != "1394678" {
 		t.Errorf("event: %+v", ev)
 	}
 	if string(evs[0].Key) != "netease_qchat/app1/channel:1492674/1394678" {
@@ -278,7 +278,7 @@ func TestReceiverUnnormalizableBodyIsKeptRaw(t *testing.T) {
 }
 
 func TestReceiverKafkaDownAnswers503(t *testing.T) {
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Brokers = []string{"127.0.0.1:1"} // nothing listens there
 	cl, err := kgo.NewClient(kgo.SeedBrokers(tc.Brokers...), kgo.RequiredAcks(kgo.AllISRAcks()))
 	if err != nil {

@@ -50,8 +50,8 @@ func nearMisses(sig string) map[string]string {
 func TestNearMissSignaturesRefused(t *testing.T) {
 	f := newFixture(t, nil)
 	netease := seedMessage(t)
-	ilinkBody := readFile(t, "testdata/ilink/4.1_text.json")
-	maximBody := readFile(t, "testdata/maxim/chat_text.json")
+	ilinkBody := readFile(t, "../normalize/testdata/ilink/4.1_text.json")
+	maximBody := readFile(t, "../normalize/testdata/maxim/chat_text.json")
 	valid := signedHeaders(secret, netease, f.now)
 	sorted, concatenated := ingest.ILinkSignature(ilinkToken, "1457408202", "r4nd0m")
 	handshake := func(sig string) string {

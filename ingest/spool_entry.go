@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // SpoolEntry is one acknowledged callback in the spool: the records it produces — its raw record
@@ -36,7 +36,7 @@ const spoolEntryVersion = 1
 var errSpoolEntry = errors.New("spool entry does not decode")
 
 // EncodeSpoolEntry encodes e; its records' topics must be tc's.
-func EncodeSpoolEntry(tc topics.Config, e SpoolEntry) ([]byte, error) {
+func EncodeSpoolEntry(tc kafka.Config, e SpoolEntry) ([]byte, error) {
 	b := []byte{spoolEntryVersion}
 	b = appendBytes(b, []byte(e.Receipt))
 	b = appendBytes(b, []byte(e.Platform))
@@ -74,7 +74,7 @@ func appendBytes(b, v []byte) []byte {
 }
 
 // DecodeSpoolEntry decodes an entry for the topics of tc.
-func DecodeSpoolEntry(tc topics.Config, data []byte) (SpoolEntry, error) {
+func DecodeSpoolEntry(tc kafka.Config, data []byte) (SpoolEntry, error) {
 	d := entryDecoder{data: data}
 	if v := d.byte(); v != spoolEntryVersion {
 		return SpoolEntry{}, fmt.Errorf("%w: version %d", errSpoolEntry, v)

@@ -23,7 +23,7 @@ import (
 
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/ingest/spool"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // stallProducer stands for a broker that stops answering with records in flight: while stalled, it
@@ -176,11 +176,11 @@ func receipts(t *testing.T, f *fixture) (map[string]int, int) {
 	byReceipt, spooled := map[string]int{}, 0
 	for _, r := range f.records(t, f.tc.Raw()) {
 		h := headerMap(r)
-		if h[ingest.HeaderReceipt] == "" {
-			t.Fatalf("raw record without %s: %v", ingest.HeaderReceipt, h)
+		if h[kafka.HeaderReceipt] == "" {
+			t.Fatalf("raw record without %s: %v", kafka.HeaderReceipt, h)
 		}
-		byReceipt[h[ingest.HeaderReceipt]]++
-		if h[ingest.HeaderSpooledAt] != "" {
+		byReceipt[h[kafka.HeaderReceipt]]++
+		if h[kafka.HeaderSpooledAt] != "" {
 			spooled++
 		}
 	}
@@ -209,10 +209,10 @@ func TestSpoolAnswersInTimeWhileKafkaStalls(t *testing.T) {
 		})
 	}
 	wg.Go(func() {
-		answers[concurrent].status, answers[concurrent].took = timed(t, f.fixture, ilinkPath, readFile(t, "testdata/ilink/4.1_text.json"), nil)
+		answers[concurrent].status, answers[concurrent].took = timed(t, f.fixture, ilinkPath, readFile(t, "../normalize/testdata/ilink/4.1_text.json"), nil)
 	})
 	wg.Go(func() {
-		answers[concurrent+1].status, answers[concurrent+1].took = timed(t, f.fixture, "/v1/maxim/welovemaxim", readFile(t, "testdata/maxim/chat_text.json"), maximHeaders(maximSecret))
+		answers[concurrent+1].status, answers[concurrent+1].took = timed(t, f.fixture, "/v1/maxim/welovemaxim", readFile(t, "../normalize/testdata/maxim/chat_text.json"), maximHeaders(maximSecret))
 	})
 	wg.Wait()
 	for i, a := range answers {
@@ -259,7 +259,7 @@ func TestSpoolAnswersInTimeWhileKafkaStalls(t *testing.T) {
 	}
 	ids := map[string]int{}
 	for _, r := range f.records(t, f.tc.Events()) {
-		ids[string(r.Key)+"/"+headerMap(r)[ingest.HeaderEventID]]++
+		ids[string(r.Key)+"/"+headerMap(r)[kafka.HeaderEventID]]++
 	}
 	if evs := f.endOffsets(t)[f.tc.Events()]; evs != int64(total) {
 		t.Errorf("%d event records, want %d", evs, total)
@@ -333,11 +333,11 @@ func TestSpoolFullRefuses(t *testing.T) {
 		t.Errorf("spool_full %v, want 1", n)
 	}
 	// Larger than any callback that filled it, so that it cannot fit in what is left.
-	big := append([]byte(`{"pad":"`+strings.Repeat("x", 3000)+`",`), readFile(t, "testdata/maxim/chat_text.json")[1:]...)
+	big := append([]byte(`{"pad":"`+strings.Repeat("x", 3000)+`",`), readFile(t, "../normalize/testdata/maxim/chat_text.json")[1:]...)
 	if status, took := timed(t, f.fixture, "/v1/maxim/welovemaxim", big, maximHeaders(maximSecret)); status != 503 || took >= time.Second {
 		t.Errorf("maxim with a full spool: %d after %s, want 503 within the deadline", status, took)
 	}
-	bigILink := append([]byte(`{"pad":"`+strings.Repeat("x", 3000)+`",`), readFile(t, "testdata/ilink/4.1_text.json")[1:]...)
+	bigILink := append([]byte(`{"pad":"`+strings.Repeat("x", 3000)+`",`), readFile(t, "../normalize/testdata/ilink/4.1_text.json")[1:]...)
 	status, took := timed(t, f.fixture, ilinkPath, bigILink, nil)
 	if status != 503 || took < hold {
 		t.Errorf("ilink with a full spool: %d after %s; want no answer before %s (then 503)", status, took, hold)
@@ -415,7 +415,7 @@ func TestNoSpoolAnswersAtDeadline(t *testing.T) {
 }
 
 func TestSpoolEntryRoundTrip(t *testing.T) {
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	at := time.UnixMilli(1646744309123)
 	e := ingest.SpoolEntry{Receipt: "r1", Platform: "netease_qchat", App: "app1", Received: at, Records: []*kgo.Record{
 		{Topic: tc.Raw(), Key: []byte("k"), Value: []byte("body"), Timestamp: at, Headers: []kgo.RecordHeader{{Key: "a", Value: []byte("1")}, {Key: "b", Value: nil}}},
@@ -451,7 +451,7 @@ func TestSpoolEntryRoundTrip(t *testing.T) {
 
 // FuzzDecodeSpoolEntry: any bytes decode or fail cleanly, and what decodes encodes to the same bytes.
 func FuzzDecodeSpoolEntry(f *testing.F) {
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	b, _ := ingest.EncodeSpoolEntry(tc, ingest.SpoolEntry{Receipt: "r", Platform: "p", App: "a", Received: time.UnixMilli(5),
 		Records: []*kgo.Record{{Topic: tc.Raw(), Key: []byte("k"), Value: []byte("v"), Timestamp: time.UnixMilli(5), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("x")}}}}})
 	f.Add(b)

@@ -2,7 +2,7 @@ package pipeline
 
 // Benchmarks of the consumer's work on a batch before ClickHouse sees it: decoding an events-topic
 // record into its row, and the batch's deduplication token. go test -run '^$' -bench BatchBuild
-// -benchmem ./pipeline; imarchive bench puts them in its table.
+// -benchmem ./pipeline; imarchive-dev bench puts them in its table.
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // batchBenchBody is the NetEase manual's message copy (eventType 48).
@@ -22,7 +22,7 @@ const batchBenchBody = `{"fromNick":"yx","ext":"ext-2022-03-08T20:58:28.721","ms
 "clientPort":7260,"time":1646744308834,"channelId":"1394678"}`
 
 func BenchmarkBatchBuild(b *testing.B) {
-	ev, err := ingest.NormalizeNetease("app1", []byte(batchBenchBody), time.UnixMilli(1646744309000))
+	ev, err := normalize.Netease("app1", []byte(batchBenchBody), time.UnixMilli(1646744309000))
 	if err != nil {
 		b.Fatal(err)
 	}

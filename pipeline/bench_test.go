@@ -13,9 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // BenchmarkEventSinkWrite measures decoding and writing batches of 5000 events (messages with a

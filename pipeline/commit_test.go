@@ -24,8 +24,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // write is one Write call the fake sink saw.
@@ -113,7 +113,7 @@ func (s *fakeSink) setFail(f func([]string) error) {
 type commitRig struct {
 	t       *testing.T
 	cluster *kfake.Cluster
-	tc      topics.Config
+	tc      kafka.Config
 	cfg     pipeline.Config
 	adm     *kadm.Client
 	prod    *kgo.Client
@@ -121,7 +121,7 @@ type commitRig struct {
 
 func newCommitRig(t *testing.T, partitions int32, opts ...kfake.Opt) *commitRig {
 	t.Helper()
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Prefix = "u."
 	cluster, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, tc.All()...)}, opts...)...)
 	if err != nil {

@@ -30,7 +30,7 @@ type Config struct {
 	InsertInterval time.Duration
 	// NoCaughtUpFlush writes a batch only once it is full or BatchWait old, never because the
 	// consumer caught up. With InsertInterval 0 and BatchRows 5000 it is the flush policy before the
-	// interval and the caught-up rule existed, which imarchive bench measures beside today's; not a
+	// interval and the caught-up rule existed, which imarchive-dev bench measures beside today's; not a
 	// flag of consume.
 	NoCaughtUpFlush bool
 	// InstanceID makes the consumer a static member of its groups (Kafka's group.instance.id, KIP-345):

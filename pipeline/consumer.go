@@ -24,8 +24,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/internal/backoff"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // Item is one decoded record with the place it was read from.
@@ -77,7 +77,7 @@ type Sink[T any] interface {
 type Consumer[T any] struct {
 	name      string
 	cfg       Config
-	topics    topics.Config
+	topics    kafka.Config
 	topic     string
 	group     string
 	cl        *kgo.Client
@@ -115,7 +115,7 @@ type commitProgress struct {
 
 // NewConsumer builds a consumer group member of group on topic, writing to sink. name ("events",
 // "raw") labels its logs and metrics.
-func NewConsumer[T any](name, group, topic string, cfg Config, tc topics.Config, sink Sink[T], log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[T], error) {
+func NewConsumer[T any](name, group, topic string, cfg Config, tc kafka.Config, sink Sink[T], log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[T], error) {
 	if err := errors.Join(cfg.Validate(), tc.Validate()); err != nil {
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
@@ -358,7 +358,7 @@ func (c *Consumer[T]) Group() string { return c.group }
 func (c *Consumer[T]) Close() { c.cl.Close() }
 
 // Ping checks that Kafka answers.
-func (c *Consumer[T]) Ping(ctx context.Context) error { return topics.Ping(ctx, c.cl) }
+func (c *Consumer[T]) Ping(ctx context.Context) error { return kafka.Ping(ctx, c.cl) }
 
 // EnsureTopics creates missing topics, retrying until Kafka answers or ctx ends.
 func (c *Consumer[T]) EnsureTopics(ctx context.Context) { c.topics.EnsureRetry(ctx, c.cl, c.log) }
@@ -642,7 +642,7 @@ func (c *Consumer[T]) write(ctx context.Context, rows []Item[T], srcs []*kgo.Rec
 				return part(mid, hi)
 			}
 			c.metrics.retries.Inc()
-			wait := backoff(c.cfg.RetryMin, c.cfg.RetryMax, attempt)
+			wait := backoff.Wait(c.cfg.RetryMin, c.cfg.RetryMax, attempt+1)
 			c.log.Error("write batch failed; retrying the same rows, nothing committed", "rows", hi-lo, "attempt", attempt+1, "retry_in", wait, "err", err)
 			select {
 			case <-ctx.Done():
@@ -666,7 +666,7 @@ func (c *Consumer[T]) retry(ctx context.Context, what string, op func() error) e
 			return ctx.Err()
 		}
 		c.metrics.retries.Inc()
-		wait := backoff(c.cfg.RetryMin, c.cfg.RetryMax, attempt)
+		wait := backoff.Wait(c.cfg.RetryMin, c.cfg.RetryMax, attempt+1)
 		c.log.Error(what+" failed; retrying the same batch, nothing committed", "attempt", attempt+1, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
@@ -736,19 +736,11 @@ func batchToken(recs []*kgo.Record, topicIDs []string) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-func backoff(lo, hi time.Duration, attempt int) time.Duration {
-	d := lo << min(attempt, 16)
-	if d > hi || d <= 0 {
-		d = hi
-	}
-	return d
-}
-
-// Dead-letter record headers. Reason and stage are ingest's (one convention on the dead-letter
+// Dead-letter record headers. Reason and stage are package kafka's (one convention on the dead-letter
 // topic); the others say where the record was read.
 const (
-	HeaderDLReason    = ingest.HeaderReason // why the record cannot be written or normalized
-	HeaderDLStage     = ingest.HeaderStage  // StageConsume or StageReplay
+	HeaderDLReason    = kafka.HeaderReason // why the record cannot be written or normalized
+	HeaderDLStage     = kafka.HeaderStage  // StageConsume or StageReplay
 	HeaderDLTopic     = "imarchive.dl.topic"
 	HeaderDLPartition = "imarchive.dl.partition"
 	HeaderDLOffset    = "imarchive.dl.offset"

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
 )
 
@@ -241,19 +241,19 @@ func TestRawArchive(t *testing.T) {
 	h := newHarness(t)
 	body := []byte("{\"eventType\":\"48\",\"body\":\"x\"}\n\xff\x00 not utf-8")
 	rec := &kgo.Record{Topic: h.tc.Raw(), Key: []byte("evid1"), Value: body, Headers: []kgo.RecordHeader{
-		{Key: ingest.HeaderSource, Value: []byte("netease_qchat")},
-		{Key: ingest.HeaderApp, Value: []byte("app1")},
-		{Key: ingest.HeaderReceivedAt, Value: []byte("1646744309123")},
-		{Key: ingest.HeaderPath, Value: []byte("/v1/netease/app1")},
-		{Key: ingest.HeaderRemoteAddr, Value: []byte("10.0.0.1:5555")},
-		{Key: ingest.HeaderEventID, Value: []byte("evid1")},
+		{Key: kafka.HeaderSource, Value: []byte("netease_qchat")},
+		{Key: kafka.HeaderApp, Value: []byte("app1")},
+		{Key: kafka.HeaderReceivedAt, Value: []byte("1646744309123")},
+		{Key: kafka.HeaderPath, Value: []byte("/v1/netease/app1")},
+		{Key: kafka.HeaderRemoteAddr, Value: []byte("10.0.0.1:5555")},
+		{Key: kafka.HeaderEventID, Value: []byte("evid1")},
 		{Key: "http.Checksum", Value: []byte("abc")},
 		{Key: "http.X-Forwarded-For", Value: []byte("1.1.1.1")},
 		{Key: "http.X-Forwarded-For", Value: []byte("2.2.2.2")},
 		{Key: "imarchive.future", Value: []byte("kept")},
 	}}
 	unnormalized := &kgo.Record{Topic: h.tc.Raw(), Key: []byte("rawkey2"), Value: []byte("garbage"), Headers: []kgo.RecordHeader{
-		{Key: ingest.HeaderSource, Value: []byte("netease_qchat")}, {Key: ingest.HeaderApp, Value: []byte("app1")}}}
+		{Key: kafka.HeaderSource, Value: []byte("netease_qchat")}, {Key: kafka.HeaderApp, Value: []byte("app1")}}}
 	h.produce(rec, unnormalized)
 	cfg := h.config()
 	first := h.start("raw", cfg)

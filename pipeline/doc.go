@@ -138,7 +138,7 @@
 //
 // # Replay
 //
-// Replay reads the raw topic up to its end at the start, normalizes every record again with ingest's
+// Replay reads the raw topic up to its end at the start, normalizes every record again with package normalize's
 // normalizers and produces the events to the events topic; the consumers rebuild the tables from them,
 // idempotently.
 //

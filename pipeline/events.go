@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // Errors of a record that can never be written (Decode): the record is dead-lettered with the error.
@@ -41,7 +41,7 @@ type EventRow struct {
 // EventSink writes canonical events into their tables (TableFor), deciding presence verdicts with the
 // online-state processor on the way.
 type EventSink struct {
-	auth     topics.RecordAuth // verifies each record's signature (serve's, replay's) when keys are set
+	auth     kafka.RecordAuth // verifies each record's signature (serve's, replay's) when keys are set
 	in       *inserter
 	cfg      Config
 	presence *presenceTracker
@@ -58,7 +58,7 @@ func NewEventSink(conn driver.Conn, cfg Config, reg prometheus.Registerer) *Even
 }
 
 // NewEventConsumer builds the consumer of the events topic into ClickHouse, in group cfg.Group.
-func NewEventConsumer(cfg Config, tc topics.Config, conn driver.Conn, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[EventRow], error) {
+func NewEventConsumer(cfg Config, tc kafka.Config, conn driver.Conn, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[EventRow], error) {
 	sinkReg := prometheus.WrapRegistererWith(prometheus.Labels{"consumer": "events"}, reg)
 	sink := NewEventSink(conn, cfg, sinkReg)
 	sink.auth = tc.Auth
@@ -69,7 +69,7 @@ func NewEventConsumer(cfg Config, tc topics.Config, conn driver.Conn, log *slog.
 }
 
 // Decode parses and checks one events-topic record. It returns ErrBadEvent or ErrNoTable (wrapped)
-// for a record that can never be written — ErrBadEvent wrapping topics.ErrUnauthenticRecord for one
+// for a record that can never be written — ErrBadEvent wrapping kafka.ErrUnauthenticRecord for one
 // that serve or replay did not sign, when record keys are configured.
 func (s *EventSink) Decode(r *kgo.Record) (EventRow, error) {
 	var row EventRow
@@ -84,7 +84,7 @@ func (s *EventSink) Decode(r *kgo.Record) (EventRow, error) {
 	}
 	// An event of an older envelope is written as this version's; one that cannot be upgraded is
 	// written as it is (nothing is lost: its attrs hold the payload).
-	_ = ingest.Upgrade(&row.Event)
+	_ = normalize.Upgrade(&row.Event)
 	row.table = byKind[row.Event.Kind]
 	return row, nil
 }

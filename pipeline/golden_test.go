@@ -16,12 +16,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
 )
 
 // golden is one seed example: the platform's body (NAME.json) and the canonical event ingest makes of
-// it (NAME.event.json), from ingest/testdata.
+// it (NAME.event.json), from normalize/testdata.
 type golden struct {
 	name  string
 	body  []byte
@@ -30,16 +30,16 @@ type golden struct {
 
 func loadGoldens(t *testing.T) []golden {
 	t.Helper()
-	paths, err := filepath.Glob("../ingest/testdata/*/*.event.json")
+	paths, err := filepath.Glob("../normalize/testdata/*/*.event.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(paths) == 0 {
-		t.Fatal("no golden events in ingest/testdata")
+		t.Fatal("no golden events in normalize/testdata")
 	}
 	var out []golden
 	for _, p := range paths {
-		g := golden{name: strings.TrimPrefix(strings.TrimSuffix(p, ".event.json"), "../ingest/testdata/")}
+		g := golden{name: strings.TrimPrefix(strings.TrimSuffix(p, ".event.json"), "../normalize/testdata/")}
 		text, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -215,7 +215,7 @@ func checkGoldenRows(t *testing.T, h *harness, goldens []golden) {
 }
 
 // TestEverySeedExampleInItsTable: every canonical event ingest makes of the manuals' examples (the
-// goldens present in ingest/testdata, whatever they are when the test runs) lands in the table of its
+// goldens present in normalize/testdata, whatever they are when the test runs) lands in the table of its
 // kind with the right values. A golden whose kind has no table fails the test.
 func TestEverySeedExampleInItsTable(t *testing.T) {
 	goldens := loadGoldens(t)
@@ -244,17 +244,17 @@ func TestReplayRebuildsFromRaw(t *testing.T) {
 	var recs []*kgo.Record
 	for _, g := range goldens {
 		recs = append(recs, &kgo.Record{Topic: h.tc.Raw(), Key: []byte(g.event.EventID), Value: g.body, Headers: []kgo.RecordHeader{
-			{Key: ingest.HeaderSource, Value: []byte(g.event.Source)},
-			{Key: ingest.HeaderApp, Value: []byte(g.event.App)},
-			{Key: ingest.HeaderReceivedAt, Value: []byte(strconv.FormatInt(g.event.ReceivedAtMs, 10))},
-			{Key: ingest.HeaderEventID, Value: []byte(g.event.EventID)},
+			{Key: kafka.HeaderSource, Value: []byte(g.event.Source)},
+			{Key: kafka.HeaderApp, Value: []byte(g.event.App)},
+			{Key: kafka.HeaderReceivedAt, Value: []byte(strconv.FormatInt(g.event.ReceivedAtMs, 10))},
+			{Key: kafka.HeaderEventID, Value: []byte(g.event.EventID)},
 		}})
 	}
 	recs = append(recs,
 		&kgo.Record{Topic: h.tc.Raw(), Key: []byte("bad1"), Value: []byte(`{"eventType":"999"}`), Headers: []kgo.RecordHeader{
-			{Key: ingest.HeaderSource, Value: []byte(event.SourceNetease)}, {Key: ingest.HeaderApp, Value: []byte("app1")}}},
+			{Key: kafka.HeaderSource, Value: []byte(event.SourceNetease)}, {Key: kafka.HeaderApp, Value: []byte("app1")}}},
 		&kgo.Record{Topic: h.tc.Raw(), Key: []byte("bad2"), Value: []byte(`{}`), Headers: []kgo.RecordHeader{
-			{Key: ingest.HeaderSource, Value: []byte("pager")}, {Key: ingest.HeaderApp, Value: []byte("x")}}})
+			{Key: kafka.HeaderSource, Value: []byte("pager")}, {Key: kafka.HeaderApp, Value: []byte("x")}}})
 	h.produce(recs...)
 
 	var out bytes.Buffer
@@ -327,7 +327,7 @@ func TestReplayRebuildsFromRaw(t *testing.T) {
 }
 
 // TestVersion1EventsWrittenAsVersion2: events version 1 of the envelope (made by the build before
-// schema version 2, ingest/testdata/v1_events.jsonl), still on the events topic when the consumer is
+// schema version 2, normalize/testdata/v1_events.jsonl), still on the events topic when the consumer is
 // upgraded, are written exactly as this build's events of the same payloads: the 54/55 inviter in
 // inviter rather than target_account, 79's roles in numeric order, the promoted fields filled.
 func TestVersion1EventsWrittenAsVersion2(t *testing.T) {
@@ -335,7 +335,7 @@ func TestVersion1EventsWrittenAsVersion2(t *testing.T) {
 	for _, g := range loadGoldens(t) {
 		current[g.name] = g
 	}
-	text, err := os.ReadFile("../ingest/testdata/v1_events.jsonl")
+	text, err := os.ReadFile("../normalize/testdata/v1_events.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

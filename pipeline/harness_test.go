@@ -16,17 +16,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/internal/testenv"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // harness is a migrated database on the real ClickHouse engine and an in-process kfake Kafka cluster
 // with the project's topics.
 type harness struct {
 	t    *testing.T
-	tc   topics.Config
+	tc   kafka.Config
 	conn driver.Conn
 	prod *kgo.Client
 	log  *slog.Logger
@@ -44,7 +44,7 @@ func newHarness(t *testing.T) *harness {
 	if _, err := schema.Migrate(ctx, conn, log); err != nil {
 		t.Fatal(err)
 	}
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	tc.Prefix = "t."
 	tc.Partitions = 3
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, tc.All()...))

@@ -16,9 +16,9 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/internal/presencemodel"
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // normalize makes the canonical events of callbacks, as serve does.

@@ -12,8 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // RawRow is one raw-topic record: a callback as received.
@@ -39,7 +38,7 @@ func NewRawSink(conn driver.Conn, reg prometheus.Registerer) *RawSink {
 
 // NewRawConsumer builds the consumer of the raw topic into the raw archive, in its own group
 // (cfg.RawGroupName()).
-func NewRawConsumer(cfg Config, tc topics.Config, conn driver.Conn, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[RawRow], error) {
+func NewRawConsumer(cfg Config, tc kafka.Config, conn driver.Conn, log *slog.Logger, reg prometheus.Registerer, extra ...kgo.Opt) (*Consumer[RawRow], error) {
 	sinkReg := prometheus.WrapRegistererWith(prometheus.Labels{"consumer": "raw"}, reg)
 	return NewConsumer("raw", cfg.RawGroupName(), tc.Raw(), cfg, tc, NewRawSink(conn, sinkReg), log, reg, extra...)
 }
@@ -60,24 +59,24 @@ func DecodeRaw(r *kgo.Record) RawRow {
 	for _, h := range r.Headers {
 		v := string(h.Value)
 		switch {
-		case h.Key == ingest.HeaderSource:
+		case h.Key == kafka.HeaderSource:
 			row.Source = v
-		case h.Key == ingest.HeaderApp:
+		case h.Key == kafka.HeaderApp:
 			row.App = v
-		case h.Key == ingest.HeaderReceivedAt:
+		case h.Key == kafka.HeaderReceivedAt:
 			if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms >= minTimeMs && ms <= maxTimeMs {
 				row.ReceivedAtMs = ms
 			} else {
 				add(row.Meta, h.Key, v)
 			}
-		case h.Key == ingest.HeaderPath:
+		case h.Key == kafka.HeaderPath:
 			row.Path = v
-		case h.Key == ingest.HeaderRemoteAddr:
+		case h.Key == kafka.HeaderRemoteAddr:
 			row.RemoteAddr = v
-		case h.Key == ingest.HeaderEventID:
+		case h.Key == kafka.HeaderEventID:
 			row.EventID = v
-		case strings.HasPrefix(h.Key, ingest.HTTPHeaderPrefix):
-			add(row.HTTPHeaders, strings.TrimPrefix(h.Key, ingest.HTTPHeaderPrefix), v)
+		case strings.HasPrefix(h.Key, kafka.HTTPHeaderPrefix):
+			add(row.HTTPHeaders, strings.TrimPrefix(h.Key, kafka.HTTPHeaderPrefix), v)
 		default:
 			add(row.Meta, h.Key, v)
 		}

@@ -12,26 +12,26 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // ReplayConfig configures Replay.
 type ReplayConfig struct {
-	// Normalizers by source (DefaultNormalizers: ingest's, the same code serve runs).
-	Normalizers map[string]ingest.Normalizer
+	// Normalizers by source (DefaultNormalizers: package normalize's, the same code serve runs).
+	Normalizers map[string]normalize.Func
 	// DryRun normalizes and counts but produces nothing.
 	DryRun bool
 	// Progress is how often a progress line is written (default 5 s).
 	Progress time.Duration
 }
 
-// DefaultNormalizers are ingest's normalizers by source.
-func DefaultNormalizers() map[string]ingest.Normalizer {
-	return map[string]ingest.Normalizer{
-		event.SourceNetease: ingest.NormalizeNetease,
-		event.SourceILink:   ingest.NormalizeILink,
-		event.SourceMaxim:   ingest.NormalizeMaxim,
+// DefaultNormalizers are package normalize's normalizers by source.
+func DefaultNormalizers() map[string]normalize.Func {
+	return map[string]normalize.Func{
+		event.SourceNetease: normalize.Netease,
+		event.SourceILink:   normalize.ILink,
+		event.SourceMaxim:   normalize.Maxim,
 	}
 }
 
@@ -55,7 +55,7 @@ var ErrNoNormalizer = errors.New("no normalizer for this source")
 // its rows (the newest write wins: a normalizer fix takes effect), and a presence event keeps its first
 // verdict. A fix that changes how an event_id is derived leaves the rows of the old id in place.
 // Progress lines go to out.
-func Replay(ctx context.Context, tc topics.Config, cfg ReplayConfig, log *slog.Logger, out io.Writer) (ReplayStats, error) {
+func Replay(ctx context.Context, tc kafka.Config, cfg ReplayConfig, log *slog.Logger, out io.Writer) (ReplayStats, error) {
 	var st ReplayStats
 	if cfg.Progress <= 0 {
 		cfg.Progress = 5 * time.Second
@@ -172,7 +172,7 @@ func Replay(ctx context.Context, tc topics.Config, cfg ReplayConfig, log *slog.L
 }
 
 // replayRecord normalizes one raw record into an events-topic record.
-func replayRecord(tc topics.Config, norms map[string]ingest.Normalizer, r *kgo.Record) (*kgo.Record, error) {
+func replayRecord(tc kafka.Config, norms map[string]normalize.Func, r *kgo.Record) (*kgo.Record, error) {
 	raw := DecodeRaw(r)
 	norm, ok := norms[raw.Source]
 	if !ok {
@@ -185,7 +185,7 @@ func replayRecord(tc topics.Config, norms map[string]ingest.Normalizer, r *kgo.R
 	ev.RawKey = string(r.Key)
 	rec, err := tc.EventRecord(&ev)
 	if err == nil && !tc.Fits(rec) {
-		err = fmt.Errorf("%w: %d bytes, the limit is %d", ingest.ErrRecordTooLarge, topics.EncodedSize(rec), tc.MaxMessageBytes)
+		err = fmt.Errorf("%w: %d bytes, the limit is %d", kafka.ErrRecordTooLarge, kafka.EncodedSize(rec), tc.MaxMessageBytes)
 	}
 	return rec, err
 }

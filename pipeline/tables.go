@@ -176,7 +176,7 @@ func msgTime(e *event.Event) int64 {
 }
 
 // communityAccounts is every account a community event acts upon: Target.Account, then
-// Target.Accounts (the platform's lists, decoded by ingest), each once, in order.
+// Target.Accounts (the platform's lists, decoded by package normalize), each once, in order.
 func communityAccounts(e *event.Event) []string {
 	out := []string{}
 	seen := map[string]bool{}

@@ -13,10 +13,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/queries/querytest"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // analystQueries are the analysts' named queries (issue 5) and the dashboards' variable queries; every

@@ -15,8 +15,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/imarchive/imarchive/archivetest"
-	"github.com/imarchive/imarchive/audit"
+	"github.com/imarchive/imarchive/compliance/audit"
+	"github.com/imarchive/imarchive/internal/testenv/archivetest"
 	"github.com/imarchive/imarchive/queries"
 )
 

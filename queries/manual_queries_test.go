@@ -14,17 +14,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/internal/testenv"
+	"github.com/imarchive/imarchive/normalize"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/queries/querytest"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestQueriesOfPromotedFields runs the named queries built on the fields of event schema version 2
 // (message_thread: 48's reply and thread ids; channel_settings: 63/65 channel type and view mode) on
-// the NetEase manual's own examples (ingest/testdata/netease), written by the real consumer's sink.
+// the NetEase manual's own examples (normalize/testdata/netease), written by the real consumer's sink.
 func TestQueriesOfPromotedFields(t *testing.T) {
 	_, conn := testenv.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -34,7 +34,7 @@ func TestQueriesOfPromotedFields(t *testing.T) {
 	}
 	example := func(name string, replace ...string) event.Event {
 		t.Helper()
-		b, err := os.ReadFile("../ingest/testdata/netease/" + name + ".json")
+		b, err := os.ReadFile("../normalize/testdata/netease/" + name + ".json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestQueriesOfPromotedFields(t *testing.T) {
 			}
 			body = strings.Replace(body, replace[i], replace[i+1], 1)
 		}
-		e, err := ingest.NormalizeNetease("app1", []byte(body), time.UnixMilli(1646744309000))
+		e, err := normalize.Netease("app1", []byte(body), time.UnixMilli(1646744309000))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

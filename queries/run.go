@@ -16,7 +16,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/mattn/go-runewidth"
 
-	"github.com/imarchive/imarchive/export/csvcell"
+	"github.com/imarchive/imarchive/internal/csvcell"
 )
 
 // Formats Run can write.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestRunOutput: what imarchive query prints, on the real engine — a CSV of no rows still has its header,

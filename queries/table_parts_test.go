@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/queries/querytest"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestTableParts: table_parts (Ingest health's parts per table) lists the seeded database's tables and

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the cluster rendering's golden files (testdata/cluster)")

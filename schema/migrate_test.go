@@ -9,7 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 func TestSplit(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 // TestUpgradePresenceToConnections: a database written under 0006's per-account rule (ties to online,

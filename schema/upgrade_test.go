@@ -8,7 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 // TestUpgradeFromSkeleton: a database where only 0001 was applied and messages were written (as in

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make chaos: the chaos run (package chaos, `imarchive chaos --help`) on a Kafka broker and a ClickHouse
+# make chaos: the chaos run (package chaos, `imarchive-dev chaos --help`) on a Kafka broker and a ClickHouse
 # engine of its own — it kills them, so never on services you use — started here and stopped at the end.
-# Loopback only. Arguments go to `imarchive chaos`, e.g.
+# Loopback only. Arguments go to `imarchive-dev chaos`, which runs bin/imarchive as serve and consume, e.g.
 #
 #   scripts/chaos.sh --duration 5m --seed 42          (make chaos ARGS="--duration 5m --seed 42")
 #
@@ -23,5 +23,6 @@ trap cleanup EXIT
 $kctl start
 $cctl start >/dev/null
 go build -o bin/imarchive ./cmd/imarchive
-bin/imarchive chaos --kafka-brokers "127.0.0.1:$kport" --clickhouse-dsn "http://127.0.0.1:$cport/default" \
+go build -o bin/imarchive-dev ./cmd/imarchive-dev
+bin/imarchive-dev chaos --kafka-brokers "127.0.0.1:$kport" --clickhouse-dsn "http://127.0.0.1:$cport/default" \
 	--kafka-ctl "$kctl" --chdb-ctl "$cctl" --dir "$IMARCHIVE_TEST_DIR/run" "$@"

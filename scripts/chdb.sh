@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/chdb.sh start|stop|restart|kill|status|dsn
 #
-# Runs the ClickHouse HTTP-interface test server (testenv/chdbserver/chdb_http.py)
+# Runs the ClickHouse HTTP-interface test server (internal/testenv/chdbserver/chdb_http.py)
 # on top of chDB, the in-process ClickHouse engine from PyPI. There is no
 # ClickHouse server or Docker on the dev/CI machines; this is the real
 # ClickHouse engine behind the HTTP wire protocol clickhouse-go speaks.
@@ -32,7 +32,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SERVER="$ROOT/testenv/chdbserver/chdb_http.py"
+SERVER="$ROOT/internal/testenv/chdbserver/chdb_http.py"
 BASE="${IMARCHIVE_TEST_DIR:-$PWD/.testenv}/chdb"
 PORT="${IMARCHIVE_CHDB_PORT:-18123}"
 HOST="127.0.0.1"

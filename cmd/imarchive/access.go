@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/schema/access"
 )
 
-func accessCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("access", "create the least-privilege ClickHouse roles and users (writer, analyst, auditor): imarchive access sql|apply",
+func accessCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("access", "create the least-privilege ClickHouse roles and users (writer, analyst, auditor): imarchive access sql|apply",
 		`  imarchive access sql     print the statements (password hashes masked)
   imarchive access apply   run them with the DSN's user, who must have access management
 Run after 'imarchive migrate', with an administrator's DSN; idempotent. The roles (schema/access/roles.sql):
@@ -24,7 +25,7 @@ A user is created for each role whose password is set; apply again with a new pa
 Then give consume the writer's DSN, Grafana the analyst's, auditors the auditor's. Role names are
 global to the server: two deployments on one server need different --role-prefix values.`)
 	var (
-		lf  logFlags
+		lf  cli.LogFlags
 		dsn string
 		cfg = access.Config{RolePrefix: access.DefaultRolePrefix}
 		us  = map[string]*access.User{
@@ -33,30 +34,30 @@ global to the server: two deployments on one server need different --role-prefix
 			access.Auditor: {Role: access.Auditor},
 		}
 	)
-	c.group(
-		subcommand{"sql", "print the statements (password hashes masked)"},
-		subcommand{"apply", "run them with the DSN's user (an administrator); idempotent"},
+	c.Group(
+		cli.Subcommand{Name: "sql", Summary: "print the statements (password hashes masked)"},
+		cli.Subcommand{Name: "apply", Summary: "run them with the DSN's user (an administrator); idempotent"},
 	)
-	lf.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN of an administrator (access management), naming the archive's database (required)")
-	c.str(&cfg.RolePrefix, "role-prefix", "IMARCHIVE_ACCESS_ROLE_PREFIX", cfg.RolePrefix, "prefix of the role names (<prefix>writer, <prefix>analyst, <prefix>auditor)")
+	lf.Register(c)
+	c.Str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN of an administrator (access management), naming the archive's database (required)")
+	c.Str(&cfg.RolePrefix, "role-prefix", "IMARCHIVE_ACCESS_ROLE_PREFIX", cfg.RolePrefix, "prefix of the role names (<prefix>writer, <prefix>analyst, <prefix>auditor)")
 	for _, role := range []string{access.Writer, access.Analyst, access.Auditor} {
 		u := us[role]
-		c.str(&u.Name, role+"-user", "IMARCHIVE_ACCESS_"+upper(role)+"_USER", "imarchive_"+role, "name of the "+role+" user")
-		c.str(&u.Password, role+"-password", "IMARCHIVE_ACCESS_"+upper(role)+"_PASSWORD", "", "password of the "+role+" user (unset: the user is not created)")
+		c.Str(&u.Name, role+"-user", "IMARCHIVE_ACCESS_"+upper(role)+"_USER", "imarchive_"+role, "name of the "+role+" user")
+		c.Str(&u.Password, role+"-password", "IMARCHIVE_ACCESS_"+upper(role)+"_PASSWORD", "", "password of the "+role+" user (unset: the user is not created)")
 	}
-	c.run = func(args []string) error {
+	c.Run = func(args []string) error {
 		sub := ""
 		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 			sub, args = args[0], args[1:]
 		}
-		if err := c.parse(args); err != nil {
+		if err := c.Parse(args); err != nil {
 			return err
 		}
-		if (sub != "sql" && sub != "apply") || len(c.fs.Args()) > 0 {
-			return usagef("usage: imarchive access sql|apply [flags]")
+		if (sub != "sql" && sub != "apply") || len(c.FS.Args()) > 0 {
+			return cli.Usagef("usage: imarchive access sql|apply [flags]")
 		}
-		log, err := lf.logger(stderr)
+		log, err := lf.Logger(stderr)
 		if err != nil {
 			return err
 		}
@@ -81,7 +82,7 @@ global to the server: two deployments on one server need different --role-prefix
 			}
 			return nil
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()

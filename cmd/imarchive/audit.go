@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/imarchive/imarchive/audit"
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/compliance/audit"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/queries"
 )
@@ -21,10 +22,10 @@ type chainFlags struct {
 	cfg audit.ChainConfig
 }
 
-func (f *chainFlags) register(c *command) {
-	c.fs.BoolVar(&f.on, "raw-chain", true, "also link every raw record into the raw archive's hash chain (raw_chain; imarchive audit verify checks it)")
-	c.env("raw-chain", "IMARCHIVE_RAW_CHAIN")
-	c.str(&f.cfg.Group, "chain-group", "IMARCHIVE_CHAIN_GROUP", "", "Kafka consumer group of the hash chain (default: the events group + \"-chain\")")
+func (f *chainFlags) register(c *cli.Command) {
+	c.FS.BoolVar(&f.on, "raw-chain", true, "also link every raw record into the raw archive's hash chain (raw_chain; imarchive audit verify checks it)")
+	c.Env("raw-chain", "IMARCHIVE_RAW_CHAIN")
+	c.Str(&f.cfg.Group, "chain-group", "IMARCHIVE_CHAIN_GROUP", "", "Kafka consumer group of the hash chain (default: the events group + \"-chain\")")
 }
 
 func (f *chainFlags) validate(p pipeline.Config) error {
@@ -47,8 +48,8 @@ func (a anchorFlag) Set(s string) error {
 	return nil
 }
 
-func auditCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("audit", "prove from ClickHouse that no raw record in a time range was removed, altered or reordered (imarchive audit verify)",
+func auditCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("audit", "prove from ClickHouse that no raw record in a time range was removed, altered or reordered (imarchive audit verify)",
 		`  imarchive audit verify --from TIME --to TIME [--partition N,…] [--anchor PARTITION:OFFSET:HASH …] [--format text|json]
 Checks the raw archive against its hash chain (one chain per raw-topic partition, in offset order,
 written by consume): every record received in [from, to) and every record between them in its
@@ -64,30 +65,30 @@ recompute the whole chain. Raw records deleted by a recorded retention pass coun
 the raw archive or the chain have not reached yet as pending. TIME: RFC 3339, '2026-03-01 10:00:00'
 (UTC) or Unix milliseconds.`)
 	var (
-		lf         logFlags
+		lf         cli.LogFlags
 		dsn        string
 		from, to   string
 		partitions string
 		format     string
 		anchors    []audit.Anchor
 	)
-	c.group(subcommand{"verify", "check the raw archive received in [--from, --to) against its hash chain; exit 1 on a break"})
-	lf.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
-	c.fs.StringVar(&from, "from", "", "start of the range, inclusive (required)")
-	c.fs.StringVar(&to, "to", "", "end of the range, exclusive (required)")
-	c.fs.StringVar(&partitions, "partition", "", "only these raw-topic partitions, comma-separated (default: all)")
-	c.fs.StringVar(&format, "format", "text", "output: text, or json (the whole report)")
-	c.fs.Var(anchorFlag{&anchors}, "anchor", "a head recorded earlier, PARTITION:OFFSET:HASH, that must still be in the chain (repeat)")
-	c.run = func(args []string) error {
+	c.Group(cli.Subcommand{Name: "verify", Summary: "check the raw archive received in [--from, --to) against its hash chain; exit 1 on a break"})
+	lf.Register(c)
+	c.Str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
+	c.FS.StringVar(&from, "from", "", "start of the range, inclusive (required)")
+	c.FS.StringVar(&to, "to", "", "end of the range, exclusive (required)")
+	c.FS.StringVar(&partitions, "partition", "", "only these raw-topic partitions, comma-separated (default: all)")
+	c.FS.StringVar(&format, "format", "text", "output: text, or json (the whole report)")
+	c.FS.Var(anchorFlag{&anchors}, "anchor", "a head recorded earlier, PARTITION:OFFSET:HASH, that must still be in the chain (repeat)")
+	c.Run = func(args []string) error {
 		if len(args) == 0 || args[0] != "verify" {
-			return usagef("usage: imarchive audit verify --from TIME --to TIME [flags]")
+			return cli.Usagef("usage: imarchive audit verify --from TIME --to TIME [flags]")
 		}
-		if err := c.parse(args[1:]); err != nil {
+		if err := c.Parse(args[1:]); err != nil {
 			return err
 		}
-		if rest := c.fs.Args(); len(rest) > 0 {
-			return usagef("unexpected arguments %q", rest)
+		if rest := c.FS.Args(); len(rest) > 0 {
+			return cli.Usagef("unexpected arguments %q", rest)
 		}
 		r := audit.Range{Anchors: anchors}
 		var errs []error
@@ -98,7 +99,7 @@ the raw archive or the chain have not reached yet as pending. TIME: RFC 3339, '2
 		if r.To, err = parseTime("to", to); err != nil {
 			errs = append(errs, err)
 		}
-		for _, p := range splitList(partitions) {
+		for _, p := range cli.SplitList(partitions) {
 			n, err := strconv.ParseInt(p, 10, 32)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("partition %q: %w", p, err))
@@ -112,10 +113,10 @@ the raw archive or the chain have not reached yet as pending. TIME: RFC 3339, '2
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		if _, err := lf.logger(stderr); err != nil {
+		if _, err := lf.Logger(stderr); err != nil {
 			return err
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		conn, err := chconn.Open(ctx, dsn)
 		if err != nil {
@@ -187,11 +188,11 @@ func printAudit(w io.Writer, rep audit.Report) {
 // (UTC), Unix milliseconds, today, now, -24h, …).
 func parseTime(name, s string) (time.Time, error) {
 	if strings.TrimSpace(s) == "" {
-		return time.Time{}, usagef("--%s: required", name)
+		return time.Time{}, cli.Usagef("--%s: required", name)
 	}
 	t, err := queries.ParseTime(s, time.Now())
 	if err != nil {
-		return time.Time{}, usagef("--%s %q: want %s", name, s, queries.TimeForms)
+		return time.Time{}, cli.Usagef("--%s %q: want %s", name, s, queries.TimeForms)
 	}
 	return t, nil
 }

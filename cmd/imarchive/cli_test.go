@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestGroupCommandsHelp: every group command lists its subcommands, one line each, on --help (and -h,
-// and after a subcommand), and exits 0; without a subcommand it asks which one and exits 2.
+// and after a cli.Subcommand), and exits 0; without a cli.Subcommand it asks which one and exits 2.
 func TestGroupCommandsHelp(t *testing.T) {
 	groups := map[string][]string{
 		"audit": {"verify"}, "config": {"check"}, "hold": {"add", "release", "list"}, "retention": {"apply"},
@@ -34,12 +34,12 @@ func TestGroupCommandsHelp(t *testing.T) {
 			}
 			for _, s := range subs {
 				if !regexpLine(out, "  "+s+" ") {
-					t.Errorf("%v: subcommand %s not listed in\n%s", args, s, out)
+					t.Errorf("%v: cli.Subcommand %s not listed in\n%s", args, s, out)
 				}
 			}
 		}
 		if name == "export" {
-			continue // export without a subcommand makes an export
+			continue // export without a cli.Subcommand makes an export
 		}
 		code, _, errOut := runCLI(t, name)
 		if code != 2 || !strings.Contains(errOut, "which command?") || !strings.Contains(errOut, "  "+subs[0]+" ") {
@@ -62,7 +62,7 @@ func regexpLine(out, prefix string) bool {
 	return false
 }
 
-// TestDidYouMean: a misspelled command, subcommand, flag, query or parameter is answered with what it
+// TestDidYouMean: a misspelled command, cli.Subcommand, flag, query or parameter is answered with what it
 // was probably meant to be.
 func TestDidYouMean(t *testing.T) {
 	t.Setenv("IMARCHIVE_CLICKHOUSE_DSN", "http://127.0.0.1:1/none") // nothing may be asked of it

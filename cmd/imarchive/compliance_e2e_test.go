@@ -60,7 +60,7 @@ func TestEndToEndCompliance(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 	start := time.Now().UTC().Add(-time.Minute)
-	files, err := filepath.Glob("../../ingest/testdata/netease/*.json")
+	files, err := filepath.Glob("../../normalize/testdata/netease/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,40 +14,41 @@ import (
 
 	"github.com/imarchive/imarchive/chconn"
 	"github.com/imarchive/imarchive/connectors"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/internal/suggest"
 )
 
-func configCommand(stdout io.Writer) *command {
-	c := newCommand("config", "show the effective configuration, secrets masked, and what is missing (imarchive config check)",
+func configCommand(stdout io.Writer) *cli.Command {
+	c := cli.New("config", "show the effective configuration, secrets masked, and what is missing (imarchive config check)",
 		`  imarchive config check [--commands serve,consume,migrate] [--config FILE]
 For each command: every setting, its IMARCHIVE_* variable, its value (secrets masked) and where the
 value came from (flag, env, file, default); then the required settings that are missing. Exits 1 when
 something is missing or invalid.`)
-	c.group(subcommand{"check", "print every setting of the commands, its source, and what is missing; exit 1 when incomplete"})
+	c.Group(cli.Subcommand{Name: "check", Summary: "print every setting of the commands, its source, and what is missing; exit 1 when incomplete"})
 	var cmdList string
-	c.fs.StringVar(&cmdList, "commands", "serve,consume,migrate", "the commands whose configuration to check, comma-separated")
-	c.run = func(args []string) error {
+	c.FS.StringVar(&cmdList, "commands", "serve,consume,migrate", "the commands whose configuration to check, comma-separated")
+	c.Run = func(args []string) error {
 		if len(args) == 0 || args[0] != "check" {
-			return usagef("usage: imarchive config check [--commands …] [--config FILE]")
+			return cli.Usagef("usage: imarchive config check [--commands …] [--config FILE]")
 		}
-		if err := c.parse(args[1:]); err != nil {
+		if err := c.Parse(args[1:]); err != nil {
 			return err
 		}
 		var cfgArgs []string
-		if p := c.fs.Lookup("config").Value.String(); p != "" {
+		if p := c.FS.Lookup("config").Value.String(); p != "" {
 			cfgArgs = []string{"--config", p}
 		}
-		byName := map[string]*command{}
+		byName := map[string]*cli.Command{}
 		for _, cmd := range commands(io.Discard, io.Discard) {
-			byName[cmd.name] = cmd
+			byName[cmd.Name] = cmd
 		}
 		var problems []error
-		for _, name := range splitList(cmdList) {
+		for _, name := range cli.SplitList(cmdList) {
 			cmd, ok := byName[name]
 			if !ok {
-				return usagef("--commands: unknown command %q%s", name, suggest.Phrase(name, slices.Sorted(maps.Keys(byName))))
+				return cli.Usagef("--commands: unknown command %q%s", name, suggest.Phrase(name, slices.Sorted(maps.Keys(byName))))
 			}
-			if err := cmd.parse(cfgArgs); err != nil {
+			if err := cmd.Parse(cfgArgs); err != nil {
 				problems = append(problems, fmt.Errorf("%s: %w", name, err))
 				continue
 			}
@@ -64,16 +65,16 @@ something is missing or invalid.`)
 
 // printConfig prints one command's settings and returns the required ones that are missing. A flag is
 // required when its usage says "(required".
-func printConfig(w io.Writer, c *command) []error {
-	fmt.Fprintf(w, "%s:\n", c.name)
+func printConfig(w io.Writer, c *cli.Command) []error {
+	fmt.Fprintf(w, "%s:\n", c.Name)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	var names []string
-	c.fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	c.FS.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	sort.Strings(names)
 	var missing []error
 	var warnings []string
 	for _, n := range names {
-		f := c.fs.Lookup(n)
+		f := c.FS.Lookup(n)
 		if n == "config" {
 			continue
 		}
@@ -82,13 +83,13 @@ func printConfig(w io.Writer, c *command) []error {
 		if v == "" {
 			shown = "(unset)"
 		}
-		fmt.Fprintf(tw, "  %s\t--%s\t%s\t%s\n", c.envs[n], n, shown, c.source(n))
+		fmt.Fprintf(tw, "  %s\t--%s\t%s\t%s\n", c.Envs[n], n, shown, c.Source(n))
 		if v == "" && strings.Contains(f.Usage, "(required") {
-			missing = append(missing, fmt.Errorf("%s: %s (--%s) is required: %s", c.name, c.envs[n], n, f.Usage))
+			missing = append(missing, fmt.Errorf("%s: %s (--%s) is required: %s", c.Name, c.Envs[n], n, f.Usage))
 		}
 		if strings.HasSuffix(n, "clickhouse-dsn") {
 			if err := chconn.CheckProtocol(v); err != nil {
-				warnings = append(warnings, fmt.Sprintf("%s (--%s): %v", c.envs[n], n, err))
+				warnings = append(warnings, fmt.Sprintf("%s (--%s): %v", c.Envs[n], n, err))
 			}
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imarchive/imarchive/connectors/connectorstest"
 	"github.com/imarchive/imarchive/connectors/maxim/maximtest"
+	"github.com/imarchive/imarchive/internal/testenv/connectorstest"
 )
 
 // TestMaximSyncKilledThenResumed kills imarchive maxim sync with SIGKILL while it waits for page 2 of

@@ -11,11 +11,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/imarchive/imarchive/connectors/connectorstest"
 	"github.com/imarchive/imarchive/connectors/ilink/ilinktest"
 	"github.com/imarchive/imarchive/connectors/maxim/maximtest"
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/internal/testenv/connectorstest"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 const (
@@ -30,7 +30,7 @@ func serveHandshake(t *testing.T, token, pathSecret string) *httptest.Server {
 	t.Helper()
 	cfg := ingest.DefaultConfig()
 	cfg.ILinkApps = map[string]ingest.ILinkApp{cliAppKey: {Token: token, Secret: pathSecret}}
-	r, err := ingest.New(cfg, topics.DefaultConfig(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	r, err := ingest.New(cfg, kafka.DefaultConfig(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

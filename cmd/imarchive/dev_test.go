@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 // TestDevEmbeddedKafka runs `imarchive dev` with no Kafka configured: it must say loudly that its
@@ -51,7 +51,7 @@ func TestDevEmbeddedKafka(t *testing.T) {
 	if !strings.Contains(logs.String(), "NOT DURABLE") {
 		t.Errorf("dev did not warn that the embedded Kafka is not durable")
 	}
-	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	seed, err := os.ReadFile("../../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 const (
@@ -119,12 +119,12 @@ type ingCase struct {
 	answer             string
 }
 
-// ingSeedCases is every example payload of ingest/testdata, as its platform delivers it.
+// ingSeedCases is every example payload of normalize/testdata, as its platform delivers it.
 func ingSeedCases(t *testing.T) []ingCase {
 	t.Helper()
 	var cases []ingCase
 	add := func(dir, path string, h func([]byte) http.Header, answer string) {
-		files, _ := filepath.Glob("../../ingest/testdata/" + dir + "/*.json")
+		files, _ := filepath.Glob("../../normalize/testdata/" + dir + "/*.json")
 		for _, f := range files {
 			if !strings.HasSuffix(f, ".event.json") {
 				cases = append(cases, ingCase{f, "POST", path, h, answer})
@@ -284,7 +284,7 @@ func TestEndToEndIngestEveryPlatform(t *testing.T) {
 // finished — read, acknowledged by Kafka, answered 200 — before serve exits cleanly.
 func TestEndToEndIngestGracefulShutdown(t *testing.T) {
 	s, prefix := ingStack(t)
-	body, err := os.ReadFile("../../ingest/testdata/ilink/4.1_text.json")
+	body, err := os.ReadFile("../../normalize/testdata/ilink/4.1_text.json")
 	if err != nil {
 		t.Fatal(err)
 	}

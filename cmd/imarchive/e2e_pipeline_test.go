@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -36,21 +35,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/internal/testenv"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // ctl returns the control command prefix in env, or skips (fails under IMARCHIVE_TEST_REQUIRE=1).
 func ctl(t *testing.T, env string) string {
 	t.Helper()
-	v := os.Getenv(env)
-	if v != "" {
-		return v
-	}
-	if os.Getenv("IMARCHIVE_TEST_REQUIRE") == "1" {
-		t.Fatalf("%s is not set, and IMARCHIVE_TEST_REQUIRE=1: run the tests with scripts/test.sh", env)
-	}
-	t.Skipf("%s not set: failure test skipped (scripts/test.sh sets it)", env)
-	return ""
+	return testenv.Need(t, env, "failure test skipped (scripts/test.sh sets it)")
 }
 
 // control runs "<prefix> <action>" from the repository root.
@@ -123,7 +115,7 @@ func (tr *traffic) body(i int64) []byte {
 
 // deliver sends one callback until it is answered 200 or ctx ends.
 func (tr *traffic) deliver(ctx context.Context, client *http.Client, body []byte) {
-	ev, err := ingest.NormalizeNetease("app1", body, time.Now())
+	ev, err := normalize.Netease("app1", body, time.Now())
 	if err != nil {
 		tr.s.t.Errorf("test callback does not normalize: %v", err)
 		return

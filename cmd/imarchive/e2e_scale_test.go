@@ -24,8 +24,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // consumeProc is one consume process of a scale test.
@@ -467,7 +467,7 @@ func TestServeReplicasBehindOneURL(t *testing.T) {
 				t.Fatalf("retry on the first replica: %d", code)
 			}
 		}
-		ev, err := ingest.NormalizeNetease("app1", body, time.Now())
+		ev, err := normalize.Netease("app1", body, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

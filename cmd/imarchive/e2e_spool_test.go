@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 const (
@@ -83,7 +84,7 @@ func (l *timedLoad) once(ctx context.Context, client *http.Client, i int64) bool
 	body = b.([]byte)
 	if platform == "ilink" {
 		url = "http://" + l.s.listen + spoolILinkPath
-		ev, err := ingest.NormalizeILink("app1", body, time.Now())
+		ev, err := normalize.ILink("app1", body, time.Now())
 		if err != nil {
 			l.s.t.Errorf("test push does not normalize: %v", err)
 			return true
@@ -91,7 +92,7 @@ func (l *timedLoad) once(ctx context.Context, client *http.Client, i int64) bool
 		eventID = ev.EventID
 	} else {
 		url, h = "http://"+l.s.listen+"/v1/netease/app1", sign("s3cret", body)
-		ev, err := ingest.NormalizeNetease("app1", body, time.Now())
+		ev, err := normalize.Netease("app1", body, time.Now())
 		if err != nil {
 			l.s.t.Errorf("test callback does not normalize: %v", err)
 			return true

@@ -19,7 +19,7 @@ import (
 
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/testenv"
+	"github.com/imarchive/imarchive/internal/testenv"
 )
 
 var (
@@ -122,7 +122,7 @@ func (s *stack) run(args ...string) string {
 	return stdout.String()
 }
 
-// start starts a long-running subcommand.
+// start starts a long-running cli.Subcommand.
 func (s *stack) start(name string) {
 	s.t.Helper()
 	cmd := exec.Command(binary(s.t), name)
@@ -210,7 +210,7 @@ func TestEndToEndNeteaseMessage(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 
-	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	seed, err := os.ReadFile("../../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}

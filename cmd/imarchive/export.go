@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/export"
+	"github.com/imarchive/imarchive/compliance/export"
+	"github.com/imarchive/imarchive/internal/cli"
 )
 
-func exportCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("export", "export an account, channel, group, server or time range with raw payloads and a manifest (export verify DIR re-checks one)",
+func exportCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("export", "export an account, channel, group, server or time range with raw payloads and a manifest (export verify DIR re-checks one)",
 		`  imarchive export --out DIR [--app A] [--account X] [--channel C] [--group G] [--server S] [--from T] [--to T] [--format jsonl|csv]
   imarchive export verify DIR [--manifest-sha256 HEX]
 An export holds one file per archive view (messages, message_updates, notifications, presence_events,
@@ -25,7 +26,7 @@ manifest's SHA-256 is printed last: keep it apart from the export — export ver
 then proves the manifest itself was not replaced. export verify needs no database; it exits 1 when
 anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UTC) or Unix ms.`)
 	var (
-		lf       logFlags
+		lf       cli.LogFlags
 		dsn      string
 		out      string
 		format   string
@@ -33,34 +34,34 @@ anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UT
 		sel      export.Selection
 		wantSHA  string
 	)
-	c.group(subcommand{"verify", "re-check an export directory offline: every file, row and raw payload (--manifest-sha256)"})
-	c.subsOptional = true // imarchive export --out DIR … makes one
-	lf.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required to export)")
-	c.str(&format, "format", "IMARCHIVE_EXPORT_FORMAT", export.FormatJSONL, "file format: jsonl (one JSON object per line) or csv (with a header row)")
-	c.fs.StringVar(&out, "out", "", "directory to write (created; must not exist or be empty)")
-	c.fs.StringVar(&sel.App, "app", "", "platform application (NetEase appkey, iLink appkey, Maxim app_id); empty: every one")
-	c.fs.StringVar(&sel.Account, "account", "", "events about this account")
-	c.fs.StringVar(&sel.ChannelID, "channel", "", "events in this QChat channel")
-	c.fs.StringVar(&sel.GroupID, "group", "", "events in this iLink or Maxim group")
-	c.fs.StringVar(&sel.ServerID, "server", "", "events in this QChat server")
-	c.fs.StringVar(&from, "from", "", "events at or after this time (default: the beginning)")
-	c.fs.StringVar(&to, "to", "", "events before this time (default: now)")
-	c.fs.StringVar(&wantSHA, "manifest-sha256", "", "export verify: the manifest's SHA-256 as printed when the export was made")
-	c.run = func(args []string) error {
+	c.Group(cli.Subcommand{Name: "verify", Summary: "re-check an export directory offline: every file, row and raw payload (--manifest-sha256)"})
+	c.SubsOptional = true // imarchive export --out DIR … makes one
+	lf.Register(c)
+	c.Str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required to export)")
+	c.Str(&format, "format", "IMARCHIVE_EXPORT_FORMAT", export.FormatJSONL, "file format: jsonl (one JSON object per line) or csv (with a header row)")
+	c.FS.StringVar(&out, "out", "", "directory to write (created; must not exist or be empty)")
+	c.FS.StringVar(&sel.App, "app", "", "platform application (NetEase appkey, iLink appkey, Maxim app_id); empty: every one")
+	c.FS.StringVar(&sel.Account, "account", "", "events about this account")
+	c.FS.StringVar(&sel.ChannelID, "channel", "", "events in this QChat channel")
+	c.FS.StringVar(&sel.GroupID, "group", "", "events in this iLink or Maxim group")
+	c.FS.StringVar(&sel.ServerID, "server", "", "events in this QChat server")
+	c.FS.StringVar(&from, "from", "", "events at or after this time (default: the beginning)")
+	c.FS.StringVar(&to, "to", "", "events before this time (default: now)")
+	c.FS.StringVar(&wantSHA, "manifest-sha256", "", "export verify: the manifest's SHA-256 as printed when the export was made")
+	c.Run = func(args []string) error {
 		if len(args) > 0 && args[0] == "verify" {
 			return exportVerify(c, args[1:], stdout, stderr, &wantSHA)
 		}
-		if err := c.parse(args); err != nil {
+		if err := c.Parse(args); err != nil {
 			return err
 		}
-		if rest := c.fs.Args(); len(rest) > 0 {
-			return usagef("unexpected arguments %q (imarchive export verify DIR checks an export)", rest)
+		if rest := c.FS.Args(); len(rest) > 0 {
+			return cli.Usagef("unexpected arguments %q (imarchive export verify DIR checks an export)", rest)
 		}
 		now := time.Now().UTC()
 		var errs []error
 		if out == "" {
-			errs = append(errs, usagef("--out: required (the directory to write)"))
+			errs = append(errs, cli.Usagef("--out: required (the directory to write)"))
 		}
 		sel.From, sel.To = time.Unix(0, 0).UTC(), now
 		if from != "" {
@@ -77,10 +78,10 @@ anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UT
 		if err := errors.Join(append(errs, cfg.Validate())...); err != nil {
 			return err
 		}
-		if _, err := lf.logger(stderr); err != nil {
+		if _, err := lf.Logger(stderr); err != nil {
 			return err
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		conn, err := chconn.Open(ctx, dsn)
 		if err != nil {
@@ -97,23 +98,23 @@ anything is missing, added or changed. TIME: RFC 3339, '2026-03-01 10:00:00' (UT
 	return c
 }
 
-func exportVerify(c *command, args []string, stdout, stderr io.Writer, wantSHA *string) error {
+func exportVerify(c *cli.Command, args []string, stdout, stderr io.Writer, wantSHA *string) error {
 	// The directory may stand before or after the flags.
 	var dir string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		dir, args = args[0], args[1:]
 	}
-	if err := c.parse(args); err != nil {
+	if err := c.Parse(args); err != nil {
 		return err
 	}
-	if rest := c.fs.Args(); len(rest) > 0 {
+	if rest := c.FS.Args(); len(rest) > 0 {
 		if dir != "" || len(rest) > 1 {
-			return usagef("unexpected arguments %q", rest)
+			return cli.Usagef("unexpected arguments %q", rest)
 		}
 		dir = rest[0]
 	}
 	if dir == "" {
-		return usagef("usage: imarchive export verify DIR [--manifest-sha256 HEX]")
+		return cli.Usagef("usage: imarchive export verify DIR [--manifest-sha256 HEX]")
 	}
 	rep, err := export.Verify(dir, *wantSHA)
 	if err != nil {

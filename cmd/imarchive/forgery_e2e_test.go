@@ -10,9 +10,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/internal/testenv"
+	"github.com/imarchive/imarchive/kafka"
 	"github.com/imarchive/imarchive/pipeline"
-	"github.com/imarchive/imarchive/testenv"
-	"github.com/imarchive/imarchive/topics"
 )
 
 // TestForgedEventsTopicRecordNeverArchived is the probe of issue 19 against the shipped path: with
@@ -25,7 +25,7 @@ func TestForgedEventsTopicRecordNeverArchived(t *testing.T) {
 	key := "k1=" + strings.Repeat("0123456789abcdef", 3)
 	startPipeline(t, s, "IMARCHIVE_RECORD_KEYS="+key)
 
-	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	seed, err := os.ReadFile("../../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestForgedEventsTopicRecordNeverArchived(t *testing.T) {
 	defer cl.Close()
 	unsigned := &kgo.Record{Topic: prefix + "events", Key: evs[0].Key, Value: forged}
 	ownKey := &kgo.Record{Topic: prefix + "events", Key: evs[0].Key, Value: forged}
-	topics.NewRecordAuth("k1="+strings.Repeat("fedcba9876543210", 3), "").Sign(ownKey)
+	kafka.NewRecordAuth("k1="+strings.Repeat("fedcba9876543210", 3), "").Sign(ownKey)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, unsigned, ownKey).FirstErr(); err != nil {
@@ -85,7 +85,7 @@ func TestForgedEventsTopicRecordNeverArchived(t *testing.T) {
 		t.Errorf("%d forgeries dead-lettered, want 2", len(reasons))
 	}
 	for _, r := range reasons {
-		if !strings.Contains(r, topics.ErrUnauthenticRecord.Error()) || !strings.Contains(r, pipeline.ErrBadEvent.Error()) {
+		if !strings.Contains(r, kafka.ErrUnauthenticRecord.Error()) || !strings.Contains(r, pipeline.ErrBadEvent.Error()) {
 			t.Errorf("dead letter reason %q", r)
 		}
 	}

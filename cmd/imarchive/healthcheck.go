@@ -6,18 +6,20 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/imarchive/imarchive/internal/cli"
 )
 
-func healthcheckCommand(stdout io.Writer) *command {
-	c := newCommand("healthcheck", "GET a health URL and exit 0 on 200 (for container healthchecks; the image has no curl)", "")
+func healthcheckCommand(stdout io.Writer) *cli.Command {
+	c := cli.New("healthcheck", "GET a health URL and exit 0 on 200 (for container healthchecks; the image has no curl)", "")
 	var (
 		url     string
 		timeout time.Duration
 	)
-	c.fs.StringVar(&url, "url", "http://127.0.0.1:8081/readyz", "URL to GET (default: serve's /readyz on its ops listener)")
-	c.fs.DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
-	c.run = func(args []string) error {
-		if err := c.parse(args); err != nil {
+	c.FS.StringVar(&url, "url", "http://127.0.0.1:8081/readyz", "URL to GET (default: serve's /readyz on its ops listener)")
+	c.FS.DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
+	c.Run = func(args []string) error {
+		if err := c.Parse(args); err != nil {
 			return err
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)

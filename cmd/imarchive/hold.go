@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/compliance/retention"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/queries"
-	"github.com/imarchive/imarchive/retention"
 )
 
-func holdCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("hold", "place, release and list legal holds: held accounts, channels, groups and servers are exempt from retention",
+func holdCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("hold", "place, release and list legal holds: held accounts, channels, groups and servers are exempt from retention",
 		`  imarchive hold add --app A --scope account|channel|group|server --subject ID --by WHO --reason WHY
   imarchive hold release --id HOLD --by WHO --reason WHY
   imarchive hold list [--all] [--format table|csv|json]
@@ -25,38 +26,38 @@ releases are recorded with who and why — the --by text and the ClickHouse user
 records and no one can write — and never deleted (list --all shows released ones too). Only the
 auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release holds.`)
 	var (
-		lf     logFlags
+		lf     cli.LogFlags
 		dsn    string
 		h      retention.Hold
 		id     string
 		all    bool
 		format string
 	)
-	c.group(
-		subcommand{"add", "place a hold on an account, channel, group or server of an app (--app --scope --subject --by --reason)"},
-		subcommand{"release", "release a hold (--id --by --reason); it stays on record"},
-		subcommand{"list", "the holds in force (--all: released ones too)"},
+	c.Group(
+		cli.Subcommand{Name: "add", Summary: "place a hold on an account, channel, group or server of an app (--app --scope --subject --by --reason)"},
+		cli.Subcommand{Name: "release", Summary: "release a hold (--id --by --reason); it stays on record"},
+		cli.Subcommand{Name: "list", Summary: "the holds in force (--all: released ones too)"},
 	)
-	lf.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
-	c.str(&h.Actor, "by", "IMARCHIVE_ACTOR", osUser(), "who places or releases the hold, as recorded beside the ClickHouse user of the DSN (which the server records itself); default: the OS user")
-	c.fs.StringVar(&h.App, "app", "", "add: the platform application")
-	c.fs.StringVar(&h.Scope, "scope", "", "add: "+strings.Join(retention.Scopes, ", "))
-	c.fs.StringVar(&h.Subject, "subject", "", "add: the account, channel, group or server id")
-	c.fs.StringVar(&h.Reason, "reason", "", "add, release: why (the case, matter or instruction), recorded")
-	c.fs.StringVar(&id, "id", "", "release: the hold id (hold list shows them)")
-	c.fs.BoolVar(&all, "all", false, "list: released holds too")
-	c.fs.StringVar(&format, "format", "table", "list: table, csv or json")
-	c.run = func(args []string) error {
+	lf.Register(c)
+	c.Str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
+	c.Str(&h.Actor, "by", "IMARCHIVE_ACTOR", osUser(), "who places or releases the hold, as recorded beside the ClickHouse user of the DSN (which the server records itself); default: the OS user")
+	c.FS.StringVar(&h.App, "app", "", "add: the platform application")
+	c.FS.StringVar(&h.Scope, "scope", "", "add: "+strings.Join(retention.Scopes, ", "))
+	c.FS.StringVar(&h.Subject, "subject", "", "add: the account, channel, group or server id")
+	c.FS.StringVar(&h.Reason, "reason", "", "add, release: why (the case, matter or instruction), recorded")
+	c.FS.StringVar(&id, "id", "", "release: the hold id (hold list shows them)")
+	c.FS.BoolVar(&all, "all", false, "list: released holds too")
+	c.FS.StringVar(&format, "format", "table", "list: table, csv or json")
+	c.Run = func(args []string) error {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return usagef("usage: imarchive hold add|release|list [flags]")
+			return cli.Usagef("usage: imarchive hold add|release|list [flags]")
 		}
 		sub := args[0]
-		if err := c.parse(args[1:]); err != nil {
+		if err := c.Parse(args[1:]); err != nil {
 			return err
 		}
-		if rest := c.fs.Args(); len(rest) > 0 {
-			return usagef("unexpected arguments %q", rest)
+		if rest := c.FS.Args(); len(rest) > 0 {
+			return cli.Usagef("unexpected arguments %q", rest)
 		}
 		switch sub {
 		case "add":
@@ -66,7 +67,7 @@ auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release h
 		case "release":
 			var errs []error
 			if id == "" {
-				errs = append(errs, usagef("--id: required"))
+				errs = append(errs, cli.Usagef("--id: required"))
 			}
 			if h.Actor == "" {
 				errs = append(errs, errors.New("--by: required (who releases the hold)"))
@@ -79,12 +80,12 @@ auditor (IMARCHIVE_ACCESS_AUDITOR_*) and the administrator may add and release h
 			}
 		case "list":
 		default:
-			return usagef("unknown hold command %q: want add, release or list", sub)
+			return cli.Usagef("unknown hold command %q: want add, release or list", sub)
 		}
-		if _, err := lf.logger(stderr); err != nil {
+		if _, err := lf.Logger(stderr); err != nil {
 			return err
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		conn, err := chconn.Open(ctx, dsn)
 		if err != nil {

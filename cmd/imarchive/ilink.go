@@ -16,14 +16,9 @@ import (
 	"github.com/imarchive/imarchive/connectors"
 	"github.com/imarchive/imarchive/connectors/ilink"
 	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/internal/suggest"
 )
-
-// boolean defines a bool flag with its IMARCHIVE_* variable.
-func (c *command) boolean(p *bool, name, envName string, def bool, help string) {
-	c.fs.BoolVar(p, name, def, help)
-	c.env(name, envName)
-}
 
 // maskedValue is a string flag whose printed value (--help defaults, imarchive config check) is
 // masked: a URL with its secrets masked (connectors.MaskURL), or a secret shown as ***.
@@ -44,14 +39,14 @@ func (m maskedValue) String() string {
 
 func (m maskedValue) Set(s string) error { *m.p = s; return nil }
 
-func (c *command) secret(p *string, name, envName, help string) {
-	c.fs.Var(maskedValue{p: p}, name, help)
-	c.env(name, envName)
+// secret defines a string flag whose value is shown as *** (--help, config check).
+func secret(c *cli.Command, p *string, name, envName, help string) {
+	c.Var(maskedValue{p: p}, name, envName, help)
 }
 
-func (c *command) secretURL(p *string, name, envName, help string) {
-	c.fs.Var(maskedValue{p: p, url: true}, name, help)
-	c.env(name, envName)
+// secretURL defines a URL flag whose secrets are masked (--help, config check).
+func secretURL(c *cli.Command, p *string, name, envName, help string) {
+	c.Var(maskedValue{p: p, url: true}, name, envName, help)
 }
 
 // connectorFlags are shared by imarchive ilink and imarchive maxim.
@@ -62,15 +57,15 @@ type connectorFlags struct {
 	flushRows int
 }
 
-func (f *connectorFlags) register(c *command) {
+func (f *connectorFlags) register(c *cli.Command) {
 	f.policy = connectors.DefaultPolicy()
-	c.duration(&f.policy.Timeout, "timeout", "IMARCHIVE_CONNECTOR_TIMEOUT", f.policy.Timeout, "longest wait for one answer of the platform's API")
-	c.integer(&f.policy.Attempts, "attempts", "IMARCHIVE_CONNECTOR_ATTEMPTS", f.policy.Attempts, "requests in all for one call, the first included, while failures are retryable (timeouts, HTTP 5xx, the platform's transient codes)")
-	c.duration(&f.policy.MinBackoff, "retry-min", "IMARCHIVE_CONNECTOR_RETRY_MIN", f.policy.MinBackoff, "first wait before a retry; it doubles, with jitter")
-	c.duration(&f.policy.MaxBackoff, "retry-max", "IMARCHIVE_CONNECTOR_RETRY_MAX", f.policy.MaxBackoff, "longest wait before a retry")
-	c.boolean(&f.progress, "progress", "IMARCHIVE_CONNECTOR_PROGRESS", true, "print a line per page, group or account to stderr during a sync")
-	c.str(&f.dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN the snapshots are written to; sync needs it (run imarchive migrate first)")
-	c.integer(&f.flushRows, "flush-rows", "IMARCHIVE_CONNECTOR_FLUSH_ROWS", 5000, "snapshot rows buffered before one ClickHouse insert")
+	c.Duration(&f.policy.Timeout, "timeout", "IMARCHIVE_CONNECTOR_TIMEOUT", f.policy.Timeout, "longest wait for one answer of the platform's API")
+	c.Integer(&f.policy.Attempts, "attempts", "IMARCHIVE_CONNECTOR_ATTEMPTS", f.policy.Attempts, "requests in all for one call, the first included, while failures are retryable (timeouts, HTTP 5xx, the platform's transient codes)")
+	c.Duration(&f.policy.MinBackoff, "retry-min", "IMARCHIVE_CONNECTOR_RETRY_MIN", f.policy.MinBackoff, "first wait before a retry; it doubles, with jitter")
+	c.Duration(&f.policy.MaxBackoff, "retry-max", "IMARCHIVE_CONNECTOR_RETRY_MAX", f.policy.MaxBackoff, "longest wait before a retry")
+	c.Bool(&f.progress, "progress", "IMARCHIVE_CONNECTOR_PROGRESS", true, "print a line per page, group or account to stderr during a sync")
+	c.Str(&f.dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN the snapshots are written to; sync needs it (run imarchive migrate first)")
+	c.Integer(&f.flushRows, "flush-rows", "IMARCHIVE_CONNECTOR_FLUSH_ROWS", 5000, "snapshot rows buffered before one ClickHouse insert")
 }
 
 func (f *connectorFlags) progressTo(stderr io.Writer, prefix string, r *connectors.Redactor) *connectors.Progress {
@@ -81,17 +76,17 @@ func (f *connectorFlags) progressTo(stderr io.Writer, prefix string, r *connecto
 }
 
 // action splits "ACTION [flags]" (the action may also follow the flags).
-func action(c *command, args []string, actions ...string) (string, error) {
+func action(c *cli.Command, args []string, actions ...string) (string, error) {
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	if err := c.parse(args); err != nil {
+	if err := c.Parse(args); err != nil {
 		return "", err
 	}
-	if rest := c.fs.Args(); len(rest) > 0 {
+	if rest := c.FS.Args(); len(rest) > 0 {
 		if name != "" || len(rest) > 1 {
-			return "", usagef("unexpected arguments %q", rest)
+			return "", cli.Usagef("unexpected arguments %q", rest)
 		}
 		name = rest[0]
 	}
@@ -101,13 +96,13 @@ func action(c *command, args []string, actions ...string) (string, error) {
 		}
 	}
 	if name == "" {
-		return "", usagef("no action: want one of %s", strings.Join(actions, ", "))
+		return "", cli.Usagef("no action: want one of %s", strings.Join(actions, ", "))
 	}
-	return "", usagef("unknown action %q%s: want one of %s", name, suggest.Phrase(name, actions), strings.Join(actions, ", "))
+	return "", cli.Usagef("unknown action %q%s: want one of %s", name, suggest.Phrase(name, actions), strings.Join(actions, ", "))
 }
 
-func ilinkCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("ilink", "ET-iLink's own API: register our callback URL, check it, subscribe to users' status and topics, sync groups, members and online states",
+func ilinkCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("ilink", "ET-iLink's own API: register our callback URL, check it, subscribe to users' status and topics, sync groups, members and online states",
 		`Actions:
   imarchive ilink register     check that serve answers the GET handshake at the callback URL, then
                                set_config action_type 0; prints the platform's code and its meaning
@@ -125,7 +120,7 @@ and path secret of the appkey's entry in IMARCHIVE_ILINK_APPS (serve's own setti
 manual's HTTPS endpoint by default; its plain-HTTP one is http://hs.kaifakuai.com:8184.
 Exit status 1 when the platform answers a code other than 0.`)
 	var (
-		lf           logFlags
+		lf           cli.LogFlags
 		cf           connectorFlags
 		cfg          = ilink.DefaultConfig()
 		secretKey    string
@@ -142,38 +137,38 @@ Exit status 1 when the platform answers a code other than 0.`)
 		subTopics    string
 		qos          int
 	)
-	c.group(
-		subcommand{"register", "check that serve answers the handshake at the callback URL, then register it (set_config 0)"},
-		subcommand{"unregister", "remove the callback URL (set_config 1)"},
-		subcommand{"status", "ask the platform what is registered (set_config 2)"},
-		subcommand{"sync", "groups, members and online states into ClickHouse snapshots"},
-		subcommand{"subscribe", "have the platform push users' online/offline changes (--users) or a topic's messages (--topic)"},
-		subcommand{"unsubscribe", "cancel those pushes"},
+	c.Group(
+		cli.Subcommand{Name: "register", Summary: "check that serve answers the handshake at the callback URL, then register it (set_config 0)"},
+		cli.Subcommand{Name: "unregister", Summary: "remove the callback URL (set_config 1)"},
+		cli.Subcommand{Name: "status", Summary: "ask the platform what is registered (set_config 2)"},
+		cli.Subcommand{Name: "sync", Summary: "groups, members and online states into ClickHouse snapshots"},
+		cli.Subcommand{Name: "subscribe", Summary: "have the platform push users' online/offline changes (--users) or a topic's messages (--topic)"},
+		cli.Subcommand{Name: "unsubscribe", Summary: "cancel those pushes"},
 	)
-	lf.register(c)
+	lf.Register(c)
 	cf.register(c)
-	c.str(&cfg.BaseURL, "api-url", "IMARCHIVE_ILINK_API_URL", cfg.BaseURL, "the iLink API's base URL")
-	c.str(&cfg.AppKey, "appkey", "IMARCHIVE_ILINK_APPKEY", "", "the application's appkey (required)")
-	c.secret(&secretKey, "secretkey", "IMARCHIVE_ILINK_SECRETKEY", "the application's secretkey, 32 lower-case characters (required)")
-	c.str(&cfg.UID, "uid", "IMARCHIVE_ILINK_UID", "", "the business platform's UID used with set_config and as send_uid (required)")
-	c.secretURL(&callbackURL, "callback-url", "IMARCHIVE_ILINK_CALLBACK_URL", "the callback URL to register: serve's https://HOST/v1/ilink/{appkey}/{path-secret} (or give --public-url)")
-	c.str(&publicURL, "public-url", "IMARCHIVE_PUBLIC_URL", "", "where the platforms reach serve, e.g. https://archive.example.com: the callback URL is built from it and IMARCHIVE_ILINK_APPS")
-	c.secret(&token, "token", "IMARCHIVE_ILINK_TOKEN", "the handshake token to register, 3-32 letters or digits (default: the appkey's token in IMARCHIVE_ILINK_APPS)")
-	c.secret(&apps, "ilink-apps", "IMARCHIVE_ILINK_APPS", "serve's iLink apps, appkey=token:path-secret[,…]: the token and path secret of --appkey are used when --token or --callback-url are not given")
-	c.boolean(&skipCheck, "skip-callback-check", "IMARCHIVE_ILINK_SKIP_CALLBACK_CHECK", false, "register without first checking that serve answers the handshake")
-	c.boolean(&states, "states", "IMARCHIVE_ILINK_SYNC_STATES", true, "sync: poll the online state of every account seen")
-	c.str(&uids, "uids", "IMARCHIVE_ILINK_SYNC_UIDS", "", "sync: more UIDs whose online state to poll, comma-separated")
-	c.integer(&stateBatch, "state-batch", "IMARCHIVE_ILINK_STATE_BATCH", 100, "sync: UIDs per ham_user request")
-	c.str(&subUsers, "users", "IMARCHIVE_ILINK_SUBSCRIBE_UIDS", "", "subscribe/unsubscribe: UIDs whose online/offline status to (un)subscribe, comma-separated")
-	c.str(&subTopics, "topic", "IMARCHIVE_ILINK_SUBSCRIBE_TOPICS", "", "subscribe/unsubscribe: topics to (un)subscribe, comma-separated (no # or +)")
-	c.integer(&qos, "qos", "IMARCHIVE_ILINK_TOPIC_QOS", 1, "subscribe: the topics' QoS level, 0-2 (the manual's \"Qos 级别: (0-2)\")")
-	c.duration(&tokenRefresh, "token-refresh-before", "IMARCHIVE_ILINK_TOKEN_REFRESH_BEFORE", cfg.TokenRefreshBefore, "replace the cached access_token when less than this is left of its lifetime")
-	c.run = func(args []string) error {
+	c.Str(&cfg.BaseURL, "api-url", "IMARCHIVE_ILINK_API_URL", cfg.BaseURL, "the iLink API's base URL")
+	c.Str(&cfg.AppKey, "appkey", "IMARCHIVE_ILINK_APPKEY", "", "the application's appkey (required)")
+	secret(c, &secretKey, "secretkey", "IMARCHIVE_ILINK_SECRETKEY", "the application's secretkey, 32 lower-case characters (required)")
+	c.Str(&cfg.UID, "uid", "IMARCHIVE_ILINK_UID", "", "the business platform's UID used with set_config and as send_uid (required)")
+	secretURL(c, &callbackURL, "callback-url", "IMARCHIVE_ILINK_CALLBACK_URL", "the callback URL to register: serve's https://HOST/v1/ilink/{appkey}/{path-secret} (or give --public-url)")
+	c.Str(&publicURL, "public-url", "IMARCHIVE_PUBLIC_URL", "", "where the platforms reach serve, e.g. https://archive.example.com: the callback URL is built from it and IMARCHIVE_ILINK_APPS")
+	secret(c, &token, "token", "IMARCHIVE_ILINK_TOKEN", "the handshake token to register, 3-32 letters or digits (default: the appkey's token in IMARCHIVE_ILINK_APPS)")
+	secret(c, &apps, "ilink-apps", "IMARCHIVE_ILINK_APPS", "serve's iLink apps, appkey=token:path-secret[,…]: the token and path secret of --appkey are used when --token or --callback-url are not given")
+	c.Bool(&skipCheck, "skip-callback-check", "IMARCHIVE_ILINK_SKIP_CALLBACK_CHECK", false, "register without first checking that serve answers the handshake")
+	c.Bool(&states, "states", "IMARCHIVE_ILINK_SYNC_STATES", true, "sync: poll the online state of every account seen")
+	c.Str(&uids, "uids", "IMARCHIVE_ILINK_SYNC_UIDS", "", "sync: more UIDs whose online state to poll, comma-separated")
+	c.Integer(&stateBatch, "state-batch", "IMARCHIVE_ILINK_STATE_BATCH", 100, "sync: UIDs per ham_user request")
+	c.Str(&subUsers, "users", "IMARCHIVE_ILINK_SUBSCRIBE_UIDS", "", "subscribe/unsubscribe: UIDs whose online/offline status to (un)subscribe, comma-separated")
+	c.Str(&subTopics, "topic", "IMARCHIVE_ILINK_SUBSCRIBE_TOPICS", "", "subscribe/unsubscribe: topics to (un)subscribe, comma-separated (no # or +)")
+	c.Integer(&qos, "qos", "IMARCHIVE_ILINK_TOPIC_QOS", 1, "subscribe: the topics' QoS level, 0-2 (the manual's \"Qos 级别: (0-2)\")")
+	c.Duration(&tokenRefresh, "token-refresh-before", "IMARCHIVE_ILINK_TOKEN_REFRESH_BEFORE", cfg.TokenRefreshBefore, "replace the cached access_token when less than this is left of its lifetime")
+	c.Run = func(args []string) error {
 		act, err := action(c, args, "register", "unregister", "status", "sync", "subscribe", "unsubscribe")
 		if err != nil {
 			return err
 		}
-		log, err := lf.logger(stderr)
+		log, err := lf.Logger(stderr)
 		if err != nil {
 			return err
 		}
@@ -185,18 +180,18 @@ Exit status 1 when the platform answers a code other than 0.`)
 		case "register":
 			errs = append(errs, problems, reg.Validate())
 		case "subscribe", "unsubscribe":
-			errs = append(errs, subscriptionProblems(splitList(subUsers), splitList(subTopics), qos, act == "subscribe"))
+			errs = append(errs, subscriptionProblems(cli.SplitList(subUsers), cli.SplitList(subTopics), qos, act == "subscribe"))
 		case "sync":
 			if cf.dsn == "" {
 				errs = append(errs, chconn.ErrNoDSN)
 			}
-			scfg := ilink.SyncConfig{States: states, UIDs: splitList(uids), StateBatch: stateBatch, FlushRows: cf.flushRows}
+			scfg := ilink.SyncConfig{States: states, UIDs: cli.SplitList(uids), StateBatch: stateBatch, FlushRows: cf.flushRows}
 			errs = append(errs, scfg.Validate())
 		}
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		metrics := connectors.NewMetrics(newRegistry())
 		client, err := ilink.NewClient(cfg, log, ilink.WithMetrics(metrics))
@@ -213,7 +208,7 @@ Exit status 1 when the platform answers a code other than 0.`)
 			ans, err := client.Query(ctx, reg.CallbackURL)
 			return printAnswer(stdout, client.Redactor(), "set_config query (action_type 2)", ans, err)
 		case "subscribe", "unsubscribe":
-			return ilinkSubscribe(ctx, stdout, client, splitList(subUsers), splitList(subTopics), qos, act == "subscribe")
+			return ilinkSubscribe(ctx, stdout, client, cli.SplitList(subUsers), cli.SplitList(subTopics), qos, act == "subscribe")
 		}
 		conn, err := chconn.Open(ctx, cf.dsn)
 		if err != nil {
@@ -221,7 +216,7 @@ Exit status 1 when the platform answers a code other than 0.`)
 		}
 		defer conn.Close()
 		st := connectors.NewStore(conn, "ilink", cfg.AppKey, metrics)
-		scfg := ilink.SyncConfig{States: states, UIDs: splitList(uids), StateBatch: stateBatch, FlushRows: cf.flushRows}
+		scfg := ilink.SyncConfig{States: states, UIDs: cli.SplitList(uids), StateBatch: stateBatch, FlushRows: cf.flushRows}
 		sum, err := ilink.Sync(ctx, client, st, scfg, cf.progressTo(stderr, "ilink sync: ", client.Redactor()), log)
 		if err != nil {
 			return err

@@ -18,7 +18,7 @@ import (
 	"github.com/imarchive/imarchive/connectors/ilink/ilinktest"
 	"github.com/imarchive/imarchive/event"
 	"github.com/imarchive/imarchive/ingest"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // TestILinkSubscribeCommand (issue 16 item 1): msg_type 4 pushes come only for what the UID
@@ -27,7 +27,7 @@ import (
 // a presence event, and a subscribed topic's message as a message of that topic; after unsubscribe,
 // nothing more. The platform's codes are printed with their meaning.
 func TestILinkSubscribeCommand(t *testing.T) {
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, tc.All()...))
 	if err != nil {
 		t.Fatal(err)

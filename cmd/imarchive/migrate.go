@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/schema"
 )
 
-func migrateCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("migrate", "create or upgrade the ClickHouse schema (idempotent, forward-only)",
+func migrateCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("migrate", "create or upgrade the ClickHouse schema (idempotent, forward-only)",
 		`Applies the embedded schema/NNNN_*.sql files not yet applied, in order, and records each in the
 schema_migrations table. Creates the DSN's database when missing. Safe to run again at any time.
 With --cluster NAME the same schema is made for a ClickHouse cluster (remote_servers NAME, with
@@ -21,22 +22,22 @@ table of its own name over it, sharded by its sorting key; views and materialize
 Queries, dashboards and consume use the same names. Each statement waits for every host
 (--cluster-ddl-timeout) and every replica. --print prints the statements instead of running them.`)
 	var (
-		lf         logFlags
+		lf         cli.LogFlags
 		dsn        string
 		cluster    string
 		ddlTimeout time.Duration
 		print      bool
 	)
-	lf.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
-	c.str(&cluster, "cluster", "IMARCHIVE_CLICKHOUSE_CLUSTER", "", "ClickHouse cluster (remote_servers) to create the schema on, ON CLUSTER with Replicated and Distributed tables; empty: one server")
-	c.duration(&ddlTimeout, "cluster-ddl-timeout", "IMARCHIVE_CLUSTER_DDL_TIMEOUT", 5*time.Minute, "with --cluster: how long a statement waits for every host to run it (distributed_ddl_task_timeout) before migrate fails")
-	c.fs.BoolVar(&print, "print", false, "print the statements (rendered for --cluster) and exit, without connecting")
-	c.run = func(args []string) error {
-		if err := c.parse(args); err != nil {
+	lf.Register(c)
+	c.Str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
+	c.Str(&cluster, "cluster", "IMARCHIVE_CLICKHOUSE_CLUSTER", "", "ClickHouse cluster (remote_servers) to create the schema on, ON CLUSTER with Replicated and Distributed tables; empty: one server")
+	c.Duration(&ddlTimeout, "cluster-ddl-timeout", "IMARCHIVE_CLUSTER_DDL_TIMEOUT", 5*time.Minute, "with --cluster: how long a statement waits for every host to run it (distributed_ddl_task_timeout) before migrate fails")
+	c.FS.BoolVar(&print, "print", false, "print the statements (rendered for --cluster) and exit, without connecting")
+	c.Run = func(args []string) error {
+		if err := c.Parse(args); err != nil {
 			return err
 		}
-		log, err := lf.logger(stderr)
+		log, err := lf.Logger(stderr)
 		if err != nil {
 			return err
 		}
@@ -52,7 +53,7 @@ Queries, dashboards and consume use the same names. Each statement waits for eve
 		if !strings.Contains(dsn, "read_timeout=") {
 			opts.ReadTimeout = max(opts.ReadTimeout, time.Hour)
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		if err := chconn.EnsureDatabase(ctx, opts); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imarchive/imarchive/chconn"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/queries"
 )
 
@@ -23,8 +24,8 @@ func (p paramFlag) Set(s string) error {
 	return nil
 }
 
-func queryCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("query", "run a named query from queries/ (imarchive query NAME --param k=v…)",
+func queryCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("query", "run a named query from queries/ (imarchive query NAME --param k=v…)",
 		`  imarchive query --list                     the named queries
   imarchive query --describe NAME            a query's parameters and columns
   imarchive query NAME --param k=v … [--format table|csv|json]
@@ -32,39 +33,39 @@ Parameters are bound by ClickHouse as query parameters, each checked against its
 described "empty for all" may be left out. Times are UTC: `+"`"+`'2026-03-01 10:00:00'`+"`"+`, RFC 3339, Unix
 milliseconds, today, yesterday, now, or relative: -24h, -7d, today-30d.`)
 	var (
-		lf       logFlags
+		lf       cli.LogFlags
 		dsn      string
 		format   string
 		list     bool
 		describe string
 		params   = paramFlag{}
 	)
-	lf.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required to run a query)")
-	c.str(&format, "format", "IMARCHIVE_QUERY_FORMAT", "table", "output: table (aligned), csv (with header), json (one object per line)")
-	c.fs.BoolVar(&list, "list", false, "list the named queries")
-	c.fs.StringVar(&describe, "describe", "", "describe one query: parameters and columns")
-	c.fs.Var(params, "param", "a query parameter as key=value (repeat)")
-	c.run = func(args []string) error {
+	lf.Register(c)
+	c.Str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required to run a query)")
+	c.Str(&format, "format", "IMARCHIVE_QUERY_FORMAT", "table", "output: table (aligned), csv (with header), json (one object per line)")
+	c.FS.BoolVar(&list, "list", false, "list the named queries")
+	c.FS.StringVar(&describe, "describe", "", "describe one query: parameters and columns")
+	c.FS.Var(params, "param", "a query parameter as key=value (repeat)")
+	c.Run = func(args []string) error {
 		// Accept the query name before or after the flags.
 		var name string
 		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 			name, args = args[0], args[1:]
 		}
-		if err := c.parse(args); err != nil {
+		if err := c.Parse(args); err != nil {
 			return err
 		}
 		// The name may also stand between flags: take it and parse the flags after it.
-		if rest := c.fs.Args(); len(rest) > 0 {
+		if rest := c.FS.Args(); len(rest) > 0 {
 			if name != "" {
-				return usagef("unexpected arguments %q (one query at a time)", rest)
+				return cli.Usagef("unexpected arguments %q (one query at a time)", rest)
 			}
 			name = rest[0]
-			if err := c.fs.Parse(rest[1:]); err != nil {
-				return c.flagError(err)
+			if err := c.FS.Parse(rest[1:]); err != nil {
+				return c.FlagError(err)
 			}
-			if more := c.fs.Args(); len(more) > 0 {
-				return usagef("unexpected arguments %q (one query at a time)", more)
+			if more := c.FS.Args(); len(more) > 0 {
+				return cli.Usagef("unexpected arguments %q (one query at a time)", more)
 			}
 		}
 		switch {
@@ -85,7 +86,7 @@ milliseconds, today, yesterday, now, or relative: -24h, -7d, today-30d.`)
 			printDescription(stdout, q)
 			return nil
 		case name == "":
-			return usagef("no query named: imarchive query NAME --param k=v … (imarchive query --list shows them)")
+			return cli.Usagef("no query named: imarchive query NAME --param k=v … (imarchive query --list shows them)")
 		}
 		q, err := queries.Get(name)
 		if err != nil {
@@ -93,17 +94,17 @@ milliseconds, today, yesterday, now, or relative: -24h, -7d, today-30d.`)
 		}
 		bound, err := q.Bind(params)
 		if err != nil {
-			return hintError{err, "imarchive query --describe " + q.Name + " lists its parameters"}
+			return cli.HintError{Err: err, Hint: "imarchive query --describe " + q.Name + " lists its parameters"}
 		}
 		if !slices.Contains(queries.Formats, format) {
-			return usagef("--format %q: want %s", format, strings.Join(queries.Formats, ", "))
+			return cli.Usagef("--format %q: want %s", format, strings.Join(queries.Formats, ", "))
 		}
-		log, err := lf.logger(stderr)
+		log, err := lf.Logger(stderr)
 		if err != nil {
 			return err
 		}
 		_ = log
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		conn, err := chconn.Open(ctx, dsn)
 		if err != nil {

@@ -7,11 +7,12 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/pipeline"
 )
 
-func replayCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("replay", "rebuild the events topic (and so the tables) from the raw topic with the current normalizers",
+func replayCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("replay", "rebuild the events topic (and so the tables) from the raw topic with the current normalizers",
 		`Reads every raw record up to the raw topic's end at the start of the run, normalizes it again with
 this build's normalizers (the same code serve runs) and produces the events to the events topic,
 keyed as serve keys them; a record that cannot be normalized goes to the dead-letter topic with the
@@ -21,21 +22,21 @@ normalizer fix takes effect) and presence events keep their first verdict; run i
 A fix that changes how an event_id is derived leaves the rows of the old ids in place.
 Progress goes to standard output every --progress-every.`)
 	var (
-		lf    logFlags
+		lf    cli.LogFlags
 		kf    kafkaFlags
 		dry   bool
 		every time.Duration
 	)
-	lf.register(c)
+	lf.Register(c)
 	kf.register(c)
-	c.fs.BoolVar(&dry, "dry-run", false, "normalize and count only; produce nothing")
-	c.env("dry-run", "IMARCHIVE_REPLAY_DRY_RUN")
-	c.duration(&every, "progress-every", "IMARCHIVE_REPLAY_PROGRESS", 5*time.Second, "how often to print progress")
-	c.run = func(args []string) error {
-		if err := c.parse(args); err != nil {
+	c.FS.BoolVar(&dry, "dry-run", false, "normalize and count only; produce nothing")
+	c.Env("dry-run", "IMARCHIVE_REPLAY_DRY_RUN")
+	c.Duration(&every, "progress-every", "IMARCHIVE_REPLAY_PROGRESS", 5*time.Second, "how often to print progress")
+	c.Run = func(args []string) error {
+		if err := c.Parse(args); err != nil {
 			return err
 		}
-		log, err := lf.logger(stderr)
+		log, err := lf.Logger(stderr)
 		if err != nil {
 			return err
 		}
@@ -43,7 +44,7 @@ Progress goes to standard output every --progress-every.`)
 		if err := tc.Validate(); err != nil {
 			return err
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		if !dry {
 			// The events topic must exist to be produced to.

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/chconn"
-	"github.com/imarchive/imarchive/retention"
+	"github.com/imarchive/imarchive/compliance/retention"
+	"github.com/imarchive/imarchive/internal/cli"
 )
 
-func retentionCommand(stdout, stderr io.Writer) *command {
-	c := newCommand("retention", "delete archived rows older than each table's retention, never rows under a legal hold (imarchive retention apply)",
+func retentionCommand(stdout, stderr io.Writer) *cli.Command {
+	c := cli.New("retention", "delete archived rows older than each table's retention, never rows under a legal hold (imarchive retention apply)",
 		`  imarchive retention apply --retention TABLE=DAYS|off[,…] --by WHO [--dry-run]
 For each table with a retention, deletes the rows received more than DAYS days ago, except the events
 a legal hold covers (imarchive hold) and their raw records, and records the pass — cutoff, rows
@@ -24,38 +25,38 @@ from every query at once (lightweight DELETE) and the space is reclaimed by merg
 (raw_chain) and the holds are never deleted: audit verify counts raw records removed by a recorded
 pass as expired.`)
 	var (
-		lf     logFlags
+		lf     cli.LogFlags
 		dsn    string
 		policy string
 		actor  string
 		dry    bool
 	)
-	c.group(subcommand{"apply", "delete rows older than each table's retention, except held ones, and record the pass (--dry-run counts)"})
-	lf.register(c)
-	c.str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
-	c.str(&policy, "retention", "IMARCHIVE_RETENTION", "", "retention per table: TABLE=DAYS|off[,…], all=DAYS for the rest (empty: everything kept)")
-	c.str(&actor, "by", "IMARCHIVE_ACTOR", "", "who runs the pass, recorded (required)")
-	c.fs.BoolVar(&dry, "dry-run", false, "count what would be deleted and kept, delete nothing")
-	c.run = func(args []string) error {
+	c.Group(cli.Subcommand{Name: "apply", Summary: "delete rows older than each table's retention, except held ones, and record the pass (--dry-run counts)"})
+	lf.Register(c)
+	c.Str(&dsn, "clickhouse-dsn", "IMARCHIVE_CLICKHOUSE_DSN", "", "ClickHouse DSN (required)")
+	c.Str(&policy, "retention", "IMARCHIVE_RETENTION", "", "retention per table: TABLE=DAYS|off[,…], all=DAYS for the rest (empty: everything kept)")
+	c.Str(&actor, "by", "IMARCHIVE_ACTOR", "", "who runs the pass, recorded (required)")
+	c.FS.BoolVar(&dry, "dry-run", false, "count what would be deleted and kept, delete nothing")
+	c.Run = func(args []string) error {
 		if len(args) == 0 || args[0] != "apply" {
-			return usagef("usage: imarchive retention apply --retention TABLE=DAYS,… --by WHO [--dry-run]")
+			return cli.Usagef("usage: imarchive retention apply --retention TABLE=DAYS,… --by WHO [--dry-run]")
 		}
-		if err := c.parse(args[1:]); err != nil {
+		if err := c.Parse(args[1:]); err != nil {
 			return err
 		}
-		if rest := c.fs.Args(); len(rest) > 0 {
-			return usagef("unexpected arguments %q", rest)
+		if rest := c.FS.Args(); len(rest) > 0 {
+			return cli.Usagef("unexpected arguments %q", rest)
 		}
 		p, perr := retention.ParsePolicy(policy)
 		pass := retention.Pass{Policy: p, Actor: actor, DryRun: dry, Now: time.Now().UTC()}
 		if err := errors.Join(perr, pass.Validate()); err != nil {
 			return err
 		}
-		log, err := lf.logger(stderr)
+		log, err := lf.Logger(stderr)
 		if err != nil {
 			return err
 		}
-		ctx, stop := signalContext()
+		ctx, stop := cli.SignalContext()
 		defer stop()
 		conn, err := chconn.Open(ctx, dsn)
 		if err != nil {

@@ -132,7 +132,7 @@ func TestServeTLSRotationAndProxy(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 
-	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	seed, err := os.ReadFile("../../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestServeHoldsUnderConnectionFlood(t *testing.T) {
 		c := dial()
 		io.WriteString(c, "POST /v1/netease/does-not-exist HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
 	}
-	seed, err := os.ReadFile("../../ingest/testdata/netease/48_message.json")
+	seed, err := os.ReadFile("../../normalize/testdata/netease/48_message.json")
 	if err != nil {
 		t.Fatal(err)
 	}

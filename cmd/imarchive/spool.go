@@ -9,11 +9,12 @@ import (
 
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/ingest/spool"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/internal/cli"
+	"github.com/imarchive/imarchive/kafka"
 )
 
-func spoolCommand(stdout io.Writer) *command {
-	c := newCommand("spool", "show serve's local spool: what waits to be forwarded to Kafka, and what was set aside (imarchive spool status|inspect)",
+func spoolCommand(stdout io.Writer) *cli.Command {
+	c := cli.New("spool", "show serve's local spool: what waits to be forwarded to Kafka, and what was set aside (imarchive spool status|inspect)",
 		`  imarchive spool status  [--spool-dir DIR] [--format text|json]
   imarchive spool inspect [--spool-dir DIR] [--limit N] [--bodies]
 serve writes a callback to its spool when Kafka does not acknowledge it within --spool-after (and
@@ -30,16 +31,16 @@ waiting — sequence number, when spooled, receipt id, platform, app, event_id, 
 		bodies bool
 		prefix string
 	)
-	c.str(&dir, "spool-dir", "IMARCHIVE_SPOOL_DIR", defaultSpoolDir(), "the spool directory (serve's --spool-dir)")
-	c.str(&prefix, "topic-prefix", "IMARCHIVE_TOPIC_PREFIX", "imarchive.", "topic prefix, to name the records' topics")
-	c.fs.StringVar(&format, "format", "text", "status output: text or json")
-	c.fs.IntVar(&limit, "limit", 0, "inspect: at most this many records (0: all)")
-	c.fs.BoolVar(&bodies, "bodies", false, "inspect: include each callback's raw body")
-	c.group(
-		subcommand{"status", "records and bytes waiting, the oldest record's age, what recovery set aside"},
-		subcommand{"inspect", "one JSON line per record waiting (--bodies: with the raw body)"},
+	c.Str(&dir, "spool-dir", "IMARCHIVE_SPOOL_DIR", defaultSpoolDir(), "the spool directory (serve's --spool-dir)")
+	c.Str(&prefix, "topic-prefix", "IMARCHIVE_TOPIC_PREFIX", "imarchive.", "topic prefix, to name the records' topics")
+	c.FS.StringVar(&format, "format", "text", "status output: text or json")
+	c.FS.IntVar(&limit, "limit", 0, "inspect: at most this many records (0: all)")
+	c.FS.BoolVar(&bodies, "bodies", false, "inspect: include each callback's raw body")
+	c.Group(
+		cli.Subcommand{Name: "status", Summary: "records and bytes waiting, the oldest record's age, what recovery set aside"},
+		cli.Subcommand{Name: "inspect", Summary: "one JSON line per record waiting (--bodies: with the raw body)"},
 	)
-	c.run = func(args []string) error {
+	c.Run = func(args []string) error {
 		sub, err := action(c, args, "status", "inspect")
 		if err != nil {
 			return err
@@ -47,7 +48,7 @@ waiting — sequence number, when spooled, receipt id, platform, app, event_id, 
 		if format != "text" && format != "json" {
 			return fmt.Errorf("format %q: want text or json", format)
 		}
-		tc := topics.DefaultConfig()
+		tc := kafka.DefaultConfig()
 		tc.Prefix = prefix
 		var rep spool.Report
 		if sub == "inspect" {
@@ -116,7 +117,7 @@ type spoolLineRecord struct {
 
 var errInspectLimit = errors.New("limit reached")
 
-func inspectSpool(w io.Writer, dir string, tc topics.Config, limit int, bodies bool) (spool.Report, error) {
+func inspectSpool(w io.Writer, dir string, tc kafka.Config, limit int, bodies bool) (spool.Report, error) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	n := 0
@@ -138,7 +139,7 @@ func inspectSpool(w io.Writer, dir string, tc topics.Config, limit int, bodies b
 				continue
 			}
 			for _, h := range r.Headers {
-				if h.Key == ingest.HeaderEventID {
+				if h.Key == kafka.HeaderEventID {
 					line.EventID = string(h.Value)
 				}
 			}

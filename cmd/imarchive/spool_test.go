@@ -15,14 +15,14 @@ import (
 
 	"github.com/imarchive/imarchive/ingest"
 	"github.com/imarchive/imarchive/ingest/spool"
-	"github.com/imarchive/imarchive/topics"
+	"github.com/imarchive/imarchive/kafka"
 )
 
 // TestSpoolStatusAndInspect: imarchive spool status and inspect read a spool (as serve left it) and
 // report what waits and what is damaged: the last record cut in half is reported, the others listed.
 func TestSpoolStatusAndInspect(t *testing.T) {
 	dir := t.TempDir()
-	tc := topics.DefaultConfig()
+	tc := kafka.DefaultConfig()
 	sp, _, err := spool.Open(dir, spool.DefaultOptions(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestSpoolStatusAndInspect(t *testing.T) {
 	for _, id := range []string{"e1", "e2", "e3"} {
 		b, err := ingest.EncodeSpoolEntry(tc, ingest.SpoolEntry{Receipt: "r-" + id, Platform: "netease_qchat", App: "app1", Received: time.Now(),
 			Records: []*kgo.Record{{Topic: tc.Raw(), Key: []byte(id), Value: []byte(`{"body":"` + id + `"}`),
-				Headers: []kgo.RecordHeader{{Key: ingest.HeaderEventID, Value: []byte(id)}}}}})
+				Headers: []kgo.RecordHeader{{Key: kafka.HeaderEventID, Value: []byte(id)}}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,6 +71,6 @@ func TestSpoolStatusAndInspect(t *testing.T) {
 		t.Errorf("inspect's first line: %s", lines[0])
 	}
 	if code, _, _ := runCLI(t, "spool", "nonsense"); code == 0 {
-		t.Error("an unknown subcommand succeeded")
+		t.Error("an unknown cli.Subcommand succeeded")
 	}
 }

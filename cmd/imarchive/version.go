@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/imarchive/imarchive/event"
+	"github.com/imarchive/imarchive/internal/cli"
 	"github.com/imarchive/imarchive/schema"
 )
 
@@ -53,10 +54,10 @@ func versionOf(ldflags string, bi *debug.BuildInfo) string {
 	return "commit " + rev
 }
 
-func versionCommand(stdout io.Writer) *command {
-	c := newCommand("version", "print the version, the event schema version and the ClickHouse schema version", "")
-	c.run = func(args []string) error {
-		if err := c.parse(args); err != nil {
+func versionCommand(stdout io.Writer) *cli.Command {
+	c := cli.New("version", "print the version, the event schema version and the ClickHouse schema version", "")
+	c.Run = func(args []string) error {
+		if err := c.Parse(args); err != nil {
 			return err
 		}
 		ms, err := schema.Migrations()

@@ -14,7 +14,7 @@ import (
 	"github.com/imarchive/imarchive/connectors/ilink"
 	"github.com/imarchive/imarchive/connectors/ilink/ilinktest"
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // TestSubscriptionRequestsAsTheManual: the subscription calls send exactly §5.11's and §5.13's fields
@@ -172,11 +172,11 @@ func TestStatusPushesNeedASubscription(t *testing.T) {
 		t.Errorf("topic push %s, want push_topic.json", bodies[2])
 	}
 	at := time.Date(2024, 5, 1, 8, 0, 1, 0, time.UTC)
-	online, err := ingest.NormalizeILink(appKey, bodies[1], at)
+	online, err := normalize.ILink(appKey, bodies[1], at)
 	if err != nil || online.Kind != event.KindPresence || online.Op != event.OpOnline || online.Actor != "414" || online.OccurredAtMs != clk.Now().UnixMilli() {
 		t.Errorf("status push read as %+v, %v", online, err)
 	}
-	topic, err := ingest.NormalizeILink(appKey, bodies[2], at)
+	topic, err := normalize.ILink(appKey, bodies[2], at)
 	if err != nil || topic.Kind != event.KindMessage || topic.Target.Group != "asda" || topic.Body != "hello" {
 		t.Errorf("topic push read as %+v, %v", topic, err)
 	}

@@ -310,27 +310,19 @@ func fatal(ctx context.Context, err error) bool {
 // finish records the run. On failure, what was read is still written first (best effort): the
 // history query shows it, and no membership query uses it, as its run is not complete.
 func (s *syncer) finish(ctx context.Context, runErr error) error {
-	// Record the outcome even when ctx was cancelled (Ctrl-C), within a short deadline.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if runErr != nil && !s.batch.Empty() {
-		if err := s.st.Flush(fctx, &s.batch); err != nil {
-			s.log.Warn("could not write what the failed run read", "err", err)
+	flush := func(ctx context.Context) error {
+		if s.batch.Empty() {
+			return nil
 		}
+		return s.st.Flush(ctx, &s.batch)
 	}
-	ferr := s.st.Finish(fctx, s.run, runErr)
-	if runErr != nil {
-		s.prog.Printf("run %s failed: %v", s.run.ID, runErr)
-		if ferr != nil {
-			return errors.Join(runErr, fmt.Errorf("record the run as failed (it stays 'running', which the queries ignore too): %w", ferr))
-		}
-		return runErr
-	}
-	if ferr != nil {
-		return fmt.Errorf("everything was written but recording run %s complete failed (the queries will not use it; run the sync again): %w", s.run.ID, ferr)
-	}
-	s.prog.Printf("run %s complete: %d groups (%d gone, %d skipped, %d failed), %d members, %d online states (%d online, %d accounts without one) in %s",
-		s.run.ID, s.sum.Groups, s.sum.Gone, s.sum.Skipped, s.sum.Failed, s.sum.Members, s.sum.Accounts, s.sum.Online, s.sum.NoState,
-		s.sum.Took.Round(time.Millisecond))
-	return nil
+	return s.st.FinishRun(ctx, s.run, runErr, connectors.RunEnd{
+		Flush:      flush,
+		Unwritten:  "could not write what the failed run read",
+		Unrecorded: "it stays 'running', which the queries ignore too",
+		Incomplete: "the queries will not use it; run the sync again",
+		Complete: fmt.Sprintf("%d groups (%d gone, %d skipped, %d failed), %d members, %d online states (%d online, %d accounts without one) in %s",
+			s.sum.Groups, s.sum.Gone, s.sum.Skipped, s.sum.Failed, s.sum.Members, s.sum.Accounts, s.sum.Online, s.sum.NoState,
+			s.sum.Took.Round(time.Millisecond)),
+	}, s.prog, s.log)
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imarchive/imarchive/connectors"
-	"github.com/imarchive/imarchive/connectors/connectorstest"
 	"github.com/imarchive/imarchive/connectors/ilink"
 	"github.com/imarchive/imarchive/connectors/ilink/ilinktest"
+	"github.com/imarchive/imarchive/internal/testenv/connectorstest"
 )
 
 // TestSyncAnswersWhoWasInAGroupWhen syncs a changing directory several times on the real ClickHouse

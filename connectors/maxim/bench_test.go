@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/connectors"
-	"github.com/imarchive/imarchive/connectors/connectorstest"
 	"github.com/imarchive/imarchive/connectors/maxim"
 	"github.com/imarchive/imarchive/connectors/maxim/maximtest"
+	"github.com/imarchive/imarchive/internal/testenv/connectorstest"
 )
 
 // BenchmarkDecodeMemberPage: decoding one member_list page of 1000 members.

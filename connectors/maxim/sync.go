@@ -396,25 +396,13 @@ func (s *syncer) roster(ctx context.Context, account, pos string, fresh map[stri
 // finish writes what is buffered — complete items, and the group being paged as partial at its
 // cursor — so that a resumed run continues where this one stopped, then records the run.
 func (s *syncer) finish(ctx context.Context, runErr error) error {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if runErr != nil {
-		if err := s.flush(fctx); err != nil {
-			s.log.Warn("could not write what the failed run read; a resumed run reads it again", "err", err)
-		}
-	}
-	ferr := s.st.Finish(fctx, s.run, runErr)
-	if runErr != nil {
-		s.prog.Printf("run %s failed (resume it by running the sync again): %v", s.run.ID, runErr)
-		if ferr != nil {
-			return errors.Join(runErr, fmt.Errorf("record the run as failed (it stays 'running': the queries ignore it, the next sync resumes it): %w", ferr))
-		}
-		return runErr
-	}
-	if ferr != nil {
-		return fmt.Errorf("everything was written but recording run %s complete failed (the queries do not use it yet; run the sync again to resume and complete it): %w", s.run.ID, ferr)
-	}
-	s.prog.Printf("run %s complete: %d groups (%d pages, %d members, %d gone), %d rosters (%d contacts); skipped %d fresh, %d done before, %d unreadable; %s",
-		s.run.ID, s.sum.Groups, s.sum.Pages, s.sum.Members, s.sum.Gone, s.sum.Accounts, s.sum.Contacts, s.sum.Fresh, s.sum.Done, s.sum.Skipped, s.sum.Took.Round(time.Millisecond))
-	return nil
+	return s.st.FinishRun(ctx, s.run, runErr, connectors.RunEnd{
+		Flush:      s.flush,
+		Unwritten:  "could not write what the failed run read; a resumed run reads it again",
+		Failed:     " (resume it by running the sync again)",
+		Unrecorded: "it stays 'running': the queries ignore it, the next sync resumes it",
+		Incomplete: "the queries do not use it yet; run the sync again to resume and complete it",
+		Complete: fmt.Sprintf("%d groups (%d pages, %d members, %d gone), %d rosters (%d contacts); skipped %d fresh, %d done before, %d unreadable; %s",
+			s.sum.Groups, s.sum.Pages, s.sum.Members, s.sum.Gone, s.sum.Accounts, s.sum.Contacts, s.sum.Fresh, s.sum.Done, s.sum.Skipped, s.sum.Took.Round(time.Millisecond)),
+	}, s.prog, s.log)
 }

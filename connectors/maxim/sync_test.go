@@ -15,9 +15,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/imarchive/imarchive/connectors"
-	"github.com/imarchive/imarchive/connectors/connectorstest"
 	"github.com/imarchive/imarchive/connectors/maxim"
 	"github.com/imarchive/imarchive/connectors/maxim/maximtest"
+	"github.com/imarchive/imarchive/internal/testenv/connectorstest"
 )
 
 type clock struct {

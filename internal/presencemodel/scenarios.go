@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/ingest"
+	"github.com/imarchive/imarchive/normalize"
 )
 
 // Callback is one presence callback as the platform POSTs it.
@@ -47,9 +47,9 @@ const ExpiryMs = int64(35 * time.Minute / time.Millisecond)
 // Normalize makes the canonical event of a callback, as serve does.
 func (cb Callback) Normalize(receivedAt time.Time) (event.Event, error) {
 	if cb.Source == event.SourceILink {
-		return ingest.NormalizeILink(App, cb.Body, receivedAt)
+		return normalize.ILink(App, cb.Body, receivedAt)
 	}
-	return ingest.NormalizeNetease(App, cb.Body, receivedAt)
+	return normalize.Netease(App, cb.Body, receivedAt)
 }
 
 // NetEase is a 47 copy shaped like the manual's examples; an empty consid or device is left out.

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries/querytest"
 	"github.com/imarchive/imarchive/schema"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 // TestLoad: the seed goes through the real writers into the real tables, each event once in the views

@@ -22,10 +22,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/schema"
 	"github.com/imarchive/imarchive/schema/access"
-	"github.com/imarchive/imarchive/testenv"
 )
 
 func testConfig(db string) access.Config {
