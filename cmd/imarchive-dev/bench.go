@@ -99,19 +99,8 @@ average is printed beside the table. Exits 1 when a part could not be measured.`
 		start := time.Now()
 		rep, err := bench.Run(ctx, cfg)
 		if rep != nil && len(rep.Rows) > 0 {
-			var werr error
-			switch format {
-			case "markdown":
-				werr = rep.WriteMarkdown(stdout)
-			case "json":
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				werr = enc.Encode(rep)
-			default:
-				werr = rep.WriteText(stdout)
-			}
-			if werr != nil {
-				return werr
+			if err := writeReport(stdout, format, rep); err != nil {
+				return err
 			}
 		}
 		if err != nil {
@@ -128,4 +117,24 @@ average is printed beside the table. Exits 1 when a part could not be measured.`
 		return nil
 	}
 	return c
+}
+
+// report is what bench and bench-queries print: a table as text or markdown, or the report as JSON.
+type report interface {
+	WriteText(io.Writer) error
+	WriteMarkdown(io.Writer) error
+}
+
+// writeReport writes rep to w in format (text, markdown or json).
+func writeReport(w io.Writer, format string, rep report) error {
+	switch format {
+	case "markdown":
+		return rep.WriteMarkdown(w)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	default:
+		return rep.WriteText(w)
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -115,19 +114,8 @@ disk for larger scales (10M: some 4 GB). Progress goes to stderr, the table to s
 		}
 		rep, err := scale.Run(ctx, cfg)
 		if rep != nil && len(rep.Results) > 0 {
-			var werr error
-			switch format {
-			case "markdown":
-				werr = rep.WriteMarkdown(stdout)
-			case "json":
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				werr = enc.Encode(rep)
-			default:
-				werr = rep.WriteText(stdout)
-			}
-			if werr != nil {
-				return werr
+			if err := writeReport(stdout, format, rep); err != nil {
+				return err
 			}
 		}
 		return err
