@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/imarchive/imarchive/cmd/imarchive-dev/bench"
 	"github.com/imarchive/imarchive/cmd/imarchive-dev/bench/scale"
 	"github.com/imarchive/imarchive/internal/cli"
 )
@@ -90,7 +91,7 @@ disk for larger scales (10M: some 4 GB). Progress goes to stderr, the table to s
 			return cli.Usagef("format %q: want text, markdown or json", format)
 		}
 		cfg.Days, cfg.Runs, cfg.Log, cfg.Progress = days, runs, log, stderr
-		src := findSourceTree(sourceDir)
+		src := bench.FindSourceDir(sourceDir)
 		if src != "" {
 			cfg.DashboardDir = filepath.Join(src, "dashboards", "json")
 		}
@@ -144,28 +145,6 @@ func cutSuffix(s, suffix string) (string, bool) {
 		return s[:len(s)-len(suffix)], true
 	}
 	return s, false
-}
-
-// findSourceTree returns dir when given, else the nearest directory upwards from the working
-// directory holding scripts/chdb.sh and go.mod; "" when there is none.
-func findSourceTree(dir string) string {
-	if dir != "" {
-		return dir
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if st, err := os.Stat(filepath.Join(d, "scripts", "chdb.sh")); err == nil && st.Mode().IsRegular() {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				return d
-			}
-		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
-	}
 }
 
 // startCHDB starts scripts/chdb.sh on port with its data under SOURCE/.testenv/bench-queries; the

@@ -77,18 +77,18 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bench config: %w", err)
 	}
-	b := &run{cfg: cfg, log: cfg.Log, src: findSourceDir(cfg.SourceDir), rep: &Report{}}
+	b := &run{cfg: cfg, log: cfg.Log, src: FindSourceDir(cfg.SourceDir), rep: &Report{}}
 	if b.log == nil {
 		b.log = discard
 	}
 	start := time.Now()
 	b.rep.Machine = Machine{CPU: cpuModel(), Cores: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-		GoVersion: runtime.Version(), LoadBefore: loadAvg(), Started: start}
+		GoVersion: runtime.Version(), LoadBefore: LoadAvg(), Started: start}
 	defer func() {
 		for _, r := range b.rows {
 			b.rep.Rows = append(b.rep.Rows, *r)
 		}
-		b.rep.Machine.LoadAfter = loadAvg()
+		b.rep.Machine.LoadAfter = LoadAvg()
 		b.rep.Machine.Elapsed = time.Since(start).Round(100 * time.Millisecond).String()
 		err = errJoin(err, b.cleanup())
 	}()
@@ -117,7 +117,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			}
 			b.log.Error("bench phase failed", "phase", p.name, "err", err)
 		}
-		b.progress("%s done in %s (load average %s)", p.name, time.Since(t0).Round(100*time.Millisecond), loadAvg())
+		b.progress("%s done in %s (load average %s)", p.name, time.Since(t0).Round(100*time.Millisecond), LoadAvg())
 	}
 	return b.rep, nil
 }

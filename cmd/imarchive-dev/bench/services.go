@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// findSourceDir returns dir when given, else the nearest directory from the working directory upwards
+// FindSourceDir returns dir when given, else the nearest directory from the working directory upwards
 // that holds scripts/kafka.sh and go.mod; "" when there is none.
-func findSourceDir(dir string) string {
+func FindSourceDir(dir string) string {
 	if dir != "" {
 		return dir
 	}
@@ -108,8 +108,8 @@ func tail(s string, n int) string {
 	return s
 }
 
-// loadAvg is /proc/loadavg's first three fields, or "unknown".
-func loadAvg() string {
+// LoadAvg is /proc/loadavg's first three fields, or "unknown".
+func LoadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "unknown"

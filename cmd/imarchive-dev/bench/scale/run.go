@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/imarchive/imarchive/cmd/imarchive-dev/bench"
 	"io"
 	"log/slog"
 	"regexp"
@@ -195,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{Started: time.Now().UTC(), Machine: machine(), Scales: scales,
 		Generate: map[int64]time.Duration{}, Storage: map[int64][]Storage{}}
-	rep.LoadAvg[0] = loadAvg()
+	rep.LoadAvg[0] = bench.LoadAvg()
 	results := make([]Result, len(cases))
 	for i, c := range cases {
 		results[i] = Result{Case: c, Timing: map[int64]Timing{}}
@@ -207,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	rep.Results = results
-	rep.LoadAvg[1] = loadAvg()
+	rep.LoadAvg[1] = bench.LoadAvg()
 	rep.Took = time.Since(rep.Started).Round(time.Second)
 	return rep, nil
 }
