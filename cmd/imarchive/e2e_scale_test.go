@@ -80,18 +80,25 @@ func stopConsume(t *testing.T, p *consumeProc) {
 	}
 }
 
-// groupHolders returns the members of a stable group that hold partitions, by client host and
-// instance ID; nil while the group rebalances.
-func (s *stack) groupHolders(group string) []string {
+// admin returns an admin client of the stack's brokers and a context of ten seconds for one
+// question; done closes both.
+func (s *stack) admin() (*kadm.Client, context.Context, func()) {
 	s.t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(s.getenv("IMARCHIVE_KAFKA_BROKERS"), ",")...))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	gs, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
+	return kadm.NewClient(cl), ctx, func() { cancel(); cl.Close() }
+}
+
+// groupHolders returns the members of a stable group that hold partitions, by client host and
+// instance ID; nil while the group rebalances.
+func (s *stack) groupHolders(group string) []string {
+	s.t.Helper()
+	adm, ctx, done := s.admin()
+	defer done()
+	gs, err := adm.DescribeGroups(ctx, group)
 	if err != nil || gs[group].State != "Stable" {
 		return nil
 	}
@@ -112,14 +119,9 @@ func (s *stack) groupHolders(group string) []string {
 // caughtUp says whether group has committed every record of its topics (no lag on any partition).
 func (s *stack) caughtUp(group string) bool {
 	s.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(s.getenv("IMARCHIVE_KAFKA_BROKERS"), ",")...))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	lags, err := kadm.NewClient(cl).Lag(ctx, group)
+	adm, ctx, done := s.admin()
+	defer done()
+	lags, err := adm.Lag(ctx, group)
 	if err != nil || lags.Error() != nil || len(lags[group].Lag) == 0 {
 		return false
 	}
