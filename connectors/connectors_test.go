@@ -265,3 +265,42 @@ func TestStoreRuns(t *testing.T) {
 		t.Errorf("after a complete run, a new one: %+v %v", next, err)
 	}
 }
+
+// TestFinishRunFlushesAfterFailure: a failed run (even one whose context was cancelled, as by
+// Ctrl-C) writes what it read before it records itself failed, so a resumed run keeps those items;
+// a successful run has already flushed and FinishRun does not flush again.
+func TestFinishRunFlushesAfterFailure(t *testing.T) {
+	_, conn := connectorstest.Database(t)
+	st := connectors.NewStore(conn, "maxim", "app1", nil)
+	run, err := st.Begin(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	b := &connectors.Batch{Items: []connectors.Item{{Kind: connectors.KindGroupMembers, ID: "g1", RunID: run.ID, SnapshotID: "s-g1", Status: connectors.ItemComplete, StartedAt: now, SyncedAt: now}}}
+	flushes := 0
+	end := connectors.RunEnd{Flush: func(ctx context.Context) error { flushes++; return st.Flush(ctx, b) }}
+	var out strings.Builder
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	boom := errors.New("boom")
+	if err := st.FinishRun(ctx, run, boom, end, connectors.NewProgress(&out, "", nil), slog.New(slog.DiscardHandler)); !errors.Is(err, boom) {
+		t.Fatalf("FinishRun must return the run's error: %v", err)
+	}
+	if flushes != 1 {
+		t.Fatalf("a failed run flushed %d times, want 1", flushes)
+	}
+	if !strings.Contains(out.String(), "failed") {
+		t.Errorf("progress: %q", out.String())
+	}
+	again, err := st.Begin(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, ok := again.Item(connectors.KindGroupMembers, "g1"); !again.Resumed || !ok || it.Status != connectors.ItemComplete {
+		t.Fatalf("the failed run's items were not written before it was recorded: resumed %v, g1 %+v %v", again.Resumed, it, ok)
+	}
+	if err := st.FinishRun(context.Background(), again, nil, end, nil, slog.New(slog.DiscardHandler)); err != nil || flushes != 1 {
+		t.Fatalf("a successful run: err %v, flushes %d (want 1: no flush after success)", err, flushes)
+	}
+}
