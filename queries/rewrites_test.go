@@ -27,3 +27,39 @@ func TestRawPayloadFoldsRewrites(t *testing.T) {
 	check(t, "M1 after a receipt was written twice more", project(after, "received_at", "raw_partition", "raw_offset", "body", "intact", "chain_hash"),
 		project(before, "received_at", "raw_partition", "raw_offset", "body", "intact", "chain_hash"))
 }
+
+// TestPagesJoinUp: a paged query read one row a page, each page after the previous one's last
+// msg_time and event_id, gives the rows of one read without paging, in order. flagged_messages
+// chooses its page among the candidates before it reads the messages: the cursor and the limit
+// must be applied there as they were to the whole.
+func TestPagesJoinUp(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	archivetest.Seed(t, conn)
+	for _, tc := range []struct {
+		query  string
+		params map[string]string
+	}{
+		{"flagged_messages", with(wide, "app", archivetest.NeteaseApp)},
+		{"flagged_messages", with(wide, "app", "")},
+		{"message_history", with(wide, "app", archivetest.NeteaseApp, "channel_id", archivetest.C1)},
+	} {
+		whole := project(runJSON(t, conn, tc.query, tc.params), "msg_time", "event_id")
+		if len(whole) < 2 {
+			t.Fatalf("%s: %d rows, too few to page", tc.query, len(whole))
+		}
+		var paged []string
+		after := []string{"1970-01-01 00:00:00", ""}
+		for i := 0; i <= len(whole); i++ {
+			page := runJSON(t, conn, tc.query, with(tc.params, "limit", "1", "after_time", after[0], "after_event_id", after[1]))
+			if len(page) == 0 {
+				break
+			}
+			if len(page) != 1 {
+				t.Fatalf("%s: a page of limit 1 has %d rows", tc.query, len(page))
+			}
+			paged = append(paged, project(page, "msg_time", "event_id")...)
+			after = []string{page[0]["msg_time"], page[0]["event_id"]}
+		}
+		check(t, tc.query+" one row a page", paged, whole)
+	}
+}
