@@ -63,3 +63,22 @@ func TestPagesJoinUp(t *testing.T) {
 		check(t, tc.query+" one row a page", paged, whole)
 	}
 }
+
+// TestMessageThreadAcrossDays: message_thread finds the thread's messages by their key prefix first
+// (source, app, day, conversation); a reply sent days after its root, in another month, and a
+// message without a platform time (shown at its receive time) asked about alone, are still found.
+func TestMessageThreadAcrossDays(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	mustExec(t, conn, `INSERT INTO messages_data (event_id, source, app, conversation, msg_time, occurred_at, received_at, sender, server_id, channel_id, msg_id, thread_msg_id, body, attrs) VALUES
+		('t-root', 'netease_qchat', 'tapp', 'channel:s/c', '2026-02-27 10:00:00', '2026-02-27 10:00:00', '2026-02-27 10:00:01', 'alice', 's', 'c', 'r1', '', 'root', map()),
+		('t-reply', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-02 09:00:00', '2026-03-02 09:00:00', '2026-03-02 09:00:01', 'bob', 's', 'c', 'r2', 'r1', 'reply', map()),
+		('t-other', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-02 09:30:00', '2026-03-02 09:30:00', '2026-03-02 09:30:01', 'bob', 's', 'c', 'r3', 'x9', 'elsewhere', map()),
+		('t-maxim', 'maxim', 'tapp', 'group:7', '1970-01-01 00:00:00', '1970-01-01 00:00:00', '2026-03-05 08:00:00', '501', '', '', 'm1', '', 'no time', map())`)
+	run := func(msgID string) []string {
+		return project(runJSON(t, conn, "message_thread", map[string]string{"app": "tapp", "msg_id": msgID}), "msg_time", "part", "body", "event_id")
+	}
+	thread := []string{"2026-02-27 10:00:00.000 | root | root | t-root", "2026-03-02 09:00:00.000 | reply | reply | t-reply"}
+	check(t, "thread of the root", run("r1"), thread)
+	check(t, "thread of the reply", run("r2"), thread)
+	check(t, "a message without a platform time", run("m1"), []string{"2026-03-05 08:00:00.000 | root | no time | t-maxim"})
+}
