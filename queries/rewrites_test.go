@@ -64,7 +64,7 @@ func TestPagesJoinUp(t *testing.T) {
 	}
 }
 
-// TestMessageThreadAcrossDays: message_thread finds the thread's messages by their key prefix first
+// TestMessageThreadAcrossDays: message_thread (and message_edit_history) finds the thread's messages by their key prefix first
 // (source, app, day, conversation); a reply sent days after its root, in another month, and a
 // message without a platform time (shown at its receive time) asked about alone, are still found.
 func TestMessageThreadAcrossDays(t *testing.T) {
@@ -73,7 +73,8 @@ func TestMessageThreadAcrossDays(t *testing.T) {
 		('t-root', 'netease_qchat', 'tapp', 'channel:s/c', '2026-02-27 10:00:00', '2026-02-27 10:00:00', '2026-02-27 10:00:01', 'alice', 's', 'c', 'r1', '', 'root', map()),
 		('t-reply', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-02 09:00:00', '2026-03-02 09:00:00', '2026-03-02 09:00:01', 'bob', 's', 'c', 'r2', 'r1', 'reply', map()),
 		('t-other', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-02 09:30:00', '2026-03-02 09:30:00', '2026-03-02 09:30:01', 'bob', 's', 'c', 'r3', 'x9', 'elsewhere', map()),
-		('t-maxim', 'maxim', 'tapp', 'group:7', '1970-01-01 00:00:00', '1970-01-01 00:00:00', '2026-03-05 08:00:00', '501', '', '', 'm1', '', 'no time', map())`)
+		('t-maxim', 'maxim', 'tapp', 'group:7', '1970-01-01 00:00:00', '1970-01-01 00:00:00', '2026-03-05 08:00:00', '501', '', '', 'm1', '', 'no time', map()),
+		('t-late', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-01 23:59:59', '2026-03-01 23:59:59', '2026-03-02 00:00:05', 'carol', 's', 'c', 'r4', '', 'before midnight', map())`)
 	run := func(msgID string) []string {
 		return project(runJSON(t, conn, "message_thread", map[string]string{"app": "tapp", "msg_id": msgID}), "msg_time", "part", "body", "event_id")
 	}
@@ -81,4 +82,9 @@ func TestMessageThreadAcrossDays(t *testing.T) {
 	check(t, "thread of the root", run("r1"), thread)
 	check(t, "thread of the reply", run("r2"), thread)
 	check(t, "a message without a platform time", run("m1"), []string{"2026-03-05 08:00:00.000 | root | no time | t-maxim"})
+
+	// message_edit_history reads the message by its key prefix the same way: its day is the day it
+	// was sent, not the day it arrived.
+	versions := project(runJSON(t, conn, "message_edit_history", map[string]string{"app": "tapp", "msg_id": "r4"}), "version", "at", "op", "body")
+	check(t, "edit history of a message received the next day", versions, []string{"0 | 2026-03-01 23:59:59.000 | send | before midnight"})
 }
