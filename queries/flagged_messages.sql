@@ -23,9 +23,12 @@
 -- The candidates first, each a small set: messages of the range flagged as sent (messages_as_sent, the
 -- range reaching its key) and messages with a recall, a delete or a flagged edit (message_updates_data,
 -- changes made since the range began, less a day for clocks that disagree, or without a platform time:
--- a change is made after its message).
--- Then those messages alone in their current version (the messages view, joined from the candidates:
--- query_plan_join_swap_table). A page is limit rows, oldest first; the next starts after the last
+-- a change is made after its message). Every candidate has a flag, so a page is known before any
+-- message is read in its current version: the first limit candidates after the cursor by (msg_time,
+-- event_id), found in messages_as_sent without its text. Then those messages alone in their current
+-- version: the messages view read by their sorting key (source, app, day, conversation, msg_time,
+-- event_id: a few granules each, not the whole range), joined to the edit state of these messages only
+-- (query_plan_join_swap_table). A page is limit rows, oldest first; the next starts after the last
 -- row's msg_time and event_id.
 WITH
     changes AS
@@ -38,14 +41,24 @@ WITH
         GROUP BY source, app, msg_id
         HAVING recalled OR deleted OR antispam
     ),
-    flagged_sent AS
+    page AS
     (
-        SELECT event_id
+        SELECT source, app, toDate(msg_time) AS day, conversation, msg_time, event_id, antispam AS flagged_sent
         FROM messages_as_sent
-        WHERE antispam
-          AND msg_time >= {from:DateTime64(3, 'UTC')}
+        WHERE msg_time >= {from:DateTime64(3, 'UTC')}
           AND msg_time < {to:DateTime64(3, 'UTC')}
           AND ({app:String} = '' OR app = {app:String})
+          AND (antispam OR (source, app, msg_id) IN
+              (
+                  SELECT source, app, msg_id
+                  FROM message_updates_data
+                  WHERE ({app:String} = '' OR app = {app:String}) AND msg_id != '' AND (op IN ('recall', 'delete') OR antispam)
+                    AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
+              ))
+          AND (msg_time > {after_time:DateTime64(3, 'UTC')}
+               OR (msg_time = {after_time:DateTime64(3, 'UTC')} AND event_id > {after_event_id:String}))
+        ORDER BY msg_time, event_id
+        LIMIT {limit:UInt32}
     )
 SELECT
     m.msg_time AS msg_time,
@@ -56,7 +69,7 @@ SELECT
     arrayFilter(x -> x != '', [
         if(c.recalled OR m.status = 'recalled', 'recalled', ''),
         if(c.deleted OR m.status = 'deleted', 'deleted', ''),
-        if(c.antispam OR m.antispam OR m.event_id IN flagged_sent, 'antispam', '')]) AS flags,
+        if(c.antispam OR m.antispam OR m.event_id IN (SELECT event_id FROM page WHERE flagged_sent), 'antispam', '')]) AS flags,
     m.status AS status,
     m.antispam_detail AS antispam_detail,
     m.body AS body,
@@ -69,10 +82,9 @@ LEFT JOIN changes AS c ON c.source = m.source AND c.app = m.app AND c.msg_id = m
 WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time >= {from:DateTime64(3, 'UTC')}
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
-  AND (m.event_id IN flagged_sent OR (m.source, m.app, m.msg_id) IN (SELECT source, app, msg_id FROM changes))
+  AND (m.source, m.app, toDate(m.msg_time), m.conversation, m.msg_time, m.event_id) IN
+      (SELECT source, app, day, conversation, msg_time, event_id FROM page)
   AND notEmpty(flags)
-  AND (m.msg_time > {after_time:DateTime64(3, 'UTC')}
-       OR (m.msg_time = {after_time:DateTime64(3, 'UTC')} AND m.event_id > {after_event_id:String}))
 ORDER BY msg_time, event_id
 LIMIT {limit:UInt32}
 SETTINGS query_plan_join_swap_table = 'true'

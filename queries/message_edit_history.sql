@@ -13,6 +13,10 @@
 -- column: source String  platform
 -- column: received_at DateTime64(3, 'UTC')  when imarchive received it
 -- column: event_id String  deterministic event id, the key to the raw payload (query raw_payload)
+--
+-- The message as sent is read with FINAL over its key prefix only (source, app, day, conversation:
+-- every write of it is there, found first without FINAL by the bloom filter on msg_id), not over
+-- every granule the bloom filter lets through. Its changes are read by their key (source, app, msg_id).
 SELECT
     toUInt64(row_number() OVER (ORDER BY ord, at, received_at, event_id) - 1) AS version,
     at, op, actor, body, antispam, antispam_detail, note, source, received_at, event_id
@@ -22,6 +26,8 @@ FROM
         body, antispam, antispam_detail, '' AS note, toString(source) AS source, received_at, event_id
     FROM messages_data FINAL
     WHERE app = {app:String} AND msg_id = {msg_id:String}
+      AND (source, app, toDate(msg_time), conversation) IN
+          (SELECT source, app, toDate(msg_time), conversation FROM messages_data WHERE app = {app:String} AND msg_id = {msg_id:String})
     UNION ALL
     SELECT 1, if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at), toString(op), actor, body, antispam,
         antispam_detail, note, toString(source), received_at, event_id

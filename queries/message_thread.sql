@@ -20,6 +20,11 @@
 -- The root is the thread_msg_id of the message asked about, or that message itself when it names no
 -- thread. A root that was never archived (the thread began before the archive) is simply absent: the
 -- replies still list it as their thread_msg_id.
+-- The thread's messages are found first in the storage, without FINAL (the bloom filters on msg_id and
+-- thread_msg_id; every write of them), for the key prefix they are under: (source, app, day,
+-- conversation), the day as the messages view shows it (the receive day of a message without a
+-- platform time, of any of its writes). The messages view is then read over those key ranges only:
+-- FINAL and the filter over a few granules instead of every granule of the app.
 WITH
     (
         SELECT if(thread_msg_id != '', thread_msg_id, msg_id)
@@ -47,4 +52,10 @@ FROM messages
 WHERE app = {app:String}
   AND root != ''
   AND (msg_id = root OR thread_msg_id = root)
+  AND (source, app, toDate(msg_time), conversation) IN
+  (
+      SELECT source, app, if(toUnixTimestamp64Milli(msg_time) = 0, toDate(received_at), toDate(msg_time)), conversation
+      FROM messages_data
+      WHERE app = {app:String} AND (msg_id = root OR thread_msg_id = root)
+  )
 ORDER BY msg_time, event_id

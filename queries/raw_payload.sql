@@ -18,6 +18,21 @@
 -- column: raw_topic_id String  Kafka topic ID of the raw topic (empty before schema 0070): a recreated topic or another cluster has another, and its offsets start again
 -- column: chain_hash String  the record's hash in its partition's chain (imarchive audit verify checks the links)
 -- column: raw_key String  raw-topic record key
+--
+-- The receipts are read from the storage table without FINAL: its event_id bloom filter finds the
+-- granules of this event, and each receipt (the sorting key: source, app, received_at, position) is
+-- taken once, in its newest write (LIMIT 1 BY the key, newest inserted_at first: what FINAL keeps),
+-- from those granules alone (FINAL would merge every granule its key ranges overlap). The chain rows
+-- are looked up by the receipts' positions, raw_chain's sorting key.
+WITH receipts AS
+(
+    SELECT received_at, source, app, path, remote_addr, http_headers, body, body_sha256,
+        raw_partition, raw_offset, raw_topic_id, raw_key
+    FROM raw_callbacks_data
+    WHERE event_id = {event_id:String}
+    ORDER BY inserted_at DESC
+    LIMIT 1 BY source, app, received_at, raw_partition, raw_offset
+)
 SELECT
     r.received_at AS received_at,
     r.source AS source,
@@ -36,13 +51,13 @@ SELECT
     r.raw_topic_id AS raw_topic_id,
     c.hash AS chain_hash,
     r.raw_key AS raw_key
-FROM raw_callbacks AS r
+FROM receipts AS r
 LEFT JOIN
 (
     SELECT raw_partition, raw_offset, raw_topic_id, any(payload_sha256) AS payload_sha256, any(hash) AS hash
     FROM raw_chain
-    WHERE event_id = {event_id:String}
+    WHERE (raw_partition, raw_offset) IN (SELECT raw_partition, raw_offset FROM receipts)
+      AND event_id = {event_id:String}
     GROUP BY raw_partition, raw_offset, raw_topic_id
 ) AS c ON c.raw_partition = r.raw_partition AND c.raw_offset = r.raw_offset AND c.raw_topic_id = r.raw_topic_id
-WHERE r.event_id = {event_id:String}
 ORDER BY received_at, raw_partition, raw_offset

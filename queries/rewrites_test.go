@@ -1,0 +1,90 @@
+package queries_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/imarchive/imarchive/internal/testenv/archivetest"
+)
+
+// TestRawPayloadFoldsRewrites: raw_payload reads raw_callbacks_data without FINAL, so it folds the
+// copies of a receipt itself. A receipt written again in another insert (a consumer's re-delivery
+// after a crash: same position, a later inserted_at) is still one receipt, and an older write of it
+// (inserted before the row kept) loses to the newer one, as FINAL would have it.
+func TestRawPayloadFoldsRewrites(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	archivetest.Seed(t, conn)
+	id := archivetest.M1
+	before := runJSON(t, conn, "raw_payload", map[string]string{"event_id": id})
+	if len(before) != 2 {
+		t.Fatalf("M1 was received twice (a retry): got %d receipts", len(before))
+	}
+	cols := "source, app, received_at, event_id, raw_key, body, body_sha256, path, remote_addr, http_headers, meta, raw_partition, raw_offset, raw_topic_id"
+	// The first receipt again, newer: the same row. Then an older write of it with another body: not shown.
+	mustExec(t, conn, "INSERT INTO raw_callbacks_data ("+cols+", inserted_at) SELECT "+cols+", inserted_at + INTERVAL 1 SECOND FROM raw_callbacks_data WHERE event_id = {id:String} ORDER BY received_at LIMIT 1", "id", id)
+	mustExec(t, conn, "INSERT INTO raw_callbacks_data ("+cols+", inserted_at) SELECT "+strings.Replace(cols, "body,", "'stale write',", 1)+", inserted_at - INTERVAL 1 DAY FROM raw_callbacks_data WHERE event_id = {id:String} ORDER BY received_at LIMIT 1", "id", id)
+	after := runJSON(t, conn, "raw_payload", map[string]string{"event_id": id})
+	check(t, "M1 after a receipt was written twice more", project(after, "received_at", "raw_partition", "raw_offset", "body", "intact", "chain_hash"),
+		project(before, "received_at", "raw_partition", "raw_offset", "body", "intact", "chain_hash"))
+}
+
+// TestPagesJoinUp: a paged query read one row a page, each page after the previous one's last
+// msg_time and event_id, gives the rows of one read without paging, in order. flagged_messages
+// chooses its page among the candidates before it reads the messages: the cursor and the limit
+// must be applied there as they were to the whole.
+func TestPagesJoinUp(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	archivetest.Seed(t, conn)
+	for _, tc := range []struct {
+		query  string
+		params map[string]string
+	}{
+		{"flagged_messages", with(wide, "app", archivetest.NeteaseApp)},
+		{"flagged_messages", with(wide, "app", "")},
+		{"message_history", with(wide, "app", archivetest.NeteaseApp, "channel_id", archivetest.C1)},
+	} {
+		whole := project(runJSON(t, conn, tc.query, tc.params), "msg_time", "event_id")
+		if len(whole) < 2 {
+			t.Fatalf("%s: %d rows, too few to page", tc.query, len(whole))
+		}
+		var paged []string
+		after := []string{"1970-01-01 00:00:00", ""}
+		for i := 0; i <= len(whole); i++ {
+			page := runJSON(t, conn, tc.query, with(tc.params, "limit", "1", "after_time", after[0], "after_event_id", after[1]))
+			if len(page) == 0 {
+				break
+			}
+			if len(page) != 1 {
+				t.Fatalf("%s: a page of limit 1 has %d rows", tc.query, len(page))
+			}
+			paged = append(paged, project(page, "msg_time", "event_id")...)
+			after = []string{page[0]["msg_time"], page[0]["event_id"]}
+		}
+		check(t, tc.query+" one row a page", paged, whole)
+	}
+}
+
+// TestMessageThreadAcrossDays: message_thread (and message_edit_history) finds the thread's messages by their key prefix first
+// (source, app, day, conversation); a reply sent days after its root, in another month, and a
+// message without a platform time (shown at its receive time) asked about alone, are still found.
+func TestMessageThreadAcrossDays(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	mustExec(t, conn, `INSERT INTO messages_data (event_id, source, app, conversation, msg_time, occurred_at, received_at, sender, server_id, channel_id, msg_id, thread_msg_id, body, attrs) VALUES
+		('t-root', 'netease_qchat', 'tapp', 'channel:s/c', '2026-02-27 10:00:00', '2026-02-27 10:00:00', '2026-02-27 10:00:01', 'alice', 's', 'c', 'r1', '', 'root', map()),
+		('t-reply', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-02 09:00:00', '2026-03-02 09:00:00', '2026-03-02 09:00:01', 'bob', 's', 'c', 'r2', 'r1', 'reply', map()),
+		('t-other', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-02 09:30:00', '2026-03-02 09:30:00', '2026-03-02 09:30:01', 'bob', 's', 'c', 'r3', 'x9', 'elsewhere', map()),
+		('t-maxim', 'maxim', 'tapp', 'group:7', '1970-01-01 00:00:00', '1970-01-01 00:00:00', '2026-03-05 08:00:00', '501', '', '', 'm1', '', 'no time', map()),
+		('t-late', 'netease_qchat', 'tapp', 'channel:s/c', '2026-03-01 23:59:59', '2026-03-01 23:59:59', '2026-03-02 00:00:05', 'carol', 's', 'c', 'r4', '', 'before midnight', map())`)
+	run := func(msgID string) []string {
+		return project(runJSON(t, conn, "message_thread", map[string]string{"app": "tapp", "msg_id": msgID}), "msg_time", "part", "body", "event_id")
+	}
+	thread := []string{"2026-02-27 10:00:00.000 | root | root | t-root", "2026-03-02 09:00:00.000 | reply | reply | t-reply"}
+	check(t, "thread of the root", run("r1"), thread)
+	check(t, "thread of the reply", run("r2"), thread)
+	check(t, "a message without a platform time", run("m1"), []string{"2026-03-05 08:00:00.000 | root | no time | t-maxim"})
+
+	// message_edit_history reads the message by its key prefix the same way: its day is the day it
+	// was sent, not the day it arrived.
+	versions := project(runJSON(t, conn, "message_edit_history", map[string]string{"app": "tapp", "msg_id": "r4"}), "version", "at", "op", "body")
+	check(t, "edit history of a message received the next day", versions, []string{"0 | 2026-03-01 23:59:59.000 | send | before midnight"})
+}
