@@ -13,8 +13,6 @@
 --
 -- A receipt repeats an earlier one when it is not its key's first receipt (raw_first_receipts, kept by
 -- a materialized view: the least received_at, raw partition and offset), so only the range is read.
--- The first receipts of the range's keys are read with FINAL (the engine's fold of min(first) by the
--- sorting key), not min(first) … GROUP BY: min of a tuple is compared generically, a tenfold cost.
 -- Stale presence copies: the versions received in the range of the copies found stale there
 -- (idx_received_at), the last written of each (greatest inserted_at, as FINAL keeps) by LIMIT 1 BY its
 -- sorting key — the same fold as stale_presence, the Presence dashboard's query. The consumer decides
@@ -49,8 +47,8 @@ FROM
         ) AS r
         LEFT JOIN
         (
-            SELECT source, app, receipt_key, first
-            FROM raw_first_receipts FINAL
+            SELECT source, app, receipt_key, min(first) AS first
+            FROM raw_first_receipts
             WHERE ({source:String} = '' OR source = {source:String})
               AND ({app:String} = '' OR app = {app:String})
               AND (source, app, receipt_key) IN
@@ -62,6 +60,7 @@ FROM
                     AND ({source:String} = '' OR source = {source:String})
                     AND ({app:String} = '' OR app = {app:String})
               )
+            GROUP BY source, app, receipt_key
         ) AS f ON f.source = r.source AND f.app = r.app AND f.receipt_key = r.receipt_key
         UNION ALL
         SELECT received_at, CAST(source AS String), toUInt64(0), toUInt64(0), toUInt64(stale)
