@@ -54,7 +54,7 @@ FROM
               AND (source, app, receipt_key) IN
               (
                   SELECT source, app, if(event_id != '', event_id, raw_key)
-                  FROM raw_callbacks
+                  FROM raw_callbacks_data
                   WHERE received_at >= {from:DateTime64(3, 'UTC')}
                     AND received_at < {to:DateTime64(3, 'UTC')}
                     AND ({source:String} = '' OR source = {source:String})
