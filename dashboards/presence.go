@@ -33,7 +33,7 @@ func presence() (dashboard.Dashboard, error) {
 	}, "op", false)
 	b.chTimeseries(CH{
 		Panel: Panel{Title: "Stale presence events", Text: "Presence events older (by platform time) than an event of the same connection that arrived before them: kept in the log, flagged stale, and without effect on the online state.", Unit: "short", Steps: base("green").then("orange", 1), W: 12, H: 9},
-		Query: "duplicates_discarded",
+		Query: "stale_presence",
 	}, TS{Fields: "^(time|stale_presence).*", Bars: true, Interval: "5m"})
 	b.chTable(CH{
 		Panel: Panel{Title: "Client types: logins and messages", Text: "Per client type: login events and the accounts behind them, messages sent and their senders, in the time range.", Unit: "short", W: 24, H: 7},

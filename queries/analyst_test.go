@@ -26,7 +26,7 @@ var analystQueries = []string{
 	"community_activity", "community_ops", "daily_active_senders", "duplicates_discarded", "membership_changes",
 	"message_changes", "message_totals", "message_volume", "monthly_active_senders", "online_accounts_over_time", "online_connections",
 	"presence_reasons", "quick_comment_counts", "recent_message_changes", "server_list", "server_membership",
-	"top_channels", "top_servers",
+	"stale_presence", "top_channels", "top_servers",
 }
 
 // seeded returns a connection to a fresh migrated database holding querytest's seed, and the seed.
@@ -214,6 +214,12 @@ func TestAnalystQueries(t *testing.T) {
 		}},
 		{"duplicates_discarded", "a range that starts after the first receipt", params(appFilters, "from=2026-03-02T02:00:00Z", "to=2026-03-02T03:00:00Z", hour, "source=netease_qchat"), []string{
 			"2026-03-02 02:00:00.000|netease_qchat|1|1|1",
+		}},
+		// The stale column of duplicates_discarded alone, for the platforms with presence copies in the range.
+		{"stale_presence", "hourly", params(appFilters, day1, "to=2026-03-02T03:00:00Z", hour), []string{
+			"2026-03-02 00:00:00.000|ilink|0", "2026-03-02 00:00:00.000|netease_qchat|0",
+			"2026-03-02 01:00:00.000|ilink|0", "2026-03-02 01:00:00.000|netease_qchat|0",
+			"2026-03-02 02:00:00.000|ilink|0", "2026-03-02 02:00:00.000|netease_qchat|1",
 		}},
 		{"app_list", "all", params([]string{"source"}), []string{"il1", "mx1", "nim1", "nimnow"}},
 		{"app_list", "NetEase", params([]string{"source"}, "source=netease_qchat"), []string{"nim1", "nimnow"}},

@@ -13,9 +13,11 @@
 --
 -- A receipt repeats an earlier one when it is not its key's first receipt (raw_first_receipts, kept by
 -- a materialized view: the least received_at, raw partition and offset), so only the range is read.
--- Stale presence copies are the copies with a version received in the range (idx_received_at, no
--- FINAL over every month), then read whole by their sorting key and folded as FINAL would (the last
--- written version of each).
+-- Stale presence copies: the versions received in the range of the copies found stale there
+-- (idx_received_at), the last written of each (greatest inserted_at, as FINAL keeps) by LIMIT 1 BY its
+-- sorting key — the same fold as stale_presence, the Presence dashboard's query. The consumer decides
+-- stale when it writes a copy; a copy written again (re-delivery, a platform's re-send past the dedupe
+-- window) is another version of the same row and counts once.
 --
 -- Retries that ingest answered from its dedupe window never reach the archive; they are counted in the
 -- Prometheus metric imarchive_ingest_duplicates_total (Ingest health dashboard).
@@ -52,7 +54,7 @@ FROM
               AND (source, app, receipt_key) IN
               (
                   SELECT source, app, if(event_id != '', event_id, raw_key)
-                  FROM raw_callbacks
+                  FROM raw_callbacks_data
                   WHERE received_at >= {from:DateTime64(3, 'UTC')}
                     AND received_at < {to:DateTime64(3, 'UTC')}
                     AND ({source:String} = '' OR source = {source:String})
@@ -61,27 +63,24 @@ FROM
             GROUP BY source, app, receipt_key
         ) AS f ON f.source = r.source AND f.app = r.app AND f.receipt_key = r.receipt_key
         UNION ALL
-        SELECT received_at, source, toUInt64(0), toUInt64(0), toUInt64(1)
-        FROM
-        (
-            SELECT argMax(received_at, inserted_at) AS received_at, CAST(source AS String) AS source,
-                argMax(stale, inserted_at) AS stale
-            FROM presence_events_data
-            WHERE (source, app, account, occurred_at, event_id) IN
-            (
-                SELECT source, app, account, occurred_at, event_id
-                FROM presence_events_data
-                WHERE stale
-                  AND received_at >= {from:DateTime64(3, 'UTC')}
-                  AND received_at < {to:DateTime64(3, 'UTC')}
-                  AND ({source:String} = '' OR source = {source:String})
-                  AND ({app:String} = '' OR app = {app:String})
-            )
-            GROUP BY source, app, account, occurred_at, event_id
-        )
-        WHERE stale
-          AND received_at >= {from:DateTime64(3, 'UTC')}
+        SELECT received_at, CAST(source AS String), toUInt64(0), toUInt64(0), toUInt64(stale)
+        FROM presence_events_data
+        WHERE received_at >= {from:DateTime64(3, 'UTC')}
           AND received_at < {to:DateTime64(3, 'UTC')}
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+          AND event_id IN
+          (
+              SELECT event_id
+              FROM presence_events_data
+              WHERE stale
+                AND received_at >= {from:DateTime64(3, 'UTC')}
+                AND received_at < {to:DateTime64(3, 'UTC')}
+                AND ({source:String} = '' OR source = {source:String})
+                AND ({app:String} = '' OR app = {app:String})
+          )
+        ORDER BY inserted_at DESC
+        LIMIT 1 BY source, app, account, occurred_at, event_id
     )
     GROUP BY time, source
     ORDER BY source, time WITH FILL

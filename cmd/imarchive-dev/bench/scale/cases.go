@@ -76,6 +76,7 @@ var namedParams = map[string]map[string]string{
 	"server_list":               {},
 	"server_members_at":         {"app": "nim-a", "server_id": "$busy_server", "at": "$end"},
 	"server_membership":         {},
+	"stale_presence":            {"step_seconds": "$step"},
 	"sync_items_last_complete":  {"source": "maxim", "app": "mx-a", "item_kind": "group"},
 	"sync_run_accounts":         {"source": "maxim", "app": "mx-a", "run_id": "none"},
 	"sync_run_items":            {"source": "maxim", "app": "mx-a", "run_id": "none"},

@@ -1,0 +1,223 @@
+package queries_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/imarchive/imarchive/internal/testenv"
+	"github.com/imarchive/imarchive/schema"
+)
+
+// rawReceipt is a row of raw_callbacks_data: one record of the raw topic.
+type rawReceipt struct {
+	insert    int // the INSERT it is written in (each its own statement)
+	source    string
+	key       string // event_id; empty: an unreadable body, counted by rawKey
+	rawKey    string
+	at        time.Duration // received, after dupT0
+	partition int32
+	offset    int64
+}
+
+// presenceVersion is a row of presence_events_data: a version of a presence copy (a copy written
+// again is another row with the same sorting key and a later inserted_at).
+type presenceVersion struct {
+	insert   int
+	eventID  string
+	account  string
+	occurred time.Duration
+	at       time.Duration // received
+	stale    bool
+}
+
+var dupT0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+
+// TestDuplicatesAndStaleRepeats: duplicates_discarded and stale_presence count each raw receipt and
+// each presence copy once, however often and in whichever inserts they were written, against a model
+// written here (sort each key's distinct receipts by received time, partition and offset: all but the
+// first repeat; the last written version of each presence copy decides whether it is stale). Rows
+// are inserted straight into the storage tables, each group in its own INSERT, as a consumer's
+// re-delivery or a platform's re-send writes them.
+func TestDuplicatesAndStaleRepeats(t *testing.T) {
+	_, conn := testenv.Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	m := func(h, min int) time.Duration { return time.Duration(h)*time.Hour + time.Duration(min)*time.Minute }
+	const nim, ilink = "netease_qchat", "ilink"
+	receipts := []rawReceipt{
+		{1, nim, "A", "A", m(0, 10), 0, 1},
+		{1, nim, "A", "A", m(1, 20), 0, 3}, // a retry: repeats A
+		{1, nim, "B", "B", m(1, 5), 1, 1},
+		{2, nim, "A", "A", m(1, 20), 0, 3}, // the retry written again (re-delivery): the same receipt
+		{2, nim, "", "raw-C", m(2, 0), 2, 1},
+		{3, nim, "B", "B", m(2, 30), 1, 7},    // B again in a later insert
+		{3, nim, "", "raw-C", m(2, 10), 2, 2}, // an unreadable body received twice: repeats by its raw key
+		{4, nim, "D", "D", m(3, 30), 0, 9},
+		{5, nim, "D", "D", m(2, 50), 0, 10}, // written after, received before: the 03:30 receipt repeats it
+		{6, nim, "A", "A", m(0, 10), 0, 1},  // A's first receipt written again
+		{6, nim, "E", "E", -m(1, 0), 3, 1},  // first received before the range
+		{7, nim, "E", "E", m(3, 0), 3, 2},   // repeats it inside the range
+		{7, ilink, "F", "F", m(0, 30), 4, 1},
+		{8, ilink, "F", "F", m(0, 31), 4, 2},
+		{8, ilink, "F", "F", m(0, 31), 4, 2}, // in one insert twice
+	}
+	versions := []presenceVersion{
+		{1, "px", "a1", m(0, 0), m(1, 40), true},
+		{2, "px", "a1", m(0, 0), m(1, 40), true}, // the same stale copy written again
+		{1, "py", "a2", m(0, 5), m(2, 15), false},
+		{3, "py", "a2", m(0, 5), m(2, 15), true}, // its last version is stale
+		{1, "pz", "a3", m(0, 7), m(3, 20), true},
+		{3, "pz", "a3", m(0, 7), m(3, 20), false},  // its last version is not
+		{1, "pw", "a4", -m(2, 0), -m(0, 30), true}, // received before the range
+		{2, "pv", "a5", m(0, 50), m(0, 55), false},
+	}
+	ms := func(d time.Duration) string { return strconv.FormatInt(dupT0.Add(d).UnixMilli(), 10) }
+	for insert := 1; insert <= 8; insert++ {
+		// The version of every row of an insert: later inserts are later versions.
+		version := ms(time.Duration(insert) * time.Second)
+		values := ""
+		for _, r := range receipts {
+			if r.insert == insert {
+				values += fmt.Sprintf("('%s', 'dup', fromUnixTimestamp64Milli(%s, 'UTC'), '%s', '%s', %d, %d, fromUnixTimestamp64Milli(%s, 'UTC')),",
+					r.source, ms(r.at), r.key, r.rawKey, r.partition, r.offset, version)
+			}
+		}
+		if values != "" {
+			mustExec(t, conn, "INSERT INTO raw_callbacks_data (source, app, received_at, event_id, raw_key, raw_partition, raw_offset, inserted_at) VALUES "+values[:len(values)-1])
+		}
+		values = ""
+		for _, v := range versions {
+			if v.insert == insert {
+				values += fmt.Sprintf("('%s', 'netease_qchat', 'dup', '%s', fromUnixTimestamp64Milli(%s, 'UTC'), fromUnixTimestamp64Milli(%s, 'UTC'), %t, fromUnixTimestamp64Milli(%s, 'UTC'), map()),",
+					v.eventID, v.account, ms(v.occurred), ms(v.at), v.stale, version)
+			}
+		}
+		if values != "" {
+			mustExec(t, conn, "INSERT INTO presence_events_data (event_id, source, app, account, occurred_at, received_at, stale, inserted_at, attrs) VALUES "+values[:len(values)-1])
+		}
+	}
+
+	// The model. Buckets: the four hours from dupT0.
+	type bucket struct {
+		hour   int
+		source string
+	}
+	type counts struct{ receipts, duplicates, stale int }
+	want := map[bucket]*counts{}
+	sources := map[string]bool{}
+	inRange := func(d time.Duration) (int, bool) { return int(d / time.Hour), d >= 0 && d < 4*time.Hour }
+	type position struct {
+		source, key string
+		at          time.Duration
+		partition   int32
+		offset      int64
+	}
+	distinct := map[position]bool{}
+	byKey := map[string][]position{}
+	for _, r := range receipts {
+		key := r.key
+		if key == "" {
+			key = r.rawKey
+		}
+		p := position{r.source, key, r.at, r.partition, r.offset}
+		if !distinct[p] {
+			distinct[p] = true
+			byKey[r.source+"/"+key] = append(byKey[r.source+"/"+key], p)
+		}
+	}
+	add := func(d time.Duration, source string) *counts {
+		h, _ := inRange(d)
+		b := bucket{h, source}
+		if want[b] == nil {
+			want[b] = &counts{}
+		}
+		return want[b]
+	}
+	for _, ps := range byKey {
+		sort.Slice(ps, func(i, j int) bool {
+			a, b := ps[i], ps[j]
+			if a.at != b.at {
+				return a.at < b.at
+			}
+			if a.partition != b.partition {
+				return a.partition < b.partition
+			}
+			return a.offset < b.offset
+		})
+		for i, p := range ps {
+			if _, ok := inRange(p.at); !ok {
+				continue
+			}
+			sources[p.source] = true
+			c := add(p.at, p.source)
+			c.receipts++
+			if i > 0 {
+				c.duplicates++
+			}
+		}
+	}
+	last := map[string]presenceVersion{}
+	for _, v := range versions {
+		if l, ok := last[v.eventID]; !ok || v.insert > l.insert {
+			last[v.eventID] = v
+		}
+	}
+	presenceSources := map[string]bool{}
+	for _, v := range last {
+		if _, ok := inRange(v.at); !ok {
+			continue
+		}
+		presenceSources[nim] = true
+		if v.stale {
+			add(v.at, nim).stale++
+		}
+	}
+	rows := func(of map[string]bool, line func(h int, s string, c counts) string) []string {
+		var out []string
+		for h := 0; h < 4; h++ {
+			for _, s := range []string{ilink, nim} {
+				if !of[s] {
+					continue
+				}
+				c := counts{}
+				if p := want[bucket{h, s}]; p != nil {
+					c = *p
+				}
+				out = append(out, line(h, s, c))
+			}
+		}
+		return out
+	}
+	hourOf := func(h int) string { return dupT0.Add(time.Duration(h) * time.Hour).Format(time.DateTime) }
+	params := map[string]string{"from": dupT0.Format(time.RFC3339), "to": dupT0.Add(4 * time.Hour).Format(time.RFC3339),
+		"step_seconds": "3600", "source": "", "app": "dup"}
+
+	check(t, "duplicates_discarded", project(runJSON(t, conn, "duplicates_discarded", params), "time", "source", "receipts", "duplicates", "stale_presence"),
+		rows(sources, func(h int, s string, c counts) string {
+			return fmt.Sprintf("%s | %s | %d | %d | %d", hourOf(h), s, c.receipts, c.duplicates, c.stale)
+		}))
+	check(t, "stale_presence", project(runJSON(t, conn, "stale_presence", params), "time", "source", "stale_presence"),
+		rows(presenceSources, func(h int, s string, c counts) string {
+			return fmt.Sprintf("%s | %s | %d", hourOf(h), s, c.stale)
+		}))
+	// The model's own figures, so that a model that counts nothing cannot agree with a query that
+	// counts nothing: 6 repeats in the range (A, B, C, D at 03:30, E, F), 2 stale copies (px, py).
+	total := counts{}
+	for _, c := range want {
+		total.receipts += c.receipts
+		total.duplicates += c.duplicates
+		total.stale += c.stale
+	}
+	if total != (counts{receipts: 11, duplicates: 6, stale: 2}) {
+		t.Errorf("the model counts %+v", total)
+	}
+}
