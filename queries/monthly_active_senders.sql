@@ -9,18 +9,49 @@
 -- column: month Date  first day of the month
 -- column: senders UInt64  distinct senders that month (an account is one per application)
 -- column: messages UInt64  messages sent that month, each once
+--
+-- The whole UTC days of the range are read from the daily rollup (message_daily, schema 0105: each
+-- message counted once by event_id, however often delivered); the partial days at its edges, and the
+-- messages without a platform time, from the storage as the messages_as_sent view shows them. A
+-- range shorter than a day, or one that starts and ends mid-day (now-24h), reads only the storage.
+WITH
+    toDate({from:DateTime64(3, 'UTC')}) + (toDateTime64(toDate({from:DateTime64(3, 'UTC')}), 3, 'UTC') < {from:DateTime64(3, 'UTC')}) AS whole_from,
+    toDate({to:DateTime64(3, 'UTC')}) AS whole_to
 SELECT
-    toStartOfMonth(msg_time) AS month,
-    uniqExact(source, app, sender) AS senders,
-    count() AS messages
-FROM messages_as_sent
-WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-      AND msg_time < {to:DateTime64(3, 'UTC')}
-      AND sender != ''
+    month,
+    uniqExactMerge(s) AS senders,
+    uniqExactMerge(m) AS messages
+FROM
+(
+    SELECT toStartOfMonth(day) AS month, senders AS s, sender_messages AS m
+    FROM message_daily
+    WHERE day >= whole_from AND day < whole_to
       AND ({source:String} = '' OR source = {source:String})
       AND ({app:String} = '' OR app = {app:String})
       AND ({server_id:String} = '' OR server_id = {server_id:String})
       AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+    UNION ALL
+    SELECT toStartOfMonth(sent_at) AS month, uniqExactStateIf(CAST(source AS String), CAST(app AS String), sender, sender != '') AS s,
+        uniqExactStateIf(event_id, sender != '') AS m
+    FROM
+    (
+        SELECT event_id, source, app, server_id, channel_id, sender, msg_time AS sent_at
+        FROM messages_as_sent
+        WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+          AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND (msg_time < toDateTime64(whole_from, 3, 'UTC') OR msg_time >= toDateTime64(whole_to, 3, 'UTC'))
+        UNION ALL
+        SELECT event_id, source, app, server_id, channel_id, sender, received_at AS sent_at
+        FROM messages_data FINAL
+        WHERE msg_time = toDateTime64(0, 3, 'UTC')
+          AND received_at >= toDateTime64(whole_from, 3, 'UTC') AND received_at < toDateTime64(whole_to, 3, 'UTC')
+    )
+    WHERE ({source:String} = '' OR source = {source:String})
+      AND ({app:String} = '' OR app = {app:String})
+      AND ({server_id:String} = '' OR server_id = {server_id:String})
+      AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+    GROUP BY month
+)
 GROUP BY month
 ORDER BY month WITH FILL
     FROM toStartOfMonth({from:DateTime64(3, 'UTC')})
