@@ -5,6 +5,8 @@
 --   - message_daily: per platform, application, UTC day of msg_time, QChat server and channel and
 --     iLink/Maxim group (every one of them fixed per event_id, so every delivery of a message lands
 --     in the same row): the messages, the messages with a sender, the senders, the latest send time;
+--   - message_daily_apps: the same per platform, application and day only (a few rows a day), for
+--     the counts of whole applications, the dashboards' default;
 --   - message_daily_clients: per platform, application, day and sender client type (the message half
 --     of client_type_mix).
 --
@@ -63,6 +65,37 @@ FROM messages_data
 WHERE msg_time != toDateTime64(0, 3, 'UTC')
 GROUP BY source, app, day, server_id, channel_id, group_id;
 
+CREATE TABLE IF NOT EXISTS message_daily_apps
+(
+    source          LowCardinality(String) COMMENT 'Platform: netease_qchat, ilink or maxim',
+    app             LowCardinality(String) COMMENT 'Platform application',
+    day             Date COMMENT 'UTC day the messages were sent (msg_time); messages without a platform time are not here',
+    messages        AggregateFunction(uniqExact, String) COMMENT 'State: distinct event ids of the messages sent (each message once, however often delivered); read with uniqExactMerge. Counts stay after retention deletes the messages',
+    sender_messages AggregateFunction(uniqExact, String) COMMENT 'State: distinct event ids of the messages with a sender; read with uniqExactMerge. Counts stay after retention',
+    senders         AggregateFunction(uniqExact, String, String, String) COMMENT 'State: distinct (source, app, sender) of the messages with a sender, hashed; read with uniqExactMerge. Counts stay after retention'
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (source, app, day)
+COMMENT 'Daily message counts per app, fed by message_daily_apps_mv: message_daily without the server, channel and group, a few rows a day, for the counts of a whole app; each message counted once by event_id. No content; counts outlive retention';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS message_daily_apps_mv TO message_daily_apps
+(
+    source          LowCardinality(String) COMMENT 'Platform',
+    app             LowCardinality(String) COMMENT 'Platform application',
+    day             Date COMMENT 'UTC day of msg_time',
+    messages        AggregateFunction(uniqExact, String) COMMENT 'State: event ids',
+    sender_messages AggregateFunction(uniqExact, String) COMMENT 'State: event ids of messages with a sender',
+    senders         AggregateFunction(uniqExact, String, String, String) COMMENT 'State: (source, app, sender)'
+)
+AS SELECT source, app, toDate(msg_time) AS day,
+    uniqExactState(event_id) AS messages,
+    uniqExactStateIf(event_id, sender != '') AS sender_messages,
+    uniqExactStateIf(CAST(source AS String), CAST(app AS String), sender, sender != '') AS senders
+FROM messages_data
+WHERE msg_time != toDateTime64(0, 3, 'UTC')
+GROUP BY source, app, day;
+
 CREATE TABLE IF NOT EXISTS message_daily_clients
 (
     source      LowCardinality(String) COMMENT 'Platform: netease_qchat, ilink or maxim',
@@ -102,6 +135,14 @@ SELECT source, app, toDate(msg_time) AS day, server_id, channel_id, group_id,
 FROM messages_data
 WHERE msg_time != toDateTime64(0, 3, 'UTC')
 GROUP BY source, app, day, server_id, channel_id, group_id;
+
+INSERT INTO message_daily_apps
+SELECT source, app, toDate(msg_time) AS day,
+    uniqExactState(event_id), uniqExactStateIf(event_id, sender != ''),
+    uniqExactStateIf(CAST(source AS String), CAST(app AS String), sender, sender != '')
+FROM messages_data
+WHERE msg_time != toDateTime64(0, 3, 'UTC')
+GROUP BY source, app, day;
 
 INSERT INTO message_daily_clients
 SELECT source, app, toDate(msg_time) AS day, sender_client_type,
