@@ -14,15 +14,7 @@
 -- column: messages UInt64  messages sent in the range, each once
 -- column: senders UInt64  distinct senders
 -- column: last_message_at DateTime64(3, 'UTC')  when the latest of them was sent
---
--- The whole UTC days of the range are read from the daily rollup (message_daily, schema 0105: each
--- message counted once by event_id, however often delivered); the partial days at its edges, and the
--- messages without a platform time, from the storage as the messages_as_sent view shows them. A
--- range shorter than a day, or one that starts and ends mid-day (now-24h), reads only the storage.
-WITH
-    toDate({from:DateTime64(3, 'UTC')}) + (toDateTime64(toDate({from:DateTime64(3, 'UTC')}), 3, 'UTC') < {from:DateTime64(3, 'UTC')}) AS whole_from,
-    toDate({to:DateTime64(3, 'UTC')}) AS whole_to,
-names AS
+WITH names AS
 (
     SELECT app, server_id, channel_id, argMax(name, (occurred_at, event_id)) AS channel_name
     FROM community_events
@@ -40,39 +32,15 @@ SELECT
     c.last_message_at AS last_message_at
 FROM
 (
-    SELECT source, app, server_id, channel_id, uniqExactMerge(m) AS messages, uniqExactMerge(s) AS senders,
-        CAST(max(last_at) AS DateTime64(3, 'UTC')) AS last_message_at
-    FROM
-    (
-        SELECT source, app, server_id, channel_id, messages AS m, senders AS s, last_message_at AS last_at
-        FROM message_daily
-        WHERE day >= whole_from AND day < whole_to
-          AND channel_id != ''
-          AND ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
-          AND ({server_id:String} = '' OR server_id = {server_id:String})
-        UNION ALL
-        SELECT source, app, server_id, channel_id, uniqExactState(event_id) AS m,
-            uniqExactStateIf(CAST(source AS String), CAST(app AS String), sender, sender != '') AS s, max(sent_at) AS last_at
-        FROM
-        (
-            SELECT event_id, source, app, server_id, channel_id, sender, msg_time AS sent_at
-            FROM messages_as_sent
-            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-              AND msg_time < {to:DateTime64(3, 'UTC')}
-              AND (msg_time < toDateTime64(whole_from, 3, 'UTC') OR msg_time >= toDateTime64(whole_to, 3, 'UTC'))
-            UNION ALL
-            SELECT event_id, source, app, server_id, channel_id, sender, received_at AS sent_at
-            FROM messages_data FINAL
-            WHERE msg_time = toDateTime64(0, 3, 'UTC')
-              AND received_at >= toDateTime64(whole_from, 3, 'UTC') AND received_at < toDateTime64(whole_to, 3, 'UTC')
-        )
-        WHERE channel_id != ''
-          AND ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
-          AND ({server_id:String} = '' OR server_id = {server_id:String})
-        GROUP BY source, app, server_id, channel_id
-    )
+    SELECT source, app, server_id, channel_id, count() AS messages, uniqExact(sender) AS senders,
+        max(msg_time) AS last_message_at
+    FROM messages_as_sent
+    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+      AND msg_time < {to:DateTime64(3, 'UTC')}
+      AND channel_id != ''
+      AND ({source:String} = '' OR source = {source:String})
+      AND ({app:String} = '' OR app = {app:String})
+      AND ({server_id:String} = '' OR server_id = {server_id:String})
     GROUP BY source, app, server_id, channel_id
 ) AS c
 LEFT JOIN names AS n ON n.app = c.app AND n.server_id = c.server_id AND n.channel_id = c.channel_id

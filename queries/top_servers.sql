@@ -12,15 +12,7 @@
 -- column: messages UInt64  messages sent in the range, each once
 -- column: senders UInt64  distinct senders
 -- column: channels UInt64  channels with messages in the range
---
--- The whole UTC days of the range are read from the daily rollup (message_daily, schema 0105: each
--- message counted once by event_id, however often delivered); the partial days at its edges, and the
--- messages without a platform time, from the storage as the messages_as_sent view shows them. A
--- range shorter than a day, or one that starts and ends mid-day (now-24h), reads only the storage.
-WITH
-    toDate({from:DateTime64(3, 'UTC')}) + (toDateTime64(toDate({from:DateTime64(3, 'UTC')}), 3, 'UTC') < {from:DateTime64(3, 'UTC')}) AS whole_from,
-    toDate({to:DateTime64(3, 'UTC')}) AS whole_to,
-names AS
+WITH names AS
 (
     SELECT app, server_id, argMax(name, (occurred_at, event_id)) AS server_name
     FROM community_events
@@ -37,37 +29,14 @@ SELECT
     c.channels AS channels
 FROM
 (
-    SELECT source, app, server_id, uniqExactMerge(m) AS messages, uniqExactMerge(s) AS senders,
+    SELECT source, app, server_id, count() AS messages, uniqExact(sender) AS senders,
         uniqExactIf(channel_id, channel_id != '') AS channels
-    FROM
-    (
-        SELECT source, app, server_id, channel_id, messages AS m, senders AS s
-        FROM message_daily
-        WHERE day >= whole_from AND day < whole_to
-          AND server_id != ''
-          AND ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
-        UNION ALL
-        SELECT source, app, server_id, channel_id, uniqExactState(event_id) AS m,
-            uniqExactStateIf(CAST(source AS String), CAST(app AS String), sender, sender != '') AS s
-        FROM
-        (
-            SELECT event_id, source, app, server_id, channel_id, sender, msg_time AS sent_at
-            FROM messages_as_sent
-            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-              AND msg_time < {to:DateTime64(3, 'UTC')}
-              AND (msg_time < toDateTime64(whole_from, 3, 'UTC') OR msg_time >= toDateTime64(whole_to, 3, 'UTC'))
-            UNION ALL
-            SELECT event_id, source, app, server_id, channel_id, sender, received_at AS sent_at
-            FROM messages_data FINAL
-            WHERE msg_time = toDateTime64(0, 3, 'UTC')
-              AND received_at >= toDateTime64(whole_from, 3, 'UTC') AND received_at < toDateTime64(whole_to, 3, 'UTC')
-        )
-        WHERE server_id != ''
-          AND ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
-        GROUP BY source, app, server_id, channel_id
-    )
+    FROM messages_as_sent
+    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+      AND msg_time < {to:DateTime64(3, 'UTC')}
+      AND server_id != ''
+      AND ({source:String} = '' OR source = {source:String})
+      AND ({app:String} = '' OR app = {app:String})
     GROUP BY source, app, server_id
 ) AS c
 LEFT JOIN names AS n ON n.app = c.app AND n.server_id = c.server_id

@@ -6,9 +6,7 @@
 --     iLink/Maxim group (every one of them fixed per event_id, so every delivery of a message lands
 --     in the same row): the messages, the messages with a sender, the senders, the latest send time;
 --   - message_daily_apps: the same per platform, application and day only (a few rows a day), for
---     the counts of whole applications, the dashboards' default;
---   - message_daily_clients: per platform, application, day and sender client type (the message half
---     of client_type_mix).
+--     the counts of whole applications, the dashboards' default.
 --
 -- Re-deliveries: a message is counted by its event_id (uniqExactState(event_id)), never by rows, so
 -- the same event inserted again in another insert (a platform re-send past ingest's dedupe window, a
@@ -96,36 +94,6 @@ FROM messages_data
 WHERE msg_time != toDateTime64(0, 3, 'UTC')
 GROUP BY source, app, day;
 
-CREATE TABLE IF NOT EXISTS message_daily_clients
-(
-    source      LowCardinality(String) COMMENT 'Platform: netease_qchat, ilink or maxim',
-    app         LowCardinality(String) COMMENT 'Platform application',
-    day         Date COMMENT 'UTC day the messages were sent (msg_time); messages without a platform time are not here',
-    client_type LowCardinality(String) COMMENT 'Sender client type as the platform gives it (AOS, IOS, WEB, PC, REST…); empty where it gives none',
-    messages    AggregateFunction(uniqExact, String) COMMENT 'State: distinct event ids of the messages sent from it; read with uniqExactMerge. Counts stay after retention',
-    senders     AggregateFunction(uniqExact, String, String, String) COMMENT 'State: distinct (source, app, sender) that sent from it, hashed (empty senders included, as client_type_mix counts them); read with uniqExactMerge. Counts stay after retention'
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(day)
-ORDER BY (source, app, day, client_type)
-COMMENT 'Daily message counts per app and sender client type, fed by message_daily_clients_mv; each message counted once by event_id. No content; counts outlive retention';
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS message_daily_clients_mv TO message_daily_clients
-(
-    source      LowCardinality(String) COMMENT 'Platform',
-    app         LowCardinality(String) COMMENT 'Platform application',
-    day         Date COMMENT 'UTC day of msg_time',
-    client_type LowCardinality(String) COMMENT 'Sender client type',
-    messages    AggregateFunction(uniqExact, String) COMMENT 'State: event ids',
-    senders     AggregateFunction(uniqExact, String, String, String) COMMENT 'State: (source, app, sender)'
-)
-AS SELECT source, app, toDate(msg_time) AS day, sender_client_type AS client_type,
-    uniqExactState(event_id) AS messages,
-    uniqExactState(CAST(source AS String), CAST(app AS String), sender) AS senders
-FROM messages_data
-WHERE msg_time != toDateTime64(0, 3, 'UTC')
-GROUP BY source, app, day, client_type;
-
 -- Backfill: the messages archived before this migration (the states fold repeats, and rows the views
 -- already counted).
 INSERT INTO message_daily
@@ -142,11 +110,4 @@ SELECT source, app, toDate(msg_time) AS day,
     uniqExactStateIf(CAST(source AS String), CAST(app AS String), sender, sender != '')
 FROM messages_data
 WHERE msg_time != toDateTime64(0, 3, 'UTC')
-GROUP BY source, app, day;
-
-INSERT INTO message_daily_clients
-SELECT source, app, toDate(msg_time) AS day, sender_client_type,
-    uniqExactState(event_id), uniqExactState(CAST(source AS String), CAST(app AS String), sender)
-FROM messages_data
-WHERE msg_time != toDateTime64(0, 3, 'UTC')
-GROUP BY source, app, day, sender_client_type
+GROUP BY source, app, day

@@ -36,7 +36,6 @@ GRANT SELECT ON {db}.message_update_latest TO {analyst};
 -- Daily message counts (schema 0105): no content.
 GRANT SELECT ON {db}.message_daily TO {analyst};
 GRANT SELECT ON {db}.message_daily_apps TO {analyst};
-GRANT SELECT ON {db}.message_daily_clients TO {analyst};
 GRANT SELECT ON {db}.notifications TO {analyst};
 GRANT SELECT ON {db}.notifications_data TO {analyst};
 GRANT SELECT ON {db}.presence_events TO {analyst};

@@ -80,40 +80,6 @@ FROM messages_data_local
 WHERE msg_time != toDateTime64(0, 3, 'UTC')
 GROUP BY source, app, day;
 
-CREATE TABLE IF NOT EXISTS message_daily_clients_local ON CLUSTER 'imarchive'
-(
-    source      LowCardinality(String) COMMENT 'Platform: netease_qchat, ilink or maxim',
-    app         LowCardinality(String) COMMENT 'Platform application',
-    day         Date COMMENT 'UTC day the messages were sent (msg_time); messages without a platform time are not here',
-    client_type LowCardinality(String) COMMENT 'Sender client type as the platform gives it (AOS, IOS, WEB, PC, REST…); empty where it gives none',
-    messages    AggregateFunction(uniqExact, String) COMMENT 'State: distinct event ids of the messages sent from it; read with uniqExactMerge. Counts stay after retention',
-    senders     AggregateFunction(uniqExact, String, String, String) COMMENT 'State: distinct (source, app, sender) that sent from it, hashed (empty senders included, as client_type_mix counts them); read with uniqExactMerge. Counts stay after retention'
-)
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
-PARTITION BY toYYYYMM(day)
-ORDER BY (source, app, day, client_type)
-COMMENT 'Daily message counts per app and sender client type, fed by message_daily_clients_mv; each message counted once by event_id. No content; counts outlive retention';
-
-CREATE TABLE IF NOT EXISTS message_daily_clients ON CLUSTER 'imarchive' AS message_daily_clients_local
-ENGINE = Distributed('imarchive', 'imarchive', 'message_daily_clients_local', cityHash64(source, app, day, client_type))
-COMMENT 'Daily message counts per app and sender client type, fed by message_daily_clients_mv; each message counted once by event_id. No content; counts outlive retention';
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS message_daily_clients_mv ON CLUSTER 'imarchive' TO message_daily_clients_local
-(
-    source      LowCardinality(String) COMMENT 'Platform',
-    app         LowCardinality(String) COMMENT 'Platform application',
-    day         Date COMMENT 'UTC day of msg_time',
-    client_type LowCardinality(String) COMMENT 'Sender client type',
-    messages    AggregateFunction(uniqExact, String) COMMENT 'State: event ids',
-    senders     AggregateFunction(uniqExact, String, String, String) COMMENT 'State: (source, app, sender)'
-)
-AS SELECT source, app, toDate(msg_time) AS day, sender_client_type AS client_type,
-    uniqExactState(event_id) AS messages,
-    uniqExactState(CAST(source AS String), CAST(app AS String), sender) AS senders
-FROM messages_data_local
-WHERE msg_time != toDateTime64(0, 3, 'UTC')
-GROUP BY source, app, day, client_type;
-
 INSERT INTO message_daily
 SELECT source, app, toDate(msg_time) AS day, server_id, channel_id, group_id,
     uniqExactState(event_id), uniqExactStateIf(event_id, sender != ''),
@@ -129,10 +95,3 @@ SELECT source, app, toDate(msg_time) AS day,
 FROM messages_data
 WHERE msg_time != toDateTime64(0, 3, 'UTC')
 GROUP BY source, app, day;
-
-INSERT INTO message_daily_clients
-SELECT source, app, toDate(msg_time) AS day, sender_client_type,
-    uniqExactState(event_id), uniqExactState(CAST(source AS String), CAST(app AS String), sender)
-FROM messages_data
-WHERE msg_time != toDateTime64(0, 3, 'UTC')
-GROUP BY source, app, day, sender_client_type;
