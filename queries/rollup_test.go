@@ -96,8 +96,10 @@ func insertRollupMsgs(t *testing.T, conn driver.Conn, ms []rollupMsg, insertedAt
 	}
 }
 
-// TestRollupsCountEachMessageOnce: the queries served by the daily rollups (schema 0105) give the
-// same answers after messages are delivered again, each repeat in an insert of its own (a platform
+// TestRollupsCountEachMessageOnce: the queries served by the daily rollups (schema 0105:
+// message_totals, daily_active_senders, monthly_active_senders), and the message counts read from the
+// storage beside them (top_channels, top_servers, client_type_mix), give the same answers after
+// messages are delivered again, each repeat in an insert of its own (a platform
 // re-send past ingest's dedupe window; a consumer re-inserting a batch after a crash), and their
 // counts agree with a model computed here from the messages, over ranges of whole days, of partial
 // days at both edges, and of no whole day.
