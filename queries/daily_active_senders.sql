@@ -9,18 +9,61 @@
 -- column: day Date  the UTC day
 -- column: senders UInt64  distinct senders that day (an account is one per application)
 -- column: messages UInt64  messages sent that day, each once
-SELECT
-    toDate(msg_time) AS day,
-    uniqExact(source, app, sender) AS senders,
-    count() AS messages
-FROM messages_as_sent
-WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-      AND msg_time < {to:DateTime64(3, 'UTC')}
-      AND sender != ''
-      AND ({source:String} = '' OR source = {source:String})
-      AND ({app:String} = '' OR app = {app:String})
-      AND ({server_id:String} = '' OR server_id = {server_id:String})
-      AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+--
+-- The whole UTC days of the range are read from the daily rollups (schema 0105: each message
+-- counted once by event_id, however often delivered): message_daily_apps per application and day
+-- when no server or channel is asked for, message_daily otherwise; the partial days at the range's
+-- edges, and the messages without a platform time, from the storage as the messages_as_sent view
+-- shows them. A range that starts and ends mid-day (now-24h) reads only the storage. An event is in
+-- one (source, app, day) only, so the messages are the sum of each one's distinct event ids.
+WITH
+    toDate({from:DateTime64(3, 'UTC')}) + (toDateTime64(toDate({from:DateTime64(3, 'UTC')}), 3, 'UTC') < {from:DateTime64(3, 'UTC')}) AS whole_from,
+    toDate({to:DateTime64(3, 'UTC')}) AS whole_to
+SELECT day, uniqExactMerge(s) AS senders, sum(n) AS messages
+FROM
+(
+    SELECT source, app, day, uniqExactMerge(m) AS n, uniqExactMergeState(s) AS s
+    FROM
+    (
+        SELECT source, app, day, sender_messages AS m, senders AS s
+        FROM message_daily_apps
+        WHERE day >= whole_from AND day < whole_to
+          AND {server_id:String} = '' AND {channel_id:String} = ''
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+        UNION ALL
+        SELECT source, app, day, sender_messages AS m, senders AS s
+        FROM message_daily
+        WHERE day >= whole_from AND day < whole_to
+          AND NOT ({server_id:String} = '' AND {channel_id:String} = '')
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+          AND ({server_id:String} = '' OR server_id = {server_id:String})
+          AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+        UNION ALL
+        SELECT source, app, toDate(sent_at) AS day, uniqExactStateIf(event_id, sender != '') AS m,
+            uniqExactStateIf(CAST(source AS String), CAST(app AS String), sender, sender != '') AS s
+        FROM
+        (
+            SELECT event_id, source, app, server_id, channel_id, group_id, sender, msg_time AS sent_at
+            FROM messages_as_sent
+            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+              AND msg_time < {to:DateTime64(3, 'UTC')}
+              AND (msg_time < toDateTime64(whole_from, 3, 'UTC') OR msg_time >= toDateTime64(whole_to, 3, 'UTC'))
+            UNION ALL
+            SELECT event_id, source, app, server_id, channel_id, group_id, sender, received_at AS sent_at
+            FROM messages_data FINAL
+            WHERE msg_time = toDateTime64(0, 3, 'UTC')
+              AND received_at >= toDateTime64(whole_from, 3, 'UTC') AND received_at < toDateTime64(whole_to, 3, 'UTC')
+        )
+        WHERE ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+          AND ({server_id:String} = '' OR server_id = {server_id:String})
+          AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+        GROUP BY source, app, day
+    )
+    GROUP BY source, app, day
+)
 GROUP BY day
 ORDER BY day WITH FILL
     FROM toDate({from:DateTime64(3, 'UTC')})

@@ -33,6 +33,9 @@ GRANT SELECT ON {db}.messages_v1 TO {analyst};
 GRANT SELECT ON {db}.message_updates TO {analyst};
 GRANT SELECT ON {db}.message_updates_data TO {analyst};
 GRANT SELECT ON {db}.message_update_latest TO {analyst};
+-- Daily message counts (schema 0105): no content.
+GRANT SELECT ON {db}.message_daily TO {analyst};
+GRANT SELECT ON {db}.message_daily_apps TO {analyst};
 GRANT SELECT ON {db}.notifications TO {analyst};
 GRANT SELECT ON {db}.notifications_data TO {analyst};
 GRANT SELECT ON {db}.presence_events TO {analyst};
