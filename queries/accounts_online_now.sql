@@ -11,18 +11,43 @@
 -- column: devices_online UInt64  devices (device id and client type) with a connection online now
 -- column: connections_online UInt64  connections online now
 --
--- Reads the presence_state view, which applies the rule per connection (schema/0075_presence_connections.sql).
+-- The rule per connection as presence_state applies it (schema/0075_presence_connections.sql), read
+-- from the slim current-state table of schema/0110_presence_connection_now.sql: one merged state per
+-- connection, then per account, then per application (the views compute twenty columns per connection
+-- this count does not need).
 SELECT
     source,
     app,
-    countIf(status = 'online') AS online,
-    countIf(status = 'expired') AS expired,
-    countIf(status = 'offline') AS offline,
+    countIf(n_online > 0) AS online,
+    countIf(n_online = 0 AND n_expired > 0) AS expired,
+    countIf(n_online = 0 AND n_expired = 0) AS offline,
     count() AS accounts,
-    sum(devices_online) AS devices_online,
-    sum(connections_online) AS connections_online
-FROM presence_state
-WHERE ({source:String} = '' OR source = {source:String})
-  AND ({app:String} = '' OR app = {app:String})
+    sum(d_online) AS devices_online,
+    sum(n_online) AS connections_online
+FROM
+(
+    SELECT source, app, account,
+        countIf(status = 'online') AS n_online,
+        countIf(status = 'expired') AS n_expired,
+        uniqExactIf(tuple(device_id, client_type), status = 'online') AS d_online
+    FROM
+    (
+        SELECT source, app, account,
+            multiIf(NOT tupleElement(s, 1), 'offline',
+                    toUnixTimestamp64Milli(tupleElement(s, 2)) != 0 AND tupleElement(s, 2) < now64(3), 'expired',
+                    'online') AS status,
+            tupleElement(s, 3) AS device_id,
+            tupleElement(s, 4) AS client_type
+        FROM
+        (
+            SELECT source, app, account, connection, argMaxMerge(last) AS s
+            FROM presence_connection_now
+            WHERE ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            GROUP BY source, app, account, connection
+        )
+    )
+    GROUP BY source, app, account
+)
 GROUP BY source, app
 ORDER BY source, app
