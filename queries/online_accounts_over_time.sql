@@ -12,6 +12,12 @@
 -- Every presence copy counts, late (stale) ones included: at their own time they were the latest
 -- word on their connection. Copies of one connection at the same time are ordered as the rule applies
 -- them, by arrival, so the later of them decides. At most 10000 buckets.
+--
+-- Only the range is read copy by copy: the copies from the first bucket's start on, and of each
+-- connection the one copy before it that is last by (time, arrival) — every earlier copy ends at a
+-- later one, before the first bucket, so it cannot count. That last copy is found by a GROUP BY over
+-- the earlier copies' key columns (no window over the whole history). FINAL folds re-written copies
+-- partition by partition (a copy's writes share its time, hence its month).
 WITH
     toInt64(toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND))) AS first_s,
     first_s * 1000 AS first_ms,
@@ -36,10 +42,27 @@ FROM
         (
             SELECT source, app, account, connection, online, occurred_at, expires_at,
                 leadInFrame(occurred_at, 1, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')) OVER w AS next_at
-            FROM presence_events
-            WHERE occurred_at < {to:DateTime64(3, 'UTC')}
-              AND ({source:String} = '' OR source = {source:String})
-              AND ({app:String} = '' OR app = {app:String})
+            FROM
+            (
+                SELECT source, app, account, connection, online, occurred_at, arrival, expires_at
+                FROM presence_events_data FINAL
+                WHERE occurred_at >= toDateTime64(first_s, 3, 'UTC')
+                  AND occurred_at < {to:DateTime64(3, 'UTC')}
+                  AND ({source:String} = '' OR source = {source:String})
+                  AND ({app:String} = '' OR app = {app:String})
+                UNION ALL
+                SELECT source, app, account, connection, tupleElement(last, 3) AS online, tupleElement(last, 1) AS occurred_at,
+                    tupleElement(last, 2) AS arrival, tupleElement(last, 4) AS expires_at
+                FROM
+                (
+                    SELECT source, app, account, connection, max(tuple(occurred_at, arrival, online, expires_at)) AS last
+                    FROM presence_events_data FINAL
+                    WHERE occurred_at < toDateTime64(first_s, 3, 'UTC')
+                      AND ({source:String} = '' OR source = {source:String})
+                      AND ({app:String} = '' OR app = {app:String})
+                    GROUP BY source, app, account, connection
+                )
+            )
             WINDOW w AS (PARTITION BY source, app, account, connection ORDER BY occurred_at, arrival ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
         )
         WHERE online
@@ -54,3 +77,4 @@ FROM
 )
 WHERE source != ''
 ORDER BY time, source
+SETTINGS do_not_merge_across_partitions_select_final = 1
