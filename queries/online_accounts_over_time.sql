@@ -13,11 +13,9 @@
 -- word on their connection. Copies of one connection at the same time are ordered as the rule applies
 -- them, by arrival, so the later of them decides. At most 10000 buckets.
 --
--- Only the range is read copy by copy: the copies from the first bucket's start on, and of each
--- connection the one copy before it that is last by (time, arrival) — every earlier copy ends at a
--- later one, before the first bucket, so it cannot count. That last copy is found by a GROUP BY over
--- the earlier copies' key columns (no window over the whole history). FINAL folds re-written copies
--- partition by partition (a copy's writes share its time, hence its month).
+-- An account's online spans become bucket spans, merged where they overlap, and each adds one from
+-- its first bucket to its last (a running sum of +1 and -1): the cost is the spans, not accounts
+-- times buckets (an iLink account online for a week was a row in each of 168 hourly buckets).
 WITH
     toInt64(toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND))) AS first_s,
     first_s * 1000 AS first_ms,
@@ -29,7 +27,17 @@ FROM
     SELECT
         toDateTime(first_s + k * {step_seconds:UInt32}, 'UTC') AS time,
         source,
-        uniqExact(app, account) AS online_accounts
+        toUInt64(sum(delta) OVER (PARTITION BY source ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS online_accounts
+    FROM
+    (
+    SELECT source, tupleElement(e, 1) AS k, sum(tupleElement(e, 2)) AS delta
+    FROM
+    (
+    SELECT source,
+        arrayFold((acc, x) -> if(length(acc) > 0 AND tupleElement(x, 1) <= tupleElement(acc[-1], 2),
+                                 arrayPushBack(arrayPopBack(acc), tuple(tupleElement(acc[-1], 1), greatest(tupleElement(acc[-1], 2), tupleElement(x, 2)))),
+                                 arrayPushBack(acc, x)),
+                  arraySort(groupArray(tuple(first_k, last_k))), CAST([], 'Array(Tuple(Int64, Int64))')) AS spans
     FROM
     (
         SELECT
@@ -42,34 +50,23 @@ FROM
         (
             SELECT source, app, account, connection, online, occurred_at, expires_at,
                 leadInFrame(occurred_at, 1, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')) OVER w AS next_at
-            FROM
-            (
-                SELECT source, app, account, connection, online, occurred_at, arrival, expires_at
-                FROM presence_events_data FINAL
-                WHERE occurred_at >= toDateTime64(first_s, 3, 'UTC')
-                  AND occurred_at < {to:DateTime64(3, 'UTC')}
-                  AND ({source:String} = '' OR source = {source:String})
-                  AND ({app:String} = '' OR app = {app:String})
-                UNION ALL
-                SELECT source, app, account, connection, tupleElement(last, 3) AS online, tupleElement(last, 1) AS occurred_at,
-                    tupleElement(last, 2) AS arrival, tupleElement(last, 4) AS expires_at
-                FROM
-                (
-                    SELECT source, app, account, connection, max(tuple(occurred_at, arrival, online, expires_at)) AS last
-                    FROM presence_events_data FINAL
-                    WHERE occurred_at < toDateTime64(first_s, 3, 'UTC')
-                      AND ({source:String} = '' OR source = {source:String})
-                      AND ({app:String} = '' OR app = {app:String})
-                    GROUP BY source, app, account, connection
-                )
-            )
+            FROM presence_events
+            WHERE occurred_at < {to:DateTime64(3, 'UTC')}
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
             WINDOW w AS (PARTITION BY source, app, account, connection ORDER BY occurred_at, arrival ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
         )
         WHERE online
           AND least(next_at, if(toUnixTimestamp64Milli(expires_at) > 0, expires_at, next_at)) > occurred_at
     )
-    ARRAY JOIN range(first_k, last_k + 1) AS k
-    GROUP BY time, source
+    WHERE last_k >= first_k
+    GROUP BY source, app, account
+    )
+    ARRAY JOIN arrayFlatten(arrayMap(r -> [tuple(tupleElement(r, 1), toInt64(1)), tuple(tupleElement(r, 2) + 1, toInt64(-1))], spans)) AS e
+    WHERE tupleElement(e, 1) < buckets
+    GROUP BY source, k
+    ORDER BY source, k WITH FILL FROM 0 TO buckets STEP 1
+    )
     ORDER BY source, time WITH FILL
         FROM toDateTime(first_s, 'UTC')
         TO toDateTime({to:DateTime64(3, 'UTC')}, 'UTC')
@@ -77,4 +74,3 @@ FROM
 )
 WHERE source != ''
 ORDER BY time, source
-SETTINGS do_not_merge_across_partitions_select_final = 1
