@@ -12,7 +12,10 @@
 -- column: stale_presence UInt64  presence copies received in the bucket after a later copy of the same connection
 --
 -- A receipt repeats an earlier one when it is not its key's first receipt (raw_first_receipts, kept by
--- a materialized view: the least received_at, raw partition and offset), so only the range is read.
+-- a materialized view: the least received_at, raw partition and offset). Each key has one first
+-- receipt, so a bucket's repeats are its receipts less the keys first received in it: no receipt is
+-- joined with its first. The keys first received in the range are looked up by the range's key set up
+-- to eight days; beyond, every key's first receipt is read (cheaper than building a set of most keys).
 -- Stale presence copies: the versions received in the range of the copies found stale there
 -- (idx_received_at), the last written of each (greatest inserted_at, as FINAL keeps) by LIMIT 1 BY its
 -- sorting key — the same fold as stale_presence, the Presence dashboard's query. The consumer decides
@@ -28,29 +31,32 @@ FROM
         toStartOfInterval(received_at, INTERVAL {step_seconds:UInt32} SECOND) AS time,
         source,
         sum(receipt) AS receipts,
-        sum(duplicate) AS duplicates,
+        toUInt64(sum(duplicate)) AS duplicates,
         sum(stale) AS stale_presence
     FROM
     (
-        SELECT r.received_at AS received_at, CAST(r.source AS String) AS source, toUInt64(1) AS receipt,
-            toUInt64(toUnixTimestamp64Milli(tupleElement(f.first, 1)) != 0
-                     AND tuple(r.received_at, r.raw_partition, r.raw_offset) > f.first) AS duplicate,
-            toUInt64(0) AS stale
+        SELECT received_at, CAST(source AS String) AS source, toUInt64(1) AS receipt, toInt64(1) AS duplicate, toUInt64(0) AS stale
+        FROM raw_callbacks
+        WHERE received_at >= {from:DateTime64(3, 'UTC')}
+          AND received_at < {to:DateTime64(3, 'UTC')}
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+        UNION ALL
+        SELECT tupleElement(first, 1), CAST(source AS String), toUInt64(0), toInt64(-1), toUInt64(0)
         FROM
-        (
-            SELECT source, app, received_at, raw_partition, raw_offset, if(event_id != '', event_id, raw_key) AS receipt_key
-            FROM raw_callbacks
-            WHERE received_at >= {from:DateTime64(3, 'UTC')}
-              AND received_at < {to:DateTime64(3, 'UTC')}
-              AND ({source:String} = '' OR source = {source:String})
-              AND ({app:String} = '' OR app = {app:String})
-        ) AS r
-        LEFT JOIN
         (
             SELECT source, app, receipt_key, min(first) AS first
             FROM raw_first_receipts
             WHERE ({source:String} = '' OR source = {source:String})
               AND ({app:String} = '' OR app = {app:String})
+              AND {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY < {to:DateTime64(3, 'UTC')}
+            GROUP BY source, app, receipt_key
+            UNION ALL
+            SELECT source, app, receipt_key, min(first) AS first
+            FROM raw_first_receipts
+            WHERE ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+              AND {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY >= {to:DateTime64(3, 'UTC')}
               AND (source, app, receipt_key) IN
               (
                   SELECT source, app, if(event_id != '', event_id, raw_key)
@@ -61,9 +67,11 @@ FROM
                     AND ({app:String} = '' OR app = {app:String})
               )
             GROUP BY source, app, receipt_key
-        ) AS f ON f.source = r.source AND f.app = r.app AND f.receipt_key = r.receipt_key
+        )
+        WHERE tupleElement(first, 1) >= {from:DateTime64(3, 'UTC')}
+          AND tupleElement(first, 1) < {to:DateTime64(3, 'UTC')}
         UNION ALL
-        SELECT received_at, CAST(source AS String), toUInt64(0), toUInt64(0), toUInt64(stale)
+        SELECT received_at, CAST(source AS String), toUInt64(0), toInt64(0), toUInt64(stale)
         FROM presence_events_data
         WHERE received_at >= {from:DateTime64(3, 'UTC')}
           AND received_at < {to:DateTime64(3, 'UTC')}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sort"
 	"strconv"
 	"testing"
@@ -202,6 +203,20 @@ func TestDuplicatesAndStaleRepeats(t *testing.T) {
 		"step_seconds": "3600", "source": "", "app": "dup"}
 
 	check(t, "duplicates_discarded", project(runJSON(t, conn, "duplicates_discarded", params), "time", "source", "receipts", "duplicates", "stale_presence"),
+		rows(sources, func(h int, s string, c counts) string {
+			return fmt.Sprintf("%s | %s | %d | %d | %d", hourOf(h), s, c.receipts, c.duplicates, c.stale)
+		}))
+	// A range longer than eight days takes the query's other path (every key's first receipt, no
+	// key set of the range): its first four hours must read the same.
+	long := maps.Clone(params)
+	long["to"] = dupT0.Add(9 * 24 * time.Hour).Format(time.RFC3339)
+	var first4 []string
+	for _, r := range project(runJSON(t, conn, "duplicates_discarded", long), "time", "source", "receipts", "duplicates", "stale_presence") {
+		if r < dupT0.Add(4*time.Hour).Format(time.DateTime) {
+			first4 = append(first4, r)
+		}
+	}
+	check(t, "duplicates_discarded over nine days, its first four hours", first4,
 		rows(sources, func(h int, s string, c counts) string {
 			return fmt.Sprintf("%s | %s | %d | %d | %d", hourOf(h), s, c.receipts, c.duplicates, c.stale)
 		}))
