@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"sort"
 	"strconv"
 	"testing"
@@ -208,8 +207,7 @@ func TestDuplicatesAndStaleRepeats(t *testing.T) {
 		}))
 	// A range longer than eight days takes the query's other path (every key's first receipt, no
 	// key set of the range): its first four hours must read the same.
-	long := maps.Clone(params)
-	long["to"] = dupT0.Add(9 * 24 * time.Hour).Format(time.RFC3339)
+	long := with(params, "to", dupT0.Add(9*24*time.Hour).Format(time.RFC3339))
 	var first4 []string
 	for _, r := range project(runJSON(t, conn, "duplicates_discarded", long), "time", "source", "receipts", "duplicates", "stale_presence") {
 		if r < dupT0.Add(4*time.Hour).Format(time.DateTime) {
