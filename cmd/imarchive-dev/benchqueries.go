@@ -50,7 +50,7 @@ disk for larger scales (10M: some 4 GB). Progress goes to stderr, the table to s
 	c.Duration(&cfg.Timeout, "query-timeout", "IMARCHIVE_BENCH_QUERY_TIMEOUT", cfg.Timeout, "longest a query may run")
 	c.FS.BoolVar(&cfg.Keep, "keep", false, "keep the generated databases (imarchive_scale_1m, …)")
 	c.Env("keep", "IMARCHIVE_BENCH_KEEP")
-	c.FS.BoolVar(&cfg.Reuse, "reuse", false, "time the databases kept by an earlier --keep run instead of generating them")
+	c.FS.BoolVar(&cfg.Reuse, "reuse", false, "time the databases kept by an earlier --keep run instead of generating them (migrations added since are applied first)")
 	c.Env("reuse", "IMARCHIVE_BENCH_REUSE")
 	c.Str(&format, "format", "IMARCHIVE_BENCH_FORMAT", "text", "table format: text, markdown or json")
 	c.Run = func(args []string) error {

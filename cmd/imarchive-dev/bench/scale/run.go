@@ -241,14 +241,21 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 		rep.Engine = "ClickHouse " + v
 	}
 	start := cfg.End.Add(-time.Duration(cfg.Days) * 24 * time.Hour)
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	// A kept database gets the migrations added since it was generated, as an upgraded archive
+	// would: their backfills fill new tables from what it holds.
+	t0 := time.Now()
+	applied, err := schema.Migrate(ctx, conn, log)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", opts.Auth.Database, err)
+	}
+	if cfg.Reuse && len(applied.Applied) > 0 {
+		cfg.progress("%s: applied %d migrations to the kept database in %s", FormatCount(n), len(applied.Applied), time.Since(t0).Round(time.Second))
+	}
 	if !cfg.Reuse {
-		log := cfg.Log
-		if log == nil {
-			log = slog.New(slog.NewTextHandler(io.Discard, nil))
-		}
-		if _, err := schema.Migrate(ctx, conn, log); err != nil {
-			return fmt.Errorf("migrate %s: %w", opts.Auth.Database, err)
-		}
 		t0 := time.Now()
 		if err := generate(ctx, cfg, conn, n, start); err != nil {
 			return err
