@@ -12,9 +12,9 @@
 -- column: connections_online UInt64  connections online now
 --
 -- The rule per connection as presence_state applies it (schema/0075_presence_connections.sql), read
--- from the slim current-state table of schema/0110_presence_connection_now.sql: one merged state per
--- connection, then per account, then per application (the views compute twenty columns per connection
--- this count does not need).
+-- from schema/0125_presence_connection_last.sql: with FINAL, each connection's last applied copy (by
+-- occurred_at, then arrival) as plain columns; then per account, then per application (the views
+-- merge twenty columns per connection this count does not need).
 SELECT
     source,
     app,
@@ -33,19 +33,13 @@ FROM
     FROM
     (
         SELECT source, app, account,
-            multiIf(NOT tupleElement(s, 1), 'offline',
-                    toUnixTimestamp64Milli(tupleElement(s, 2)) != 0 AND tupleElement(s, 2) < now64(3), 'expired',
+            multiIf(NOT online, 'offline',
+                    toUnixTimestamp64Milli(expires_at) != 0 AND expires_at < now64(3), 'expired',
                     'online') AS status,
-            tupleElement(s, 3) AS device_id,
-            tupleElement(s, 4) AS client_type
-        FROM
-        (
-            SELECT source, app, account, connection, argMaxMerge(last) AS s
-            FROM presence_connection_now
-            WHERE ({source:String} = '' OR source = {source:String})
-              AND ({app:String} = '' OR app = {app:String})
-            GROUP BY source, app, account, connection
-        )
+            device_id, client_type
+        FROM presence_connection_last FINAL
+        WHERE ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
     )
     GROUP BY source, app, account
 )

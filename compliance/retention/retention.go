@@ -15,7 +15,7 @@
 // Age is counted from received_at, the one time every row has and no platform can get wrong (a Maxim
 // message has no send time; a platform clock may be off). A raw record is held when the event
 // normalized from it is. The tables' aggregate companions (message_update_latest,
-// presence_connection_agg, presence_connection_now) keep one state per message or connection and are
+// presence_connection_agg, presence_connection_last) keep one state per message or connection and are
 // not retained: the online state needs them. raw_chain is never retained: its rows are small and they are the proof that the
 // raw archive is complete (imarchive audit verify counts raw records removed by a recorded pass as
 // expired, not as tampering).
