@@ -19,17 +19,25 @@
 -- column: msg_id String  server-side message id (query message_edit_history for every version)
 -- column: event_id String  deterministic event id, the key to the raw payload
 --
--- First the candidates: messages of the range whose text as sent contains the text (messages_as_sent:
--- the range reaches the key, the n-gram index on lowerUTF8(body) of migration 0060 skips every granule
--- whose n-grams cannot match), and messages with an edit that contains it (message_updates_data, the
--- same index; an edit is found whenever it was made after the range began, less a day for clocks that
--- disagree, or when it has no platform time: an edit is made after its message). Then those messages alone in their current
--- version (the messages view: query_plan_join_swap_table joins the edit state of these messages only).
--- A page is limit rows, oldest first; the next starts after the last row's msg_time and event_id.
+-- The page is found before any message is read in its current version, and the range is read only as
+-- far as the page needs: first a day from where the page starts (the range's start or the cursor),
+-- then the next day, 2, 4, 8, 16 and 32 days, then the rest of the range, each stretch read only
+-- while the stretches before it hold fewer than limit matches (a condition known before the stretch is
+-- read: ClickHouse reads nothing for it). A common text fills the page in the first days whatever the
+-- range; a rare one is read through the n-gram index, which skips the granules that cannot match.
+-- The matches of a stretch: messages whose text as sent contains the text (sent_hits: the range
+-- reaches the key of messages_as_sent, the n-gram index on lowerUTF8(body) of migration 0060 skips
+-- every granule whose n-grams cannot match) and messages with an edit that contains it (edit_hits on
+-- message_updates_data, the same index; an edit is found whenever it was made after the range began,
+-- less a day for clocks that disagree, or when it has no platform time: an edit is made after its
+-- message). Then the page's messages alone in their current version: the messages view read by their
+-- sorting key (source, app, day, conversation, msg_time, event_id), joined to the edit state of these
+-- messages only (query_plan_join_swap_table). A page is limit rows, oldest first; the next starts after
+-- the last row's msg_time and event_id.
 WITH
     sent_hits AS
     (
-        SELECT event_id
+        SELECT source, app, conversation, msg_time, event_id
         FROM messages_as_sent
         WHERE msg_time >= {from:DateTime64(3, 'UTC')}
           AND msg_time < {to:DateTime64(3, 'UTC')}
@@ -46,6 +54,43 @@ WITH
           AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
           AND msg_id != ''
           AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
+    ),
+    hits AS
+    (
+        SELECT msg_time, event_id, source, app, conversation, groupBitOr(how) AS how
+        FROM
+        (
+            SELECT msg_time, event_id, source, app, conversation, toUInt8(1) AS how FROM sent_hits
+            UNION ALL
+            SELECT msg_time, event_id, source, app, conversation, toUInt8(2)
+            FROM messages_as_sent
+            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+              AND msg_time < {to:DateTime64(3, 'UTC')}
+              AND ({app:String} = '' OR app = {app:String})
+              AND msg_id IN (SELECT msg_id FROM edit_hits)
+              AND (source, app, msg_id) IN edit_hits
+        )
+        WHERE msg_time > {after_time:DateTime64(3, 'UTC')}
+           OR (msg_time = {after_time:DateTime64(3, 'UTC')} AND event_id > {after_event_id:String})
+        GROUP BY msg_time, event_id, source, app, conversation
+    ),
+    greatest({from:DateTime64(3, 'UTC')}, {after_time:DateTime64(3, 'UTC')}) AS start_at,
+    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, source, app, conversation, how) AS h FROM hits
+        WHERE msg_time >= start_at AND msg_time < start_at + INTERVAL 1 DAY
+        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_day,
+    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, source, app, conversation, how) AS h FROM hits
+        WHERE length(first_day) < {limit:UInt32}
+          AND msg_time >= start_at + INTERVAL 1 DAY AND msg_time < start_at + INTERVAL 8 DAY
+        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS next_week,
+    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, source, app, conversation, how) AS h FROM hits
+        WHERE length(first_day) + length(next_week) < {limit:UInt32}
+          AND msg_time >= start_at + INTERVAL 8 DAY
+        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS the_rest,
+    page AS MATERIALIZED
+    (
+        SELECT tupleElement(h, 1) AS msg_time, tupleElement(h, 2) AS event_id, tupleElement(h, 3) AS source,
+            tupleElement(h, 4) AS app, tupleElement(h, 5) AS conversation, tupleElement(h, 6) AS how
+        FROM (SELECT arrayJoin(arraySlice(arrayConcat(first_day, next_week, the_rest), 1, {limit:UInt32})) AS h)
     )
 SELECT
     m.msg_time AS msg_time,
@@ -56,17 +101,19 @@ SELECT
     m.body AS body,
     m.original_body AS original_body,
     m.status AS status,
-    arrayStringConcat(arrayFilter(x -> x != '', [if(m.event_id IN sent_hits, 'sent', ''),
-        if((m.source, m.app, m.msg_id) IN edit_hits, 'edit', '')]), ',') AS matched_in,
+    arrayStringConcat(arrayFilter(x -> x != '', [
+        if(m.event_id IN (SELECT event_id FROM page WHERE bitTest(how, 0)), 'sent', ''),
+        if(m.event_id IN (SELECT event_id FROM page WHERE bitTest(how, 1)), 'edit', '')]), ',') AS matched_in,
     m.msg_id AS msg_id,
     m.event_id AS event_id
 FROM messages AS m
 WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time >= {from:DateTime64(3, 'UTC')}
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
-  AND (m.event_id IN sent_hits OR (m.source, m.app, m.msg_id) IN edit_hits)
-  AND (m.msg_time > {after_time:DateTime64(3, 'UTC')}
-       OR (m.msg_time = {after_time:DateTime64(3, 'UTC')} AND m.event_id > {after_event_id:String}))
+  AND m.msg_time >= (SELECT min(msg_time) FROM page)
+  AND m.msg_time <= (SELECT max(msg_time) FROM page)
+  AND (m.source, m.app, toDate(m.msg_time), m.conversation, m.msg_time, m.event_id) IN
+      (SELECT source, app, toDate(msg_time), conversation, msg_time, event_id FROM page)
 ORDER BY msg_time, event_id
 LIMIT {limit:UInt32}
 SETTINGS query_plan_join_swap_table = 'true'
