@@ -55,6 +55,16 @@ WITH
           AND msg_id != ''
           AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
     ),
+    edited AS MATERIALIZED
+    (
+        SELECT msg_time, event_id, source, app, conversation
+        FROM messages_as_sent
+        WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+          AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND ({app:String} = '' OR app = {app:String})
+          AND msg_id IN (SELECT msg_id FROM edit_hits)
+          AND (source, app, msg_id) IN edit_hits
+    ),
     hits AS
     (
         SELECT msg_time, event_id, source, app, conversation, groupBitOr(how) AS how
@@ -62,36 +72,20 @@ WITH
         (
             SELECT msg_time, event_id, source, app, conversation, toUInt8(1) AS how FROM sent_hits
             UNION ALL
-            SELECT msg_time, event_id, source, app, conversation, toUInt8(2)
-            FROM messages_as_sent
-            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-              AND msg_time < {to:DateTime64(3, 'UTC')}
-              AND ({app:String} = '' OR app = {app:String})
-              AND msg_id IN (SELECT msg_id FROM edit_hits)
-              AND (source, app, msg_id) IN edit_hits
+            SELECT msg_time, event_id, source, app, conversation, toUInt8(2) FROM edited
         )
         WHERE msg_time > {after_time:DateTime64(3, 'UTC')}
            OR (msg_time = {after_time:DateTime64(3, 'UTC')} AND event_id > {after_event_id:String})
         GROUP BY msg_time, event_id, source, app, conversation
     ),
     greatest({from:DateTime64(3, 'UTC')}, {after_time:DateTime64(3, 'UTC')}) AS start_at,
-    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, source, app, conversation, how) AS h FROM hits
-        WHERE msg_time >= start_at AND msg_time < start_at + INTERVAL 1 DAY
-        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_day,
-    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, source, app, conversation, how) AS h FROM hits
-        WHERE length(first_day) < {limit:UInt32}
-          AND msg_time >= start_at + INTERVAL 1 DAY AND msg_time < start_at + INTERVAL 8 DAY
-        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS next_week,
-    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, source, app, conversation, how) AS h FROM hits
-        WHERE length(first_day) + length(next_week) < {limit:UInt32}
-          AND msg_time >= start_at + INTERVAL 8 DAY
+    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, how) AS h FROM hits
+        WHERE msg_time >= start_at AND msg_time < start_at + INTERVAL 8 DAY
+        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_week,
+    (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, how) AS h FROM hits
+        WHERE length(first_week) < {limit:UInt32} AND msg_time >= start_at + INTERVAL 8 DAY
         ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS the_rest,
-    page AS MATERIALIZED
-    (
-        SELECT tupleElement(h, 1) AS msg_time, tupleElement(h, 2) AS event_id, tupleElement(h, 3) AS source,
-            tupleElement(h, 4) AS app, tupleElement(h, 5) AS conversation, tupleElement(h, 6) AS how
-        FROM (SELECT arrayJoin(arraySlice(arrayConcat(first_day, next_week, the_rest), 1, {limit:UInt32})) AS h)
-    )
+    arraySlice(arrayConcat(first_week, the_rest), 1, {limit:UInt32}) AS page
 SELECT
     m.msg_time AS msg_time,
     m.source AS source,
@@ -102,18 +96,17 @@ SELECT
     m.original_body AS original_body,
     m.status AS status,
     arrayStringConcat(arrayFilter(x -> x != '', [
-        if(m.event_id IN (SELECT event_id FROM page WHERE bitTest(how, 0)), 'sent', ''),
-        if(m.event_id IN (SELECT event_id FROM page WHERE bitTest(how, 1)), 'edit', '')]), ',') AS matched_in,
+        if(m.event_id IN (SELECT tupleElement(h, 2) FROM (SELECT arrayJoin(page) AS h) WHERE bitTest(tupleElement(h, 3), 0)), 'sent', ''),
+        if(m.event_id IN (SELECT tupleElement(h, 2) FROM (SELECT arrayJoin(page) AS h) WHERE bitTest(tupleElement(h, 3), 1)), 'edit', '')]), ',') AS matched_in,
     m.msg_id AS msg_id,
     m.event_id AS event_id
 FROM messages AS m
 WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time >= {from:DateTime64(3, 'UTC')}
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
-  AND m.msg_time >= (SELECT min(msg_time) FROM page)
-  AND m.msg_time <= (SELECT max(msg_time) FROM page)
-  AND (m.source, m.app, toDate(m.msg_time), m.conversation, m.msg_time, m.event_id) IN
-      (SELECT source, app, toDate(msg_time), conversation, msg_time, event_id FROM page)
+  AND m.msg_time >= tupleElement(page[1], 1)
+  AND m.msg_time <= tupleElement(page[-1], 1)
+  AND m.event_id IN (SELECT tupleElement(h, 2) FROM (SELECT arrayJoin(page) AS h))
 ORDER BY msg_time, event_id
 LIMIT {limit:UInt32}
 SETTINGS query_plan_join_swap_table = 'true'
