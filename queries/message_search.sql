@@ -20,20 +20,20 @@
 -- column: event_id String  deterministic event id, the key to the raw payload
 --
 -- The page is found before any message is read in its current version, and the range is read only as
--- far as the page needs: first a day from where the page starts (the range's start or the cursor),
--- then the next day, 2, 4, 8, 16 and 32 days, then the rest of the range, each stretch read only
--- while the stretches before it hold fewer than limit matches (a condition known before the stretch is
--- read: ClickHouse reads nothing for it). A common text fills the page in the first days whatever the
--- range; a rare one is read through the n-gram index, which skips the granules that cannot match.
--- The matches of a stretch: messages whose text as sent contains the text (sent_hits: the range
--- reaches the key of messages_as_sent, the n-gram index on lowerUTF8(body) of migration 0060 skips
--- every granule whose n-grams cannot match) and messages with an edit that contains it (edit_hits on
--- message_updates_data, the same index; an edit is found whenever it was made after the range began,
--- less a day for clocks that disagree, or when it has no platform time: an edit is made after its
--- message). Then the page's messages alone in their current version: the messages view read by their
--- sorting key (source, app, day, conversation, msg_time, event_id), joined to the edit state of these
--- messages only (query_plan_join_swap_table). A page is limit rows, oldest first; the next starts after
--- the last row's msg_time and event_id.
+-- far as the page needs: first 8 days from where the page starts (the range's start, or the cursor),
+-- then the rest of the range only when those 8 days hold fewer than limit matches (a condition known
+-- before the rest is read: ClickHouse reads nothing for it). A text common enough to fill a page in
+-- 8 days is read over 8 days whatever the range; a rarer one is read over the range through the n-gram
+-- index, which skips the granules that cannot match.
+-- The matches: messages whose text as sent contains the text (sent_hits: the range reaches the key of
+-- messages_as_sent, the n-gram index on lowerUTF8(body) of migration 0060 skips every granule whose
+-- n-grams cannot match) and messages with an edit that contains it (edit_hits on message_updates_data,
+-- the same index; an edit is found whenever it was made after the range began, less a day for clocks
+-- that disagree, or when it has no platform time: an edit is made after its message), their messages
+-- found once (edited, through the msg_id bloom filter). Then the page's messages alone in their current
+-- version (the messages view between the page's first and last msg_time, by event_id:
+-- query_plan_join_swap_table joins the edit state of these messages only). A page is limit rows,
+-- oldest first; the next starts after the last row's msg_time and event_id.
 WITH
     sent_hits AS
     (

@@ -94,9 +94,9 @@ func TestMessageThreadAcrossDays(t *testing.T) {
 	check(t, "edit history of a message received the next day", versions, []string{"0 | 2026-03-01 23:59:59.000 | send | before midnight"})
 }
 
-// TestMessageSearchPagesAcrossDays: message_search reads its range a stretch at a time (a day from
-// where the page starts, the next 7 days, the rest) and stops once it holds a page. Matches on both
-// sides of every stretch's edge, two at one instant, one found by its edit only, others outside the
+// TestMessageSearchPagesAcrossDays: message_search reads 8 days from where the page starts, and the
+// rest of its range only when those hold fewer than a page. Matches on both sides of that edge and
+// of the range's, two at one instant, one found by its edit only, others outside the
 // range, in another application or not matching: every page, of 1, 3 or all rows and from every
 // cursor, is the one a plain sort of the matches gives (the model below, which reads no SQL).
 func TestMessageSearchPagesAcrossDays(t *testing.T) {
