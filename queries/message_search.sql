@@ -30,7 +30,8 @@
 -- n-grams cannot match) and messages with an edit that contains it (edit_hits on message_updates_data,
 -- the same index; an edit is found whenever it was made after the range began, less a day for clocks
 -- that disagree, or when it has no platform time: an edit is made after its message), their messages
--- found once (edited, through the msg_id bloom filter). Then the page's messages alone in their current
+-- found in the stretch read (edited, through the msg_id bloom filter: a common text's edits are many,
+-- and the filter then skips little, so this too is read only as far as the page needs). Then the page's messages alone in their current
 -- version (the messages view between the page's first and last msg_time, by event_id:
 -- query_plan_join_swap_table joins the edit state of these messages only). A page is limit rows,
 -- oldest first; the next starts after the last row's msg_time and event_id.
@@ -55,7 +56,7 @@ WITH
           AND msg_id != ''
           AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
     ),
-    edited AS MATERIALIZED
+    edited AS
     (
         SELECT msg_time, event_id, source, app, conversation
         FROM messages_as_sent
