@@ -31,10 +31,11 @@
 -- the same index; an edit is found whenever it was made after the range began, less a day for clocks
 -- that disagree, or when it has no platform time: an edit is made after its message), their messages
 -- found in the stretch read (edited, through the msg_id bloom filter: a common text's edits are many,
--- and the filter then skips little, so this too is read only as far as the page needs). Then the page's messages alone in their current
--- version (the messages view between the page's first and last msg_time, by event_id:
--- query_plan_join_swap_table joins the edit state of these messages only). A page is limit rows,
--- oldest first; the next starts after the last row's msg_time and event_id.
+-- and the filter then skips little, so this too is read only as far as the page needs). Then the
+-- page's messages alone in their current version (the messages view between the page's first and
+-- last msg_time, by event_id: query_plan_join_swap_table joins the edit state of these messages
+-- only). A page is limit rows, oldest first; the next starts after the last row's msg_time and
+-- event_id.
 WITH
     sent_hits AS
     (
