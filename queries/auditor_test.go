@@ -351,6 +351,25 @@ func cteBodies(sql string) map[string]string {
 	return out
 }
 
+// cteAny is one "name AS [MATERIALIZED]\n(\n…\n)" of a query's WITH clause.
+var cteAny = regexp.MustCompile(`(?ms)^\s+([a-z_]+) AS( MATERIALIZED)?\n\s+\(\n(.*?)\n\s{4}\)`)
+
+// cteQueries returns the queries of a WITH clause by name, each runnable alone: a query that reads an
+// earlier CTE of the clause is given the CTEs before it in a WITH of its own.
+func cteQueries(sql string) map[string]string {
+	out := map[string]string{}
+	var before []string
+	for _, m := range cteAny.FindAllStringSubmatch(stripHeader(sql), -1) {
+		query := m[3]
+		if len(before) > 0 {
+			query = "WITH " + strings.Join(before, ",\n") + "\n" + query
+		}
+		out[m[1]] = query
+		before = append(before, m[1]+" AS"+m[2]+" (\n"+m[3]+"\n)")
+	}
+	return out
+}
+
 // explain returns EXPLAIN indexes = 1 of sql with the parameters bound.
 func explain(t *testing.T, conn driver.Conn, sql string, params map[string]string) string {
 	t.Helper()

@@ -106,9 +106,10 @@ func TestHotQueriesReadTheirRange(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The sets a query reads (… IN (SELECT …), its candidate CTEs) are not expanded by
-			// EXPLAIN: each CTE is explained as the query it is, as well as the whole.
+			// EXPLAIN: each CTE is explained as the query it is (with the CTEs before it that it
+			// may read), as well as the whole.
 			plans := []string{explain(t, conn, q.SQL, bound)}
-			for _, body := range cteBodies(q.SQL) {
+			for _, body := range cteQueries(q.SQL) {
 				plans = append(plans, explain(t, conn, body, bound))
 			}
 			reads := 0

@@ -1,10 +1,14 @@
 package queries_test
 
 import (
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imarchive/imarchive/internal/testenv/archivetest"
+	"github.com/imarchive/imarchive/queries"
 )
 
 // TestRawPayloadFoldsRewrites: raw_payload reads raw_callbacks_data without FINAL, so it folds the
@@ -42,6 +46,7 @@ func TestPagesJoinUp(t *testing.T) {
 		{"flagged_messages", with(wide, "app", archivetest.NeteaseApp)},
 		{"flagged_messages", with(wide, "app", "")},
 		{"message_history", with(wide, "app", archivetest.NeteaseApp, "channel_id", archivetest.C1)},
+		{"message_search", with(wide, "app", "", "text", "private")},
 	} {
 		whole := project(runJSON(t, conn, tc.query, tc.params), "msg_time", "event_id")
 		if len(whole) < 2 {
@@ -87,4 +92,84 @@ func TestMessageThreadAcrossDays(t *testing.T) {
 	// was sent, not the day it arrived.
 	versions := project(runJSON(t, conn, "message_edit_history", map[string]string{"app": "tapp", "msg_id": "r4"}), "version", "at", "op", "body")
 	check(t, "edit history of a message received the next day", versions, []string{"0 | 2026-03-01 23:59:59.000 | send | before midnight"})
+}
+
+// TestMessageSearchPagesAcrossDays: message_search reads 8 days from where the page starts, and the
+// rest of its range only when those hold fewer than a page. Matches on both sides of that edge and
+// of the range's, two at one instant, one found by its edit only, others outside the
+// range, in another application or not matching: every page, of 1 row or all, from every
+// cursor, is the one a plain sort of the matches gives (the model below, which reads no SQL).
+func TestMessageSearchPagesAcrossDays(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	to := from.Add(90 * 24 * time.Hour)
+	day := 24 * time.Hour
+	type msg struct {
+		id, app, body string
+		at            time.Time
+	}
+	msgs := []msg{
+		{"s-before", "sapp", "a needle early", from.Add(-time.Millisecond)},
+		{"s-start", "sapp", "needle at the start", from},
+		{"s-5h", "sapp", "NEEDLE loud", from.Add(5 * time.Hour)},
+		{"s-day-end", "sapp", "needle", from.Add(day - time.Millisecond)},
+		{"s-day-b", "sapp", "needle at one day", from.Add(day)},
+		{"s-day-a", "sapp", "needle at one day too", from.Add(day)},
+		{"s-other-app", "other", "needle elsewhere", from.Add(30 * time.Hour)},
+		{"s-hay", "sapp", "only hay", from.Add(31 * time.Hour)},
+		{"s-edited", "sapp", "hay until edited", from.Add(2 * day)},
+		{"s-week-end", "sapp", "needle", from.Add(8*day - time.Millisecond)},
+		{"s-week", "sapp", "needle", from.Add(8 * day)},
+		{"s-20d", "sapp", "needle", from.Add(20 * day)},
+		{"s-89d", "sapp", "needle", from.Add(89 * day)},
+		{"s-to", "sapp", "needle at the end", to},
+	}
+	var values []string
+	for _, m := range msgs {
+		at := m.at.Format(queries.TimeLayout)
+		values = append(values, fmt.Sprintf("('%s', 'netease_qchat', '%s', 'channel:s/c', '%s', '%s', '%s', 'u1', 's', 'c', '%s', '%s', map())",
+			m.id, m.app, at, at, at, "msg-"+m.id, m.body))
+	}
+	mustExec(t, conn, `INSERT INTO messages_data (event_id, source, app, conversation, msg_time, occurred_at, received_at, sender, server_id, channel_id, msg_id, body, attrs) VALUES `+strings.Join(values, ", "))
+	mustExec(t, conn, `INSERT INTO message_updates_data (event_id, source, app, op, occurred_at, received_at, actor, msg_id, body, attrs) VALUES
+		('u-edited', 'netease_qchat', 'sapp', 'update', '2026-03-04 00:00:00', '2026-03-04 00:00:01', 'u1', 'msg-s-edited', 'a needle now', map())`)
+
+	// The model: the messages of the application in [from, to) whose text as sent or edit holds
+	// "needle" in any case, by msg_time and event_id.
+	type hit struct {
+		at      time.Time
+		id, how string
+	}
+	var hits []hit
+	for _, m := range msgs {
+		sent := strings.Contains(strings.ToLower(m.body), "needle")
+		edit := m.id == "s-edited"
+		if m.app != "sapp" || m.at.Before(from) || !m.at.Before(to) || !(sent || edit) {
+			continue
+		}
+		how := map[bool]string{true: "sent", false: "edit"}[sent]
+		hits = append(hits, hit{m.at, m.id, how})
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if !hits[i].at.Equal(hits[j].at) {
+			return hits[i].at.Before(hits[j].at)
+		}
+		return hits[i].id < hits[j].id
+	})
+	params := map[string]string{"app": "sapp", "text": "Needle", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}
+	for _, limit := range []int{1, len(hits)} {
+		for c := -1; c < len(hits); c++ {
+			cursor := []string{"1970-01-01 00:00:00", ""}
+			if c >= 0 {
+				cursor = []string{hits[c].at.Format(queries.TimeLayout), hits[c].id}
+			}
+			want := []string{}
+			for _, h := range hits[c+1 : min(len(hits), c+1+limit)] {
+				want = append(want, h.at.Format(queries.TimeLayout)+" | "+h.id+" | "+h.how)
+			}
+			got := project(runJSON(t, conn, "message_search", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
+				"msg_time", "event_id", "matched_in")
+			check(t, fmt.Sprintf("limit %d after %q", limit, cursor), got, want)
+		}
+	}
 }
