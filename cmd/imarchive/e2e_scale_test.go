@@ -508,10 +508,16 @@ func TestServeReplicasBehindOneURL(t *testing.T) {
 	if seen != retried {
 		t.Errorf("the replicas' imarchive_ingest_duplicates_total sums to %v, want %d: each replica counts only the retries its own window remembers", seen, retried)
 	}
-	accepted := metric(t, "http://"+s.ops+"/metrics", "imarchive_ingest_callbacks_total", `outcome="accepted"`) +
-		metric(t, "http://"+opsB+"/metrics", "imarchive_ingest_callbacks_total", `outcome="accepted"`)
+	// Answered with success and produced: acknowledged by Kafka ("accepted") or, when Kafka was slow
+	// on a loaded machine, written to the replica's spool first ("spooled"); never both.
+	accepted := 0.0
+	for _, ops := range []string{s.ops, opsB} {
+		for _, o := range []string{"accepted", "spooled"} {
+			accepted += metric(t, "http://"+ops+"/metrics", "imarchive_ingest_callbacks_total", `outcome="`+o+`"`)
+		}
+	}
 	if accepted != n+retried {
-		t.Errorf("the replicas accepted %v callbacks, want %d (each first delivery, and each retry on the replica that had not seen it)", accepted, n+retried)
+		t.Errorf("the replicas accepted or spooled %v callbacks, want %d (each first delivery, and each retry on the replica that had not seen it)", accepted, n+retried)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
