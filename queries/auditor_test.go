@@ -326,7 +326,7 @@ func TestMessageSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctes := cteBodies(q.SQL)
+	ctes := cteQueries(q.SQL)
 	for _, name := range []string{"sent_hits", "edit_hits"} {
 		body, ok := ctes[name]
 		if !ok {
@@ -339,27 +339,16 @@ func TestMessageSearch(t *testing.T) {
 	}
 }
 
-// cte is one "name AS\n(\n…\n)" of a query's WITH clause, indented as queries/ writes them.
-var cte = regexp.MustCompile(`(?ms)^\s+([a-z_]+) AS\n\s+\(\n(.*?)\n\s{4}\)`)
-
-// cteBodies returns the queries of a WITH clause by name.
-func cteBodies(sql string) map[string]string {
-	out := map[string]string{}
-	for _, m := range cte.FindAllStringSubmatch(stripHeader(sql), -1) {
-		out[m[1]] = m[2]
-	}
-	return out
-}
-
-// cteAny is one "name AS [MATERIALIZED]\n(\n…\n)" of a query's WITH clause.
-var cteAny = regexp.MustCompile(`(?ms)^\s+([a-z_]+) AS( MATERIALIZED)?\n\s+\(\n(.*?)\n\s{4}\)`)
+// cte is one "name AS [MATERIALIZED]\n(\n…\n)" of a query's WITH clause, indented as queries/
+// writes them.
+var cte = regexp.MustCompile(`(?ms)^\s+([a-z_]+) AS( MATERIALIZED)?\n\s+\(\n(.*?)\n\s{4}\)`)
 
 // cteQueries returns the queries of a WITH clause by name, each runnable alone: a query that reads an
 // earlier CTE of the clause is given the CTEs before it in a WITH of its own.
 func cteQueries(sql string) map[string]string {
 	out := map[string]string{}
 	var before []string
-	for _, m := range cteAny.FindAllStringSubmatch(stripHeader(sql), -1) {
+	for _, m := range cte.FindAllStringSubmatch(stripHeader(sql), -1) {
 		query := m[3]
 		if len(before) > 0 {
 			query = "WITH " + strings.Join(before, ",\n") + "\n" + query
