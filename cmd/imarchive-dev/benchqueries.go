@@ -48,7 +48,7 @@ disk for larger scales (10M: some 4 GB). Progress goes to stderr, the table to s
 	c.Integer(&runs, "runs", "IMARCHIVE_BENCH_RUNS", runs, "runs of each query; the median is reported")
 	c.Str(&only, "only", "IMARCHIVE_BENCH_ONLY", "", "time only the queries and panels whose name matches this regular expression")
 	c.Duration(&cfg.Timeout, "query-timeout", "IMARCHIVE_BENCH_QUERY_TIMEOUT", cfg.Timeout, "longest a query may run")
-	c.FS.BoolVar(&cfg.Keep, "keep", false, "keep the generated databases (imarchive_scale_1m, …)")
+	c.FS.BoolVar(&cfg.Keep, "keep", false, "keep the generated databases (imarchive_scale_1m, …); --reuse always keeps them")
 	c.Env("keep", "IMARCHIVE_BENCH_KEEP")
 	c.FS.BoolVar(&cfg.Reuse, "reuse", false, "time the databases kept by an earlier --keep run instead of generating them (migrations added since are applied first)")
 	c.Env("reuse", "IMARCHIVE_BENCH_REUSE")

@@ -220,10 +220,12 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 	}
 	opts.Auth.Database = cfg.Database + "_" + strings.ToLower(FormatCount(n))
 	opts.ReadTimeout = max(cfg.Timeout, 30*time.Minute) // an INSERT … SELECT of a million messages
-	if !cfg.Reuse {
-		if err := dropDatabase(ctx, opts); err != nil {
+	if cfg.Reuse {
+		if err := databaseExists(ctx, opts); err != nil {
 			return err
 		}
+	} else if err := dropDatabase(ctx, opts); err != nil {
+		return err
 	}
 	if err := chconn.EnsureDatabase(ctx, opts); err != nil {
 		return err
@@ -233,7 +235,8 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 		return err
 	}
 	defer conn.Close()
-	if !cfg.Keep {
+	// A reused database stays: it was kept to be timed again, and generating it again takes long.
+	if !cfg.Keep && !cfg.Reuse {
 		defer func() { err = errors.Join(err, dropDatabase(context.Background(), opts)) }()
 	}
 	var v string
@@ -256,7 +259,7 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 		cfg.progress("%s: applied %d migrations to the kept database in %s", FormatCount(n), len(applied.Applied), time.Since(t0).Round(time.Second))
 	}
 	if !cfg.Reuse {
-		t0 := time.Now()
+		t0 = time.Now()
 		if err := generate(ctx, cfg, conn, n, start); err != nil {
 			return err
 		}
@@ -279,6 +282,26 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 		results[i].Timing[n] = timeCase(ctx, cfg, conn, c, probed)
 		t := results[i].Timing[n]
 		cfg.progress("%s %s %s: %s, %d rows %s", FormatCount(n), c.Name, rangeName(c.Range), t.Median.Round(time.Millisecond), t.Rows, t.Err)
+	}
+	return nil
+}
+
+// databaseExists says what to do when --reuse names a database no --keep run left.
+func databaseExists(ctx context.Context, opts *clickhouse.Options) error {
+	o := *opts
+	db := o.Auth.Database
+	o.Auth.Database = "default"
+	conn, err := chconn.OpenOptions(ctx, &o)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", db).Scan(&n); err != nil {
+		return fmt.Errorf("look for kept database %s: %w", db, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("--reuse: no kept database %s here: generate it once with --keep (without --reuse)", db)
 	}
 	return nil
 }
