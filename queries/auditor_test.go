@@ -18,6 +18,7 @@ import (
 	"github.com/imarchive/imarchive/compliance/audit"
 	"github.com/imarchive/imarchive/internal/testenv/archivetest"
 	"github.com/imarchive/imarchive/queries"
+	"github.com/imarchive/imarchive/queries/querytest"
 )
 
 // runJSON runs a named query as imarchive query does (Bind, then Run with --format json) and returns
@@ -289,6 +290,21 @@ func TestAuditorQueries(t *testing.T) {
 			want = append(want, fmt.Sprintf("%d 0 %d %d 64", p, k-1, k))
 		}
 		check(t, "heads", got, want)
+
+		// The heads come from raw_chain's chain_heads projection (schema 0160), not from every chain
+		// row, and are the heads the rows give.
+		q, err := queries.Get("chain_heads")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan := explain(t, conn, q.SQL, nil); !strings.Contains(plan, "ReadFromMergeTree (chain_heads)") {
+			t.Errorf("chain_heads does not read raw_chain's chain_heads projection:\n%s", plan)
+		}
+		projected := querytest.Run(t, conn, stripHeader(q.SQL), nil)
+		fromRows := querytest.Run(t, conn, stripHeader(q.SQL)+"SETTINGS optimize_use_projections = 0", nil)
+		if fmt.Sprint(projected.Rows) != fmt.Sprint(fromRows.Rows) {
+			t.Errorf("chain_heads from the projection:\n%v\nfrom the rows:\n%v", projected.Rows, fromRows.Rows)
+		}
 	})
 }
 

@@ -8,6 +8,10 @@
 -- column: records UInt64  chain rows (one per record; more means a forged row beside an original: run audit verify)
 -- column: head_hash String  hash of the last chained record (the anchor)
 -- column: last_received_at DateTime64(3, 'UTC')  when the newest chained record was received
+--
+-- ClickHouse answers it from raw_chain's chain_heads projection (schema 0160), which holds these
+-- aggregates per data part: a few rows per part, not one per chained record. Keep the aggregates and
+-- the GROUP BY as the projection has them, or the query reads every row again (TestAuditorQueries).
 SELECT
     raw_partition,
     raw_topic_id,
