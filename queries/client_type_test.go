@@ -164,7 +164,7 @@ func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
 				for _, row := range querytest.Run(t, conn, q.SQL, bound).Rows {
 					lines = append(lines, strings.Join(row, "|"))
 				}
-				got[from+" "+to+" app="+app] = strings.Join(lines, "\n")
+				got["client_type_mix "+from+" "+to+" app="+app] = strings.Join(lines, "\n")
 			}
 		}
 		return got
@@ -172,8 +172,8 @@ func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
 	before := answers()
 	for _, r := range ranges {
 		key := r[0].Format(time.RFC3339) + " " + r[1].Format(time.RFC3339) + " app="
-		if want := clientTypeModel(ps, ms, r[0], r[1]); before[key] != want {
-			t.Errorf("client_type_mix %s:\n%s\nmodel:\n%s", key, before[key], want)
+		if want := clientTypeModel(ps, ms, r[0], r[1]); before["client_type_mix "+key] != want {
+			t.Errorf("client_type_mix %s:\n%s\nmodel:\n%s", key, before["client_type_mix "+key], want)
 		}
 		var nimP []presenceCopy
 		for _, p := range ps {
@@ -187,8 +187,8 @@ func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
 				nimM = append(nimM, m)
 			}
 		}
-		if want := clientTypeModel(nimP, nimM, r[0], r[1]); before[key+"nim"] != want {
-			t.Errorf("client_type_mix %snim:\n%s\nmodel:\n%s", key, before[key+"nim"], want)
+		if want := clientTypeModel(nimP, nimM, r[0], r[1]); before["client_type_mix "+key+"nim"] != want {
+			t.Errorf("client_type_mix %snim:\n%s\nmodel:\n%s", key, before["client_type_mix "+key+"nim"], want)
 		}
 	}
 
@@ -223,27 +223,5 @@ func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
 	if repeats < 80 || parts < 20 {
 		t.Fatalf("%d repeats, login_client_daily has %d active parts: the repeats did not reach it as rows of their own", repeats, parts)
 	}
-	unmerged := answers()
-	for _, tbl := range tables {
-		if err := conn.Exec(ctx, "SYSTEM START MERGES "+tbl); err != nil {
-			t.Fatal(err)
-		}
-		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+tbl+" FINAL"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	merged := answers()
-	keys := make([]string, 0, len(before))
-	for k := range before {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if before[k] != unmerged[k] {
-			t.Errorf("client_type_mix %s changed after the repeats:\n%s\nbefore:\n%s", k, unmerged[k], before[k])
-		}
-		if before[k] != merged[k] {
-			t.Errorf("client_type_mix %s changed after the repeats merged:\n%s\nbefore:\n%s", k, merged[k], before[k])
-		}
-	}
+	assertUnchangedByRepeats(t, conn, tables, before, answers)
 }
