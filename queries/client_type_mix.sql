@@ -9,28 +9,87 @@
 -- column: login_accounts UInt64  distinct accounts that logged in from it
 -- column: messages UInt64  messages sent from it, each once
 -- column: senders UInt64  distinct accounts that sent from it
-SELECT
-    if(client_type = '', 'unknown', client_type) AS client_type,
-    countIf(what = 'login') AS logins,
-    uniqExactIf(account_key, what = 'login') AS login_accounts,
-    countIf(what = 'message') AS messages,
-    uniqExactIf(account_key, what = 'message') AS senders
+--
+-- The whole UTC days of the range are read from the daily rollups (schema 0150: each login and
+-- message counted once by event_id, however often delivered): login_client_daily and
+-- message_client_daily; the partial days at the range's edges, and the messages without a platform
+-- time, from the storage: the logins from presence_events_data without FINAL (the states count each
+-- event_id once, and every copy of a login has the same time, client type and account), the messages
+-- as the messages_as_sent view shows them. A range that starts and ends mid-day (now-24h) reads only
+-- the storage. An event is in one (source, app, day, client type) only, so the logins and messages are
+-- the sums of each one's distinct event ids. toDate(msg_time) beside msg_time lets the edge days reach
+-- the sorting key's day (a condition on msg_time alone reaches only the partitions).
+WITH
+    toDate({from:DateTime64(3, 'UTC')}) + (toDateTime64(toDate({from:DateTime64(3, 'UTC')}), 3, 'UTC') < {from:DateTime64(3, 'UTC')}) AS whole_from,
+    toDate({to:DateTime64(3, 'UTC')}) AS whole_to
+SELECT client_type, logins, login_accounts, messages, senders
 FROM
 (
-    SELECT CAST(client_type AS String) AS client_type, 'login' AS what, (CAST(source AS String), CAST(app AS String), account) AS account_key
-    FROM presence_events
-    WHERE op IN ('login', 'online')
-      AND occurred_at >= {from:DateTime64(3, 'UTC')}
-      AND occurred_at < {to:DateTime64(3, 'UTC')}
-      AND ({source:String} = '' OR source = {source:String})
-      AND ({app:String} = '' OR app = {app:String})
-    UNION ALL
-    SELECT CAST(sender_client_type AS String), 'message', (CAST(source AS String), CAST(app AS String), sender)
-    FROM messages_as_sent
-    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-      AND msg_time < {to:DateTime64(3, 'UTC')}
-      AND ({source:String} = '' OR source = {source:String})
-      AND ({app:String} = '' OR app = {app:String})
-)
-GROUP BY client_type
+    SELECT client_type, sum(n) AS logins, uniqExactMerge(a) AS login_accounts
+    FROM
+    (
+        SELECT if(client_type = '', 'unknown', client_type) AS client_type, source, app, day,
+            uniqExactMerge(l) AS n, uniqExactMergeState(a) AS a
+        FROM
+        (
+            SELECT CAST(client_type AS String) AS client_type, source, app, day, logins AS l, accounts AS a
+            FROM login_client_daily
+            WHERE day >= whole_from AND day < whole_to
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            UNION ALL
+            SELECT CAST(client_type AS String) AS client_type, source, app, toDate(occurred_at) AS day,
+                uniqExactState(event_id) AS l, uniqExactState(CAST(source AS String), CAST(app AS String), account) AS a
+            FROM presence_events_data
+            WHERE op IN ('login', 'online')
+              AND occurred_at >= {from:DateTime64(3, 'UTC')}
+              AND occurred_at < {to:DateTime64(3, 'UTC')}
+              AND (occurred_at < toDateTime64(whole_from, 3, 'UTC') OR occurred_at >= toDateTime64(whole_to, 3, 'UTC'))
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            GROUP BY client_type, source, app, day
+        )
+        GROUP BY client_type, source, app, day
+    )
+    GROUP BY client_type
+) AS l
+FULL OUTER JOIN
+(
+    SELECT client_type, sum(n) AS messages, uniqExactMerge(s) AS senders
+    FROM
+    (
+        SELECT if(client_type = '', 'unknown', client_type) AS client_type, source, app, day,
+            uniqExactMerge(m) AS n, uniqExactMergeState(s) AS s
+        FROM
+        (
+            SELECT CAST(client_type AS String) AS client_type, source, app, day, messages AS m, senders AS s
+            FROM message_client_daily
+            WHERE day >= whole_from AND day < whole_to
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            UNION ALL
+            SELECT CAST(sender_client_type AS String) AS client_type, source, app, toDate(sent_at) AS day,
+                uniqExactState(event_id) AS m, uniqExactState(CAST(source AS String), CAST(app AS String), sender) AS s
+            FROM
+            (
+                SELECT event_id, source, app, sender, sender_client_type, msg_time AS sent_at
+                FROM messages_as_sent
+                WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+                  AND msg_time < {to:DateTime64(3, 'UTC')}
+                  AND toDate(msg_time) >= toDate({from:DateTime64(3, 'UTC')}) AND toDate(msg_time) <= toDate({to:DateTime64(3, 'UTC')})
+                  AND (toDate(msg_time) < whole_from OR toDate(msg_time) >= whole_to)
+                UNION ALL
+                SELECT event_id, source, app, sender, sender_client_type, received_at AS sent_at
+                FROM messages_data FINAL
+                WHERE msg_time = toDateTime64(0, 3, 'UTC')
+                  AND received_at >= toDateTime64(whole_from, 3, 'UTC') AND received_at < toDateTime64(whole_to, 3, 'UTC')
+            )
+            WHERE ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            GROUP BY client_type, source, app, day
+        )
+        GROUP BY client_type, source, app, day
+    )
+    GROUP BY client_type
+) AS m USING (client_type)
 ORDER BY logins + messages DESC, client_type

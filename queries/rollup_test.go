@@ -58,6 +58,10 @@ func rollupMessages(d0 time.Time) []rollupMsg {
 		}
 		ms = append(ms, m)
 	}
+	// A sender and a group of the first day only: a whole month must not count them when the range
+	// starts after that day.
+	ms = append(ms, rollupMsg{id: "ev-early", source: "ilink", app: "il", sender: "u-early", client: "PC", group: "G-early",
+		sent: d0.Add(2*time.Hour + 30*time.Minute), received: d0.Add(2*time.Hour + 31*time.Minute)})
 	for i := 0; i < 6; i++ { // Maxim without a platform time: shown at the receive time
 		ms = append(ms, rollupMsg{id: fmt.Sprintf("mx-%d", i), source: "maxim", app: "mx", sender: "m" + strconv.Itoa(i%2),
 			to: "peer", received: d0.Add(time.Duration(5+i*11) * time.Hour)})
@@ -119,11 +123,14 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 	insertRollupMsgs(t, conn, ms[60:], loaded, 200)
 
 	ranges := [][2]time.Time{
-		{d0, d0.Add(72 * time.Hour)},                           // three whole days
-		{d0.Add(6 * time.Hour), d0.Add(66 * time.Hour)},        // partial first and last day, one whole day
-		{d0.Add(24 * time.Hour), d0.Add(48 * time.Hour)},       // one whole day
-		{d0.Add(12 * time.Hour), d0.Add(36 * time.Hour)},       // 24 hours, no whole day
-		{d0.Add(-48 * time.Hour), d0.Add(30 * 24 * time.Hour)}, // beyond the data
+		{d0, d0.Add(72 * time.Hour)},                                                     // three whole days
+		{d0.Add(6 * time.Hour), d0.Add(66 * time.Hour)},                                  // partial first and last day, one whole day
+		{d0.Add(24 * time.Hour), d0.Add(48 * time.Hour)},                                 // one whole day
+		{d0.Add(12 * time.Hour), d0.Add(36 * time.Hour)},                                 // 24 hours, no whole day
+		{d0.Add(-48 * time.Hour), d0.Add(30 * 24 * time.Hour)},                           // beyond the data
+		{d0, d0.AddDate(0, 1, 0)},                                                        // one whole month
+		{d0.Add(-16*24*time.Hour + 6*time.Hour), d0.AddDate(0, 1, 9).Add(6 * time.Hour)}, // partial days, whole days, a whole month
+		{d0.Add(24 * time.Hour), d0.AddDate(0, 2, 0)},                                    // whole days of a month, then a whole month
 	}
 	answers := func() map[string]string {
 		got := map[string]string{}
@@ -162,11 +169,21 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 	for _, r := range ranges {
 		key := r[0].Format(time.RFC3339) + " " + r[1].Format(time.RFC3339)
 		n, senders, daily := 0, map[string]bool{}, map[string][2]map[string]bool{}
+		servers, channels, groups := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for _, m := range ms {
 			if m.at().Before(r[0]) || !m.at().Before(r[1]) {
 				continue
 			}
 			n++
+			if m.server != "" {
+				servers[m.app+"/"+m.server] = true
+			}
+			if m.channel != "" {
+				channels[m.app+"/"+m.server+"/"+m.channel] = true
+			}
+			if m.group != "" {
+				groups[m.source+"/"+m.app+"/"+m.group] = true
+			}
 			if m.sender != "" {
 				senders[m.source+"/"+m.app+"/"+m.sender] = true
 				day := m.at().Format("2006-01-02")
@@ -177,9 +194,8 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 				daily[day][1][m.id] = true
 			}
 		}
-		if got := strings.SplitN(before["message_totals "+key], "|", 3); len(got) < 2 ||
-			got[0] != strconv.Itoa(n) || got[1] != strconv.Itoa(len(senders)) {
-			t.Errorf("message_totals %s: %v, model %d messages, %d senders", key, got, n, len(senders))
+		if got, want := before["message_totals "+key], fmt.Sprintf("%d|%d|%d|%d|%d", n, len(senders), len(servers), len(channels), len(groups)); got != want {
+			t.Errorf("message_totals %s: %s, model %s (messages|senders|servers|channels|groups)", key, got, want)
 		}
 		for _, line := range strings.Split(before["daily_active_senders "+key], "\n") {
 			f := strings.Split(line, "|")
@@ -209,7 +225,7 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 		t.Fatalf("only %d repeats", len(again))
 	}
 	// First with the repeats unmerged (each a part of its own in the rollups), then merged.
-	rollups := []string{"messages_data", "message_daily", "message_daily_apps"}
+	rollups := []string{"messages_data", "message_daily", "message_daily_apps", "message_monthly_apps"}
 	for _, tbl := range rollups {
 		if err := conn.Exec(ctx, "SYSTEM STOP MERGES "+tbl); err != nil {
 			t.Fatal(err)
@@ -231,12 +247,19 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 	if parts < uint64(timed) {
 		t.Errorf("message_daily has %d active parts after %d repeats: they did not reach it as rows of their own", parts, timed)
 	}
+	assertUnchangedByRepeats(t, conn, rollups, before, answers)
+}
+
+// assertUnchangedByRepeats checks that the answers, taken now with the repeats unmerged, and again
+// once merges of tables are started and forced, are still before's.
+func assertUnchangedByRepeats(t *testing.T, conn driver.Conn, tables []string, before map[string]string, answers func() map[string]string) {
+	t.Helper()
 	unmerged := answers()
-	for _, tbl := range rollups {
-		if err := conn.Exec(ctx, "SYSTEM START MERGES "+tbl); err != nil {
+	for _, tbl := range tables {
+		if err := conn.Exec(context.Background(), "SYSTEM START MERGES "+tbl); err != nil {
 			t.Fatal(err)
 		}
-		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+tbl+" FINAL"); err != nil {
+		if err := conn.Exec(context.Background(), "OPTIMIZE TABLE "+tbl+" FINAL"); err != nil {
 			t.Fatal(err)
 		}
 	}

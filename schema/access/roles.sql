@@ -36,6 +36,11 @@ GRANT SELECT ON {db}.message_update_latest TO {analyst};
 -- Daily message counts (schema 0105): no content.
 GRANT SELECT ON {db}.message_daily TO {analyst};
 GRANT SELECT ON {db}.message_daily_apps TO {analyst};
+-- Daily logins and messages by client type (schema 0150): no content.
+GRANT SELECT ON {db}.login_client_daily TO {analyst};
+GRANT SELECT ON {db}.message_client_daily TO {analyst};
+-- Monthly distinct senders, servers, channels and groups (schema 0151): no content.
+GRANT SELECT ON {db}.message_monthly_apps TO {analyst};
 GRANT SELECT ON {db}.notifications TO {analyst};
 GRANT SELECT ON {db}.notifications_data TO {analyst};
 GRANT SELECT ON {db}.presence_events TO {analyst};
