@@ -173,3 +173,117 @@ func TestMessageSearchPagesAcrossDays(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountHistoryPages: account_history reads the (at, event_id) of its rows over 3 days from
+// where the page starts, and the rest of its range only when those hold fewer than a page; then the
+// page's rows whole. Rows of an account in four tables on both sides of that edge and of the
+// range's, three at one instant, a message received (no platform time), a change made in the range
+// to a message sent before it, and rows of others: every page, of 1, 2 or all rows, from every
+// cursor, is the one a plain sort of the rows gives (the model below, which reads no SQL), and a
+// message shows its current text.
+func TestAccountHistoryPages(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	to := from.Add(90 * 24 * time.Hour)
+	day := 24 * time.Hour
+	type row struct {
+		table, id, account, other string
+		at                        time.Time
+	}
+	rows := []row{
+		{"messages", "h-before", "h1", "x", from.Add(-time.Millisecond)},
+		{"messages", "h-start", "h1", "x", from},
+		{"messages", "h-tie-b", "h1", "x", from.Add(5 * time.Hour)},
+		{"presence", "h-tie-a", "h1", "", from.Add(5 * time.Hour)},
+		{"community", "h-tie-c", "h1", "x", from.Add(5 * time.Hour)},
+		{"messages", "h-to-me", "x", "h1", from.Add(6 * time.Hour)},
+		{"messages", "h-others", "x", "y", from.Add(7 * time.Hour)},
+		{"presence", "h-edge-end", "h1", "", from.Add(3*day - time.Millisecond)},
+		{"notifications", "h-edge", "h1", "x", from.Add(3 * day)},
+		{"messages", "h-edited", "h1", "x", from.Add(3 * day)},
+		{"messages", "h-20d", "x", "h1", from.Add(20 * day)},
+		{"presence", "h-89d", "h1", "", from.Add(89 * day)},
+		{"messages", "h-to", "h1", "x", to},
+	}
+	// h-old was sent before the range; bob edits it in the range: the edit is h1's (author). h-edited
+	// is edited too: its row shows the text as edited.
+	mustExec(t, conn, `INSERT INTO messages_data (event_id, source, app, conversation, msg_time, occurred_at, received_at, sender, to_account, msg_id, body, attrs) VALUES
+		('h-old', 'netease_qchat', 'happ', 'conv:h1/x', '2026-01-10 00:00:00', '2026-01-10 00:00:00', '2026-01-10 00:00:00', 'h1', 'x', 'm-old', 'old', map()),
+		('h-received', 'maxim', 'happ', 'conv:h1/x', '1970-01-01 00:00:00', '1970-01-01 00:00:00', '2026-03-01 05:00:00', 'h1', 'x', 'm-received', 'no time', map())`)
+	mustExec(t, conn, `INSERT INTO message_updates_data (event_id, source, app, op, occurred_at, received_at, actor, msg_id, body, attrs) VALUES
+		('h-old-edit', 'netease_qchat', 'happ', 'update', '2026-03-10 00:00:00', '2026-03-10 00:00:01', 'bob', 'm-old', 'old, edited', map()),
+		('h-edited-edit', 'netease_qchat', 'happ', 'update', '2026-03-05 00:00:00', '2026-03-05 00:00:01', 'h1', 'm-h-edited', 'as edited', map())`)
+	for _, r := range rows {
+		at := r.at.Format(queries.TimeLayout)
+		var stmt string
+		switch r.table {
+		case "messages":
+			stmt = fmt.Sprintf(`INSERT INTO messages_data (event_id, source, app, conversation, msg_time, occurred_at, received_at, sender, to_account, msg_id, body, attrs)
+				VALUES ('%s', 'netease_qchat', 'happ', 'conv:a/b', '%s', '%s', '%s', '%s', '%s', 'm-%s', 'as sent', map())`, r.id, at, at, at, r.account, r.other, r.id)
+		case "presence":
+			stmt = fmt.Sprintf(`INSERT INTO presence_events_data (event_id, source, app, account, op, occurred_at, received_at, attrs)
+				VALUES ('%s', 'netease_qchat', 'happ', '%s', 'login', '%s', '%s', map())`, r.id, r.account, at, at)
+		case "community":
+			stmt = fmt.Sprintf(`INSERT INTO community_events_data (event_id, source, app, kind, op, occurred_at, received_at, actor, target_account, server_id, attrs)
+				VALUES ('%s', 'netease_qchat', 'happ', 'member', 'kick', '%s', '%s', '%s', '%s', 's', map())`, r.id, at, at, r.account, r.other)
+		case "notifications":
+			stmt = fmt.Sprintf(`INSERT INTO notifications_data (event_id, source, app, kind, occurred_at, msg_time, received_at, sender, to_account, server_id, body, attrs)
+				VALUES ('%s', 'netease_qchat', 'happ', 'notification', '%s', '%s', '%s', '%s', '%s', 's', 'note', map())`, r.id, at, at, at, r.account, r.other)
+		}
+		mustExec(t, conn, stmt)
+	}
+
+	// The model: h1's rows in [from, to) by (at, event_id), with the text a message shows; over 90
+	// days (read in two stretches) and over 3 (read once).
+	type want struct {
+		at       time.Time
+		id, text string
+	}
+	for _, to := range []time.Time{to, from.Add(3 * day)} {
+		var model []want
+		for _, w := range []want{
+			{time.Date(2026, 3, 1, 5, 0, 0, 0, time.UTC), "h-received", "no time"},
+			{time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), "h-old-edit", "old, edited"},
+			{time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC), "h-edited-edit", "as edited"},
+		} {
+			if w.at.Before(to) {
+				model = append(model, w)
+			}
+		}
+		for _, r := range rows {
+			if (r.account != "h1" && r.other != "h1") || r.at.Before(from) || !r.at.Before(to) {
+				continue
+			}
+			text := map[string]string{"messages": "as sent", "notifications": "note"}[r.table]
+			if r.id == "h-edited" {
+				text = "as edited"
+			}
+			model = append(model, want{r.at, r.id, text})
+		}
+		sort.Slice(model, func(i, j int) bool {
+			if !model[i].at.Equal(model[j].at) {
+				return model[i].at.Before(model[j].at)
+			}
+			return model[i].id < model[j].id
+		})
+		params := map[string]string{"account": "h1", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}
+		for _, limit := range []int{1, 2, len(model)} {
+			for c := -1; c < len(model); c++ {
+				cursor := []string{"1970-01-01 00:00:00", ""}
+				if c >= 0 {
+					cursor = []string{model[c].at.Format(queries.TimeLayout), model[c].id}
+				}
+				wanted := []string{}
+				for _, w := range model[c+1 : min(len(model), c+1+limit)] {
+					wanted = append(wanted, w.at.Format(queries.TimeLayout)+" | "+w.id+" | "+w.text)
+				}
+				got := project(runJSON(t, conn, "account_history", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
+					"at", "event_id", "text")
+				check(t, fmt.Sprintf("to %s, limit %d after %q", to.Format(time.DateOnly), limit, cursor), got, wanted)
+			}
+		}
+		// Without a limit: the default page holds them all.
+		check(t, "the default limit", project(runJSON(t, conn, "account_history", params), "event_id"),
+			project(runJSON(t, conn, "account_history", with(params, "limit", fmt.Sprint(len(model)))), "event_id"))
+	}
+}
