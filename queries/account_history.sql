@@ -27,9 +27,9 @@
 -- first and last at alone (a range of 3 days or less is read once, whole): messages as sent
 -- (messages_as_sent, the range reaching its key) with their current text (the messages view over
 -- the same span: query_plan_join_swap_table joins the edit state of these messages only). A change
--- to a message of the account is found by the message's key whenever the message was sent.
+-- to a message of the account is found by the message's key whenever the message was sent; the
+-- changes are read by their platform time (its partitions), those without one by their receive time.
 WITH
-    (SELECT groupUniqArray((source, app, msg_id)) FROM messages_data WHERE sender = {account:String} AND msg_id != '') AS sent,
     history AS
     (
         SELECT msg_time AS at, toString(source) AS source, toString(app) AS app, 'messages' AS view, 'message' AS kind, 'send' AS op,
@@ -45,9 +45,9 @@ WITH
             if(actor = {account:String}, '', actor), body, event_id
         FROM message_updates
         WHERE (actor = {account:String}
-               OR (source, app, msg_id) IN (SELECT arrayJoin(sent)))
-          AND if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at) >= {from:DateTime64(3, 'UTC')}
-          AND if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at) < {to:DateTime64(3, 'UTC')}
+               OR (source, app, msg_id) IN (SELECT source, app, msg_id FROM messages_data WHERE sender = {account:String} AND msg_id != ''))
+          AND ((toUnixTimestamp64Milli(occurred_at) != 0 AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')})
+               OR (toUnixTimestamp64Milli(occurred_at) = 0 AND received_at >= {from:DateTime64(3, 'UTC')} AND received_at < {to:DateTime64(3, 'UTC')}))
         UNION ALL
         SELECT occurred_at, toString(source), toString(app), 'notifications', toString(kind), toString(op),
             if(sender = {account:String}, 'sender', 'recipient'),
