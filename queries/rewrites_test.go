@@ -174,13 +174,11 @@ func TestMessageSearchPagesAcrossDays(t *testing.T) {
 	}
 }
 
-// TestAccountHistoryPages: account_history reads the (at, event_id) of its rows over 3 days from
-// where the page starts, and the rest of its range only when those hold fewer than a page; then the
-// page's rows whole. Rows of an account in four tables on both sides of that edge and of the
-// range's, three at one instant, a message received (no platform time), a change made in the range
-// to a message sent before it, and rows of others: every page, of 1, 2 or all rows, from every
-// cursor, is the one a plain sort of the rows gives (the model below, which reads no SQL), and a
-// message shows its current text.
+// TestAccountHistoryPages: account_history pages by (at, event_id). Rows of an account in four
+// tables on both sides of the range's edges, three at one instant, a message received (no platform
+// time), a change made in the range to a message sent before it, and rows of others: every page, of
+// 1, 2 or all rows, from every cursor, is the one a plain sort of the rows gives (the model below,
+// which reads no SQL), and a message shows its current text.
 func TestAccountHistoryPages(t *testing.T) {
 	_, conn := archivetest.Migrated(t)
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
