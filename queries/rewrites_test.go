@@ -285,3 +285,79 @@ func TestAccountHistoryPages(t *testing.T) {
 			project(runJSON(t, conn, "account_history", with(params, "limit", fmt.Sprint(len(model)))), "event_id"))
 	}
 }
+
+// TestFlaggedMessagesPagesAcrossDays: flagged_messages reads its candidates over the first day from
+// where the page starts, the next 7 only when that day holds fewer than a page, the rest only when
+// those 8 days do. Flagged messages on both sides of those edges and of the range's, two at one
+// instant, one flagged by a recall made weeks later, others unflagged, outside the range or in
+// another application: every page, of 1 row or all, from every cursor, is the one a plain sort of
+// the flagged messages gives (the model below, which reads no SQL).
+func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
+	_, conn := archivetest.Migrated(t)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	to := from.Add(90 * 24 * time.Hour)
+	day := 24 * time.Hour
+	type msg struct {
+		id, app string
+		flagged bool
+		at      time.Time
+	}
+	msgs := []msg{
+		{"f-before", "fapp", true, from.Add(-time.Millisecond)},
+		{"f-start", "fapp", true, from},
+		{"f-clean", "fapp", false, from.Add(time.Hour)},
+		{"f-day-end", "fapp", true, from.Add(day - time.Millisecond)},
+		{"f-day-b", "fapp", true, from.Add(day)},
+		{"f-day-a", "fapp", true, from.Add(day)},
+		{"f-other-app", "other", true, from.Add(30 * time.Hour)},
+		{"f-recalled", "fapp", false, from.Add(3 * day)},
+		{"f-week-end", "fapp", true, from.Add(8*day - time.Millisecond)},
+		{"f-week", "fapp", true, from.Add(8 * day)},
+		{"f-20d", "fapp", true, from.Add(20 * day)},
+		{"f-89d", "fapp", true, from.Add(89 * day)},
+		{"f-to", "fapp", true, to},
+	}
+	var values []string
+	for _, m := range msgs {
+		at := m.at.Format(queries.TimeLayout)
+		values = append(values, fmt.Sprintf("('%s', 'netease_qchat', '%s', 'channel:s/c', '%s', '%s', '%s', 'u1', 's', 'c', '%s', 'text', %t, map())",
+			m.id, m.app, at, at, at, "msg-"+m.id, m.flagged))
+	}
+	mustExec(t, conn, `INSERT INTO messages_data (event_id, source, app, conversation, msg_time, occurred_at, received_at, sender, server_id, channel_id, msg_id, body, antispam, attrs) VALUES `+strings.Join(values, ", "))
+	mustExec(t, conn, `INSERT INTO message_updates_data (event_id, source, app, op, occurred_at, received_at, actor, msg_id, body, attrs) VALUES
+		('u-recall', 'netease_qchat', 'fapp', 'recall', '2026-04-20 00:00:00', '2026-04-20 00:00:01', 'u1', 'msg-f-recalled', '', map())`)
+
+	type hit struct {
+		at time.Time
+		id string
+	}
+	var hits []hit
+	for _, m := range msgs {
+		if m.app != "fapp" || m.at.Before(from) || !m.at.Before(to) || !(m.flagged || m.id == "f-recalled") {
+			continue
+		}
+		hits = append(hits, hit{m.at, m.id})
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if !hits[i].at.Equal(hits[j].at) {
+			return hits[i].at.Before(hits[j].at)
+		}
+		return hits[i].id < hits[j].id
+	})
+	params := map[string]string{"app": "fapp", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}
+	for _, limit := range []int{1, len(hits)} {
+		for c := -1; c < len(hits); c++ {
+			cursor := []string{"1970-01-01 00:00:00", ""}
+			if c >= 0 {
+				cursor = []string{hits[c].at.Format(queries.TimeLayout), hits[c].id}
+			}
+			want := []string{}
+			for _, h := range hits[c+1 : min(len(hits), c+1+limit)] {
+				want = append(want, h.at.Format(queries.TimeLayout)+" | "+h.id)
+			}
+			got := project(runJSON(t, conn, "flagged_messages", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
+				"msg_time", "event_id")
+			check(t, fmt.Sprintf("limit %d after %q", limit, cursor), got, want)
+		}
+	}
+}
