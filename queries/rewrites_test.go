@@ -289,7 +289,7 @@ func TestAccountHistoryPages(t *testing.T) {
 // TestFlaggedMessagesPagesAcrossDays: flagged_messages reads its candidates over the first day from
 // where the page starts, the next 7 only when that day holds fewer than a page, the rest only when
 // those 8 days do. Flagged messages on both sides of those edges and of the range's, two at one
-// instant, one flagged by a recall made weeks later, others unflagged, outside the range or in
+// instant, one flagged by a recall made weeks later, one by an edit undone since, others unflagged, outside the range or in
 // another application: every page, of 1 row or all, from every cursor, is the one a plain sort of
 // the flagged messages gives (the model below, which reads no SQL).
 func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
@@ -311,6 +311,7 @@ func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
 		{"f-day-a", "fapp", true, from.Add(day)},
 		{"f-other-app", "other", true, from.Add(30 * time.Hour)},
 		{"f-recalled", "fapp", false, from.Add(3 * day)},
+		{"f-undone", "fapp", false, from.Add(5 * day)},
 		{"f-week-end", "fapp", true, from.Add(8*day - time.Millisecond)},
 		{"f-week", "fapp", true, from.Add(8 * day)},
 		{"f-20d", "fapp", true, from.Add(20 * day)},
@@ -326,17 +327,25 @@ func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
 	mustExec(t, conn, `INSERT INTO messages_data (event_id, source, app, conversation, msg_time, occurred_at, received_at, sender, server_id, channel_id, msg_id, body, antispam, attrs) VALUES `+strings.Join(values, ", "))
 	mustExec(t, conn, `INSERT INTO message_updates_data (event_id, source, app, op, occurred_at, received_at, actor, msg_id, body, attrs) VALUES
 		('u-recall', 'netease_qchat', 'fapp', 'recall', '2026-04-20 00:00:00', '2026-04-20 00:00:01', 'u1', 'msg-f-recalled', '', map())`)
+	// f-undone: an edit flagged by content safety, then a clean one; its flag stays (it applied once).
+	mustExec(t, conn, `INSERT INTO message_updates_data (event_id, source, app, op, occurred_at, received_at, actor, msg_id, body, antispam, attrs) VALUES
+		('u-flag', 'netease_qchat', 'fapp', 'update', '2026-03-06 01:00:00', '2026-03-06 01:00:01', 'u1', 'msg-f-undone', 'bad', true, map()),
+		('u-clean', 'netease_qchat', 'fapp', 'update', '2026-03-06 02:00:00', '2026-03-06 02:00:01', 'u1', 'msg-f-undone', 'good', false, map())`)
 
 	type hit struct {
-		at time.Time
-		id string
+		at        time.Time
+		id, flags string
 	}
 	var hits []hit
 	for _, m := range msgs {
-		if m.app != "fapp" || m.at.Before(from) || !m.at.Before(to) || !(m.flagged || m.id == "f-recalled") {
+		if m.app != "fapp" || m.at.Before(from) || !m.at.Before(to) || !(m.flagged || m.id == "f-recalled" || m.id == "f-undone") {
 			continue
 		}
-		hits = append(hits, hit{m.at, m.id})
+		flags := map[string]string{"f-recalled": "recalled"}[m.id]
+		if flags == "" {
+			flags = "antispam"
+		}
+		hits = append(hits, hit{m.at, m.id, flags})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if !hits[i].at.Equal(hits[j].at) {
@@ -353,10 +362,10 @@ func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
 			}
 			want := []string{}
 			for _, h := range hits[c+1 : min(len(hits), c+1+limit)] {
-				want = append(want, h.at.Format(queries.TimeLayout)+" | "+h.id)
+				want = append(want, h.at.Format(queries.TimeLayout)+" | "+h.id+` | ["`+h.flags+`"]`)
 			}
 			got := project(runJSON(t, conn, "flagged_messages", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
-				"msg_time", "event_id")
+				"msg_time", "event_id", "flags")
 			check(t, fmt.Sprintf("limit %d after %q", limit, cursor), got, want)
 		}
 	}
