@@ -136,40 +136,49 @@ func TestMessageSearchPagesAcrossDays(t *testing.T) {
 
 	// The model: the messages of the application in [from, to) whose text as sent or edit holds
 	// "needle" in any case, by msg_time and event_id.
-	type hit struct {
-		at      time.Time
-		id, how string
-	}
-	var hits []hit
+	var hits []keyed
 	for _, m := range msgs {
 		sent := strings.Contains(strings.ToLower(m.body), "needle")
 		edit := m.id == "s-edited"
 		if m.app != "sapp" || m.at.Before(from) || !m.at.Before(to) || !(sent || edit) {
 			continue
 		}
-		how := map[bool]string{true: "sent", false: "edit"}[sent]
-		hits = append(hits, hit{m.at, m.id, how})
+		hits = append(hits, keyed{m.at, m.id, map[bool]string{true: "sent", false: "edit"}[sent]})
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		if !hits[i].at.Equal(hits[j].at) {
-			return hits[i].at.Before(hits[j].at)
-		}
-		return hits[i].id < hits[j].id
-	})
 	params := map[string]string{"app": "sapp", "text": "Needle", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}
-	for _, limit := range []int{1, len(hits)} {
-		for c := -1; c < len(hits); c++ {
+	checkPages(t, "message_search", hits, []int{1, len(hits)}, func(limit int, cursor []string) []string {
+		return project(runJSON(t, conn, "message_search", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
+			"msg_time", "event_id", "matched_in")
+	})
+}
+
+// keyed is a row of a paged query's model: its place in the order (at, then id) and what it shows.
+type keyed struct {
+	at        time.Time
+	id, shown string
+}
+
+// checkPages sorts the model by (at, id) and checks that each page of every limit, from every cursor
+// (none, then each row's at and id), is the model's next rows; run reads a page as "at | id | shown".
+func checkPages(t *testing.T, what string, model []keyed, limits []int, run func(limit int, cursor []string) []string) {
+	t.Helper()
+	sort.Slice(model, func(i, j int) bool {
+		if !model[i].at.Equal(model[j].at) {
+			return model[i].at.Before(model[j].at)
+		}
+		return model[i].id < model[j].id
+	})
+	for _, limit := range limits {
+		for c := -1; c < len(model); c++ {
 			cursor := []string{"1970-01-01 00:00:00", ""}
 			if c >= 0 {
-				cursor = []string{hits[c].at.Format(queries.TimeLayout), hits[c].id}
+				cursor = []string{model[c].at.Format(queries.TimeLayout), model[c].id}
 			}
 			want := []string{}
-			for _, h := range hits[c+1 : min(len(hits), c+1+limit)] {
-				want = append(want, h.at.Format(queries.TimeLayout)+" | "+h.id+" | "+h.how)
+			for _, m := range model[c+1 : min(len(model), c+1+limit)] {
+				want = append(want, m.at.Format(queries.TimeLayout)+" | "+m.id+" | "+m.shown)
 			}
-			got := project(runJSON(t, conn, "message_search", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
-				"msg_time", "event_id", "matched_in")
-			check(t, fmt.Sprintf("limit %d after %q", limit, cursor), got, want)
+			check(t, fmt.Sprintf("%s, limit %d after %q", what, limit, cursor), run(limit, cursor), want)
 		}
 	}
 }
@@ -233,13 +242,9 @@ func TestAccountHistoryPages(t *testing.T) {
 
 	// The model: h1's rows in [from, to) by (at, event_id), with the text a message shows; over 90
 	// days (read in two stretches) and over 3 (read once).
-	type want struct {
-		at       time.Time
-		id, text string
-	}
 	for _, to := range []time.Time{to, from.Add(3 * day)} {
-		var model []want
-		for _, w := range []want{
+		var model []keyed
+		for _, w := range []keyed{
 			{time.Date(2026, 3, 1, 5, 0, 0, 0, time.UTC), "h-received", "no time"},
 			{time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), "h-old-edit", "old, edited"},
 			{time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC), "h-edited-edit", "as edited"},
@@ -256,30 +261,13 @@ func TestAccountHistoryPages(t *testing.T) {
 			if r.id == "h-edited" {
 				text = "as edited"
 			}
-			model = append(model, want{r.at, r.id, text})
+			model = append(model, keyed{r.at, r.id, text})
 		}
-		sort.Slice(model, func(i, j int) bool {
-			if !model[i].at.Equal(model[j].at) {
-				return model[i].at.Before(model[j].at)
-			}
-			return model[i].id < model[j].id
-		})
 		params := map[string]string{"account": "h1", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}
-		for _, limit := range []int{1, 2, len(model)} {
-			for c := -1; c < len(model); c++ {
-				cursor := []string{"1970-01-01 00:00:00", ""}
-				if c >= 0 {
-					cursor = []string{model[c].at.Format(queries.TimeLayout), model[c].id}
-				}
-				wanted := []string{}
-				for _, w := range model[c+1 : min(len(model), c+1+limit)] {
-					wanted = append(wanted, w.at.Format(queries.TimeLayout)+" | "+w.id+" | "+w.text)
-				}
-				got := project(runJSON(t, conn, "account_history", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
-					"at", "event_id", "text")
-				check(t, fmt.Sprintf("to %s, limit %d after %q", to.Format(time.DateOnly), limit, cursor), got, wanted)
-			}
-		}
+		checkPages(t, "to "+to.Format(time.DateOnly), model, []int{1, 2, len(model)}, func(limit int, cursor []string) []string {
+			return project(runJSON(t, conn, "account_history", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
+				"at", "event_id", "text")
+		})
 		// Without a limit: the default page holds them all.
 		check(t, "the default limit", project(runJSON(t, conn, "account_history", params), "event_id"),
 			project(runJSON(t, conn, "account_history", with(params, "limit", fmt.Sprint(len(model)))), "event_id"))
@@ -332,11 +320,7 @@ func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
 		('u-flag', 'netease_qchat', 'fapp', 'update', '2026-03-06 01:00:00', '2026-03-06 01:00:01', 'u1', 'msg-f-undone', 'bad', true, map()),
 		('u-clean', 'netease_qchat', 'fapp', 'update', '2026-03-06 02:00:00', '2026-03-06 02:00:01', 'u1', 'msg-f-undone', 'good', false, map())`)
 
-	type hit struct {
-		at        time.Time
-		id, flags string
-	}
-	var hits []hit
+	var hits []keyed
 	for _, m := range msgs {
 		if m.app != "fapp" || m.at.Before(from) || !m.at.Before(to) || !(m.flagged || m.id == "f-recalled" || m.id == "f-undone") {
 			continue
@@ -345,28 +329,11 @@ func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
 		if flags == "" {
 			flags = "antispam"
 		}
-		hits = append(hits, hit{m.at, m.id, flags})
+		hits = append(hits, keyed{m.at, m.id, `["` + flags + `"]`})
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		if !hits[i].at.Equal(hits[j].at) {
-			return hits[i].at.Before(hits[j].at)
-		}
-		return hits[i].id < hits[j].id
-	})
 	params := map[string]string{"app": "fapp", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}
-	for _, limit := range []int{1, len(hits)} {
-		for c := -1; c < len(hits); c++ {
-			cursor := []string{"1970-01-01 00:00:00", ""}
-			if c >= 0 {
-				cursor = []string{hits[c].at.Format(queries.TimeLayout), hits[c].id}
-			}
-			want := []string{}
-			for _, h := range hits[c+1 : min(len(hits), c+1+limit)] {
-				want = append(want, h.at.Format(queries.TimeLayout)+" | "+h.id+` | ["`+h.flags+`"]`)
-			}
-			got := project(runJSON(t, conn, "flagged_messages", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
-				"msg_time", "event_id", "flags")
-			check(t, fmt.Sprintf("limit %d after %q", limit, cursor), got, want)
-		}
-	}
+	checkPages(t, "flagged_messages", hits, []int{1, len(hits)}, func(limit int, cursor []string) []string {
+		return project(runJSON(t, conn, "flagged_messages", with(params, "limit", fmt.Sprint(limit), "after_time", cursor[0], "after_event_id", cursor[1])),
+			"msg_time", "event_id", "flags")
+	})
 }
