@@ -3,6 +3,9 @@
 -- param: account String  the account (NetEase accid, iLink UID, Maxim user_id as decimal text)
 -- param: from DateTime64(3, 'UTC')  start of the range, inclusive (UTC; 2022-03-08 12:58:00, RFC 3339 or Unix ms)
 -- param: to DateTime64(3, 'UTC')  end of the range, exclusive
+-- param: limit UInt32  at most this many rows (a page): the oldest first; to read on, pass the last one's at and event_id as after_time and after_event_id (default 1000)
+-- param: after_time DateTime64(3, 'UTC')  only rows after this one: its at (with after_event_id: the previous page's last row) (default 1970-01-01 00:00:00)
+-- param: after_event_id String  the event_id of that row: rows at exactly after_time come after it by event_id (default )
 -- column: at DateTime64(3, 'UTC')  when it happened (send time of a message, platform time otherwise; received time where the platform gives none)
 -- column: source String  platform
 -- column: app String  platform application
@@ -14,6 +17,13 @@
 -- column: counterpart String  the other account(s) involved, where there are
 -- column: text String  message or notification text, the name of what was created or changed, or why a connection of the account ended
 -- column: event_id String  deterministic event id, the key to the raw payload (query raw_payload)
+--
+-- A page is limit rows, oldest first by (at, event_id); the next starts after the last row's at and
+-- event_id (imarchive export writes an account's whole history at once). Each table is read over the
+-- range only (changes to messages by their platform time, those without one by their receive time);
+-- the messages with their current text, the edit state joined for the range's messages of the account
+-- only (query_plan_join_swap_table). A change to a message of the account is found by the message's
+-- key whenever the message was sent.
 SELECT at, source, app, view, kind, op, role, place, counterpart, text, event_id
 FROM
 (
@@ -31,8 +41,8 @@ FROM
     FROM message_updates
     WHERE (actor = {account:String}
            OR (source, app, msg_id) IN (SELECT source, app, msg_id FROM messages_data WHERE sender = {account:String} AND msg_id != ''))
-      AND if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at) >= {from:DateTime64(3, 'UTC')}
-      AND if(toUnixTimestamp64Milli(occurred_at) = 0, received_at, occurred_at) < {to:DateTime64(3, 'UTC')}
+      AND ((toUnixTimestamp64Milli(occurred_at) != 0 AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')})
+           OR (toUnixTimestamp64Milli(occurred_at) = 0 AND received_at >= {from:DateTime64(3, 'UTC')} AND received_at < {to:DateTime64(3, 'UTC')}))
     UNION ALL
     SELECT occurred_at, toString(source), toString(app), 'notifications', toString(kind), toString(op),
         if(sender = {account:String}, 'sender', 'recipient'),
@@ -68,4 +78,7 @@ FROM
     WHERE (actor = {account:String} OR msg_sender = {account:String})
       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
 )
+WHERE at > {after_time:DateTime64(3, 'UTC')} OR (at = {after_time:DateTime64(3, 'UTC')} AND event_id > {after_event_id:String})
 ORDER BY at, event_id
+LIMIT {limit:UInt32}
+SETTINGS query_plan_join_swap_table = 'true'

@@ -81,6 +81,7 @@ func TestHotQueriesReadTheirRange(t *testing.T) {
 		{"direct_conversation", map[string]string{"app": "filler", "account_a": "u1", "account_b": "u2"}},
 		{"flagged_messages", map[string]string{"app": ""}},
 		{"message_search", map[string]string{"app": "", "text": "budget"}},
+		{"account_history", map[string]string{"account": "u1"}},
 		{"message_changes", map[string]string{"step_seconds": "3600"}},
 		{"recent_message_changes", map[string]string{"limit": "50"}},
 		{"duplicates_discarded", map[string]string{"step_seconds": "3600"}},

@@ -20,30 +20,24 @@
 -- column: msg_id String  server-side message id (query message_edit_history for every version)
 -- column: event_id String  deterministic event id, the key to the raw payload
 --
--- The candidates first, each a small set: messages of the range flagged as sent (messages_as_sent, the
--- range reaching its key) and messages with a recall, a delete or a flagged edit (message_updates_data,
--- changes made since the range began, less a day for clocks that disagree, or without a platform time:
--- a change is made after its message). Every candidate has a flag, so a page is known before any
--- message is read in its current version: the first limit candidates after the cursor by (msg_time,
--- event_id), found in messages_as_sent without its text. Then those messages alone in their current
+-- The candidates first: messages of the range flagged as sent (messages_as_sent, the range reaching
+-- its key) and messages with a recall, a delete or a flagged edit (message_updates_data, changes made
+-- since the range began, less a day for clocks that disagree, or without a platform time: a change is
+-- made after its message). Every candidate has a flag, so a page is known before any message is read
+-- in its current version: the first limit candidates after the cursor by (msg_time, event_id), found
+-- in messages_as_sent without its text, and only as far into the range as the page needs: the first
+-- day from where the page starts (the range's start, or the cursor), then the next 7 days only when
+-- that day holds fewer than limit, then the rest only when those 8 days do (conditions known before
+-- the stretch is read: ClickHouse reads nothing for them). Then those messages alone in their current
 -- version: the messages view read by their sorting key (source, app, day, conversation, msg_time,
--- event_id: a few granules each, not the whole range), joined to the edit state of these messages only
--- (query_plan_join_swap_table). A page is limit rows, oldest first; the next starts after the last
--- row's msg_time and event_id.
+-- event_id: a few granules each, between the page's first and last msg_time), joined to the edit
+-- state of these messages only (query_plan_join_swap_table), and their flags from the changes to
+-- these messages only (message_updates_data by its key). A page is limit rows, oldest first; the next
+-- starts after the last row's msg_time and event_id.
 WITH
-    changes AS
+    candidates AS
     (
-        SELECT source, app, msg_id,
-            max(op = 'recall') AS recalled, max(op = 'delete') AS deleted, max(antispam) AS antispam
-        FROM message_updates_data
-        WHERE ({app:String} = '' OR app = {app:String}) AND msg_id != ''
-          AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
-        GROUP BY source, app, msg_id
-        HAVING recalled OR deleted OR antispam
-    ),
-    page AS
-    (
-        SELECT source, app, toDate(msg_time) AS day, conversation, msg_time, event_id, antispam AS flagged_sent
+        SELECT msg_time, event_id, source, app, conversation, msg_id, antispam AS flagged_sent
         FROM messages_as_sent
         WHERE msg_time >= {from:DateTime64(3, 'UTC')}
           AND msg_time < {to:DateTime64(3, 'UTC')}
@@ -57,9 +51,18 @@ WITH
               ))
           AND (msg_time > {after_time:DateTime64(3, 'UTC')}
                OR (msg_time = {after_time:DateTime64(3, 'UTC')} AND event_id > {after_event_id:String}))
-        ORDER BY msg_time, event_id
-        LIMIT {limit:UInt32}
-    )
+    ),
+    greatest({from:DateTime64(3, 'UTC')}, {after_time:DateTime64(3, 'UTC')}) AS start_at,
+    (SELECT groupArray(p) FROM (SELECT (msg_time, event_id, source, app, conversation, msg_id, flagged_sent) AS p FROM candidates
+        WHERE msg_time >= start_at AND msg_time < start_at + INTERVAL 1 DAY
+        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_day,
+    (SELECT groupArray(p) FROM (SELECT (msg_time, event_id, source, app, conversation, msg_id, flagged_sent) AS p FROM candidates
+        WHERE length(first_day) < {limit:UInt32} AND msg_time >= start_at + INTERVAL 1 DAY AND msg_time < start_at + INTERVAL 8 DAY
+        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_week,
+    (SELECT groupArray(p) FROM (SELECT (msg_time, event_id, source, app, conversation, msg_id, flagged_sent) AS p FROM candidates
+        WHERE length(first_day) + length(first_week) < {limit:UInt32} AND msg_time >= start_at + INTERVAL 8 DAY
+        ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS the_rest,
+    arraySlice(arrayConcat(first_day, first_week, the_rest), 1, {limit:UInt32}) AS page
 SELECT
     m.msg_time AS msg_time,
     m.source AS source,
@@ -69,7 +72,7 @@ SELECT
     arrayFilter(x -> x != '', [
         if(c.recalled OR m.status = 'recalled', 'recalled', ''),
         if(c.deleted OR m.status = 'deleted', 'deleted', ''),
-        if(c.antispam OR m.antispam OR m.event_id IN (SELECT event_id FROM page WHERE flagged_sent), 'antispam', '')]) AS flags,
+        if(c.antispam OR m.antispam OR m.event_id IN (SELECT tupleElement(p, 2) FROM (SELECT arrayJoin(page) AS p) WHERE tupleElement(p, 7)), 'antispam', '')]) AS flags,
     m.status AS status,
     m.antispam_detail AS antispam_detail,
     m.body AS body,
@@ -78,12 +81,25 @@ SELECT
     m.msg_id AS msg_id,
     m.event_id AS event_id
 FROM messages AS m
-LEFT JOIN changes AS c ON c.source = m.source AND c.app = m.app AND c.msg_id = m.msg_id
+LEFT JOIN
+(
+    SELECT source, app, msg_id,
+        max(op = 'recall') AS recalled, max(op = 'delete') AS deleted, max(antispam) AS antispam
+    FROM message_updates_data
+    WHERE ({app:String} = '' OR app = {app:String}) AND msg_id != ''
+      AND (occurred_at >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY OR toUnixTimestamp64Milli(occurred_at) = 0)
+      AND (source, app, msg_id) IN (SELECT tupleElement(p, 3), tupleElement(p, 4), tupleElement(p, 6) FROM (SELECT arrayJoin(page) AS p))
+    GROUP BY source, app, msg_id
+    HAVING recalled OR deleted OR antispam
+) AS c ON c.source = m.source AND c.app = m.app AND c.msg_id = m.msg_id
 WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time >= {from:DateTime64(3, 'UTC')}
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
+  AND m.msg_time >= tupleElement(page[1], 1)
+  AND m.msg_time <= tupleElement(page[-1], 1)
   AND (m.source, m.app, toDate(m.msg_time), m.conversation, m.msg_time, m.event_id) IN
-      (SELECT source, app, day, conversation, msg_time, event_id FROM page)
+      (SELECT tupleElement(p, 3), tupleElement(p, 4), toDate(tupleElement(p, 1)), tupleElement(p, 5), tupleElement(p, 1), tupleElement(p, 2)
+       FROM (SELECT arrayJoin(page) AS p))
   AND notEmpty(flags)
 ORDER BY msg_time, event_id
 LIMIT {limit:UInt32}
