@@ -3,8 +3,6 @@ package queries_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -13,10 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/queries/querytest"
-	"github.com/imarchive/imarchive/schema"
 )
 
 // spanCopy is a presence copy as online_accounts_over_time sees it.
@@ -156,12 +152,7 @@ func onlineBuckets(cs []spanCopy, from, to time.Time, step time.Duration) []stri
 // stale copies before it that arrived late, equal-time copies; hand-computed for one range, against
 // onlineBuckets for others; then every copy inserted again, in another insert, changes nothing.
 func TestOnlineAccountsStartOfRange(t *testing.T) {
-	_, conn := testenv.Database(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
+	conn := migrated(t)
 	q, err := queries.Get("online_accounts_over_time")
 	if err != nil {
 		t.Fatal(err)
