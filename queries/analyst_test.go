@@ -32,14 +32,21 @@ var analystQueries = []string{
 // seeded returns a connection to a fresh migrated database holding querytest's seed, and the seed.
 func seeded(t *testing.T) (driver.Conn, querytest.Seed) {
 	t.Helper()
+	conn := migrated(t)
+	seed := querytest.Load(t, conn)
+	return conn, seed
+}
+
+// migrated returns a connection to a fresh database with every migration applied and no rows.
+func migrated(t *testing.T) driver.Conn {
+	t.Helper()
 	_, conn := testenv.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
-	seed := querytest.Load(t, conn)
-	return conn, seed
+	return conn
 }
 
 // params builds a parameter map from "name=value" pairs; every filter not given is empty (all).

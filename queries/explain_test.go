@@ -87,6 +87,7 @@ func TestHotQueriesReadTheirRange(t *testing.T) {
 		{"duplicates_discarded", map[string]string{"step_seconds": "3600"}},
 		{"stale_presence", map[string]string{"step_seconds": "3600"}},
 		{"presence_reasons", nil},
+		{"online_accounts_over_time", map[string]string{"step_seconds": "3600"}}, // NetEase from the day minus its lease; iLink (no deadline, not in the filler) from the beginning
 		{"community_activity", map[string]string{"step_seconds": "3600"}},
 		{"community_ops", nil},
 		{"membership_changes", map[string]string{"step_seconds": "3600"}},

@@ -13,6 +13,14 @@
 -- word on their connection. Copies of one connection at the same time are ordered as the rule applies
 -- them, by arrival, so the later of them decides. At most 10000 buckets.
 --
+-- What is read: the copies of the range, and before it only what can reach its first bucket. A span
+-- ends at its connection's next copy, so only a connection's last copy before the first bucket can
+-- reach into it, and a copy with a renewal deadline reaches no further than that: on a platform whose
+-- every online copy has one (presence_leases: not open_ended), copies older than the first bucket
+-- minus the platform's longest lease are not read (their spans, and those of every copy before them,
+-- end before it). Copies of a platform with open-ended online copies (iLink) are read from the
+-- beginning, as the span of a connection's last copy before the range can be of any length.
+--
 -- An account's online spans become bucket spans, merged where they overlap, and each adds one from
 -- its first bucket to its last (a running sum of +1 and -1): the cost is the spans, not accounts
 -- times buckets (an iLink account online for a week was a row in each of 168 hourly buckets).
@@ -20,7 +28,10 @@ WITH
     toInt64(toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND))) AS first_s,
     first_s * 1000 AS first_ms,
     toInt64({step_seconds:UInt32}) * 1000 AS step_ms,
-    least(toInt64(ceil((toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')}) - first_ms) / step_ms)), 10000) AS buckets
+    least(toInt64(ceil((toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')}) - first_ms) / step_ms)), 10000) AS buckets,
+    (SELECT CAST(groupArrayIf(source, open_ended = 0), 'Array(String)')
+     FROM (SELECT CAST(source AS String) AS source, max(open_ended) AS open_ended FROM presence_leases GROUP BY source)) AS leased_sources,
+    (SELECT toInt64(max(longest_lease_ms)) FROM presence_leases) AS longest_lease_ms
 SELECT time, source, online_accounts
 FROM
 (
@@ -50,10 +61,23 @@ FROM
         (
             SELECT source, app, account, connection, online, occurred_at, expires_at,
                 leadInFrame(occurred_at, 1, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')) OVER w AS next_at
-            FROM presence_events
-            WHERE occurred_at < {to:DateTime64(3, 'UTC')}
-              AND ({source:String} = '' OR source = {source:String})
-              AND ({app:String} = '' OR app = {app:String})
+            FROM
+            (
+                SELECT source, app, account, connection, online, occurred_at, expires_at, arrival
+                FROM presence_events
+                WHERE occurred_at < {to:DateTime64(3, 'UTC')}
+                  AND occurred_at >= fromUnixTimestamp64Milli(first_ms - longest_lease_ms, 'UTC')
+                  AND has(leased_sources, source)
+                  AND ({source:String} = '' OR source = {source:String})
+                  AND ({app:String} = '' OR app = {app:String})
+                UNION ALL
+                SELECT source, app, account, connection, online, occurred_at, expires_at, arrival
+                FROM presence_events
+                WHERE occurred_at < {to:DateTime64(3, 'UTC')}
+                  AND NOT has(leased_sources, source)
+                  AND ({source:String} = '' OR source = {source:String})
+                  AND ({app:String} = '' OR app = {app:String})
+            )
             WINDOW w AS (PARTITION BY source, app, account, connection ORDER BY occurred_at, arrival ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
         )
         WHERE online

@@ -50,6 +50,7 @@ GRANT SELECT ON {db}.presence_devices TO {analyst};
 GRANT SELECT ON {db}.presence_connections TO {analyst};
 GRANT SELECT ON {db}.presence_connection_agg TO {analyst};
 GRANT SELECT ON {db}.presence_connection_last TO {analyst};
+GRANT SELECT ON {db}.presence_leases TO {analyst};
 GRANT SELECT ON {db}.community_events TO {analyst};
 GRANT SELECT ON {db}.community_events_data TO {analyst};
 GRANT SELECT ON {db}.quick_comments TO {analyst};
