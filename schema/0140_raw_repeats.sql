@@ -32,6 +32,9 @@
 -- another replica's last insert yet). There the answers can miss repeats; on one server they are
 -- exact under the pipeline.
 --
+-- raw_receipt_keys holds what raw_first_receipts holds, in granules of 256 instead of 8192 (a table's
+-- granularity cannot be altered): a block of 1,000 keys reads some 256k rows of it, not 1,000 granules
+-- of 8192 rows. raw_first_receipts is read by nothing after this file but its copies below.
 -- Rows of receipts purged by retention stay, like raw_first_receipts': a later receipt of the same
 -- event still repeats it. Neither table holds a payload: keys and positions.
 CREATE TABLE IF NOT EXISTS raw_receipt_keys
@@ -59,11 +62,10 @@ SELECT source, app, if(event_id != '', event_id, raw_key) AS receipt_key,
 FROM raw_callbacks_data
 GROUP BY source, app, receipt_key;
 
+-- From raw_first_receipts, the same least receipt of every key since 0100, those of purged rows too.
 INSERT INTO raw_receipt_keys (source, app, receipt_key, first)
-SELECT source, app, if(event_id != '', event_id, raw_key) AS receipt_key,
-    min(tuple(received_at, raw_partition, raw_offset)) AS first
-FROM raw_callbacks_data
-GROUP BY source, app, receipt_key;
+SELECT source, app, receipt_key, first
+FROM raw_first_receipts;
 
 CREATE TABLE IF NOT EXISTS raw_repeats
 (
@@ -108,12 +110,21 @@ FROM
 )
 WHERE tuple(received_at, raw_partition, raw_offset) > key_first;
 
+-- The archive's receipts that repeat, against every receipt of their key: the archive's and the least
+-- one raw_first_receipts kept (a purged first receipt still makes the later ones repeats).
 INSERT INTO raw_repeats (source, app, received_at, raw_partition, raw_offset)
 SELECT source, app, received_at, raw_partition, raw_offset
 FROM
 (
-    SELECT source, app, received_at, raw_partition, raw_offset,
-        min(tuple(received_at, raw_partition, raw_offset)) OVER (PARTITION BY source, app, if(event_id != '', event_id, raw_key)) AS key_first
-    FROM raw_callbacks_data
+    SELECT source, app, received_at, raw_partition, raw_offset, archived,
+        min(tuple(received_at, raw_partition, raw_offset)) OVER (PARTITION BY source, app, receipt_key) AS key_first
+    FROM
+    (
+        SELECT source, app, if(event_id != '', event_id, raw_key) AS receipt_key, received_at, raw_partition, raw_offset, 1 AS archived
+        FROM raw_callbacks_data
+        UNION ALL
+        SELECT source, app, receipt_key, tupleElement(first, 1), tupleElement(first, 2), tupleElement(first, 3), 0
+        FROM raw_first_receipts
+    )
 )
-WHERE tuple(received_at, raw_partition, raw_offset) > key_first;
+WHERE archived AND tuple(received_at, raw_partition, raw_offset) > key_first;

@@ -31,10 +31,8 @@ FROM raw_callbacks_data_local
 GROUP BY source, app, receipt_key;
 
 INSERT INTO raw_receipt_keys (source, app, receipt_key, first)
-SELECT source, app, if(event_id != '', event_id, raw_key) AS receipt_key,
-    min(tuple(received_at, raw_partition, raw_offset)) AS first
-FROM raw_callbacks_data
-GROUP BY source, app, receipt_key;
+SELECT source, app, receipt_key, first
+FROM raw_first_receipts;
 
 CREATE TABLE IF NOT EXISTS raw_repeats_local ON CLUSTER 'imarchive'
 (
@@ -87,8 +85,15 @@ INSERT INTO raw_repeats (source, app, received_at, raw_partition, raw_offset)
 SELECT source, app, received_at, raw_partition, raw_offset
 FROM
 (
-    SELECT source, app, received_at, raw_partition, raw_offset,
-        min(tuple(received_at, raw_partition, raw_offset)) OVER (PARTITION BY source, app, if(event_id != '', event_id, raw_key)) AS key_first
-    FROM raw_callbacks_data
+    SELECT source, app, received_at, raw_partition, raw_offset, archived,
+        min(tuple(received_at, raw_partition, raw_offset)) OVER (PARTITION BY source, app, receipt_key) AS key_first
+    FROM
+    (
+        SELECT source, app, if(event_id != '', event_id, raw_key) AS receipt_key, received_at, raw_partition, raw_offset, 1 AS archived
+        FROM raw_callbacks_data
+        UNION ALL
+        SELECT source, app, receipt_key, tupleElement(first, 1), tupleElement(first, 2), tupleElement(first, 3), 0
+        FROM raw_first_receipts
+    )
 )
-WHERE tuple(received_at, raw_partition, raw_offset) > key_first;
+WHERE archived AND tuple(received_at, raw_partition, raw_offset) > key_first;
