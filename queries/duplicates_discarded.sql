@@ -11,15 +11,21 @@
 -- column: duplicates UInt64  of them, receipts of an event (or an unreadable body) already received earlier: analysts see the event once
 -- column: stale_presence UInt64  presence copies received in the bucket after a later copy of the same connection
 --
--- A receipt repeats an earlier one when its key has a receipt less by (received_at, raw partition,
--- offset). raw_repeats (schema 0140) holds the receipts found to repeat, by received time, so the
--- range's repeats are read by the range: no receipt is looked up by its key at read time (that read
--- all of raw_first_receipts for any range). raw_repeats_mv decides when a block is written, from the
--- block and the key's earlier receipts, and marks a later receipt again when an earlier one is written
--- after it; exact while one key's receipts are not written by two inserts at the same time, which
--- the pipeline keeps (0140's header says why and when not). raw_repeats may hold a receipt twice
--- until merged: LIMIT 1 BY its position. The answer is the old one on the 1M bench archive (md5).
---
+-- A receipt repeats an earlier one when it is not its key's first receipt (raw_first_receipts, kept by
+-- a materialized view: the least received_at, raw partition and offset). Each key has one first
+-- receipt, so a bucket's repeats are its receipts less the keys first received in it: no receipt is
+-- joined with its first. Only the first receipt's time places it in a bucket, and the time of the least
+-- (received_at, partition, offset) is the least received_at, so the keys' rows are folded by
+-- min(received_at) alone (the min of a tuple was most of the cost). The keys first received in the
+-- range are looked up by the range's key set up to eight days (by receipt_key alone, a set of strings:
+-- half the CPU of a set of (source, app, receipt_key); exact, as the set only narrows what is read — a
+-- key first received in the range was received there, so every row of it is read, and whatever other
+-- key shares its receipt_key is still folded by its own source and app and kept only if its first
+-- receipt is in the range); beyond, every key's first receipt is read with FINAL, the table's own
+-- merge of each key's rows in key order (a fifth of the CPU of a GROUP BY of every key on the 1M bench
+-- archive, 90 days). The range is filtered after that merge, never before it: a row of a key received
+-- earlier, in another part, must still move the key out of the range (FINAL moves no condition on a
+-- column outside the sorting key to PREWHERE; optimize_move_to_prewhere_if_final is off).
 -- Stale presence copies: the versions received in the range of the copies found stale there
 -- (idx_received_at), the last written of each (greatest inserted_at, as FINAL keeps) by LIMIT 1 BY its
 -- sorting key — the same fold as stale_presence, the Presence dashboard's query. The consumer decides
@@ -35,30 +41,46 @@ FROM
         toStartOfInterval(received_at, INTERVAL {step_seconds:UInt32} SECOND) AS time,
         source,
         sum(receipt) AS receipts,
-        sum(duplicate) AS duplicates,
+        toUInt64(sum(duplicate)) AS duplicates,
         sum(stale) AS stale_presence
     FROM
     (
-        SELECT received_at, CAST(source AS String) AS source, toUInt64(1) AS receipt, toUInt64(0) AS duplicate, toUInt64(0) AS stale
+        SELECT received_at, CAST(source AS String) AS source, toUInt64(1) AS receipt, toInt64(1) AS duplicate, toUInt64(0) AS stale
         FROM raw_callbacks
         WHERE received_at >= {from:DateTime64(3, 'UTC')}
           AND received_at < {to:DateTime64(3, 'UTC')}
           AND ({source:String} = '' OR source = {source:String})
           AND ({app:String} = '' OR app = {app:String})
         UNION ALL
-        SELECT received_at, CAST(source AS String), toUInt64(0), toUInt64(1), toUInt64(0)
+        SELECT first_at, CAST(source AS String), toUInt64(0), toInt64(-1), toUInt64(0)
         FROM
         (
-            SELECT source, received_at
-            FROM raw_repeats
-            WHERE received_at >= {from:DateTime64(3, 'UTC')}
-              AND received_at < {to:DateTime64(3, 'UTC')}
-              AND ({source:String} = '' OR source = {source:String})
+            SELECT source, tupleElement(first, 1) AS first_at
+            FROM raw_first_receipts FINAL
+            WHERE ({source:String} = '' OR source = {source:String})
               AND ({app:String} = '' OR app = {app:String})
-            LIMIT 1 BY source, app, received_at, raw_partition, raw_offset
+              AND {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY < {to:DateTime64(3, 'UTC')}
+            UNION ALL
+            SELECT source, min(tupleElement(first, 1)) AS first_at
+            FROM raw_first_receipts
+            WHERE ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+              AND {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY >= {to:DateTime64(3, 'UTC')}
+              AND receipt_key IN
+              (
+                  SELECT if(event_id != '', event_id, raw_key)
+                  FROM raw_callbacks_data
+                  WHERE received_at >= {from:DateTime64(3, 'UTC')}
+                    AND received_at < {to:DateTime64(3, 'UTC')}
+                    AND ({source:String} = '' OR source = {source:String})
+                    AND ({app:String} = '' OR app = {app:String})
+              )
+            GROUP BY source, app, receipt_key
         )
+        WHERE first_at >= {from:DateTime64(3, 'UTC')}
+          AND first_at < {to:DateTime64(3, 'UTC')}
         UNION ALL
-        SELECT received_at, CAST(source AS String), toUInt64(0), toUInt64(0), toUInt64(stale)
+        SELECT received_at, CAST(source AS String), toUInt64(0), toInt64(0), toUInt64(stale)
         FROM presence_events_data
         WHERE received_at >= {from:DateTime64(3, 'UTC')}
           AND received_at < {to:DateTime64(3, 'UTC')}

@@ -216,8 +216,8 @@ func TestDuplicatesAndStaleRepeats(t *testing.T) {
 		rows(sources, func(h int, s string, c counts) string {
 			return fmt.Sprintf("%s | %s | %d | %d | %d", hourOf(h), s, c.receipts, c.duplicates, c.stale)
 		}))
-	// A range longer than eight days (the query once read it another way): its first four hours must
-	// read the same.
+	// A range longer than eight days takes the query's other path (every key's first receipt, no
+	// key set of the range): its first four hours must read the same.
 	long := with(params, "to", dupT0.Add(9*24*time.Hour).Format(time.RFC3339))
 	var first4 []string
 	for _, r := range project(runJSON(t, conn, "duplicates_discarded", long), "time", "source", "receipts", "duplicates", "stale_presence") {

@@ -17,7 +17,7 @@ import (
 // only that month's parts of them.
 var monthly = []string{
 	"messages_data", "message_updates_data", "notifications_data", "presence_events_data",
-	"community_events_data", "quick_comments_data", "raw_callbacks_data", "raw_repeats",
+	"community_events_data", "quick_comments_data", "raw_callbacks_data",
 }
 
 // allTime are the reads of a monthly table a query makes over the whole archive on purpose, by query
@@ -59,9 +59,6 @@ func TestHotQueriesReadTheirRange(t *testing.T) {
 			 SELECT concat('fq', toString(number), '-%[1]d'), 'netease_qchat', 'filler', %[2]s, %[2]s, toString(number), map() FROM numbers(2000)`,
 			`INSERT INTO raw_callbacks_data (source, app, received_at, event_id, raw_key, raw_partition, raw_offset)
 			 SELECT 'netease_qchat', 'filler', %[2]s, concat('fr', toString(number), '-%[1]d'), '', 99, %[1]d * 10000 + number FROM numbers(2000)`,
-			// Each again a minute later: repeats (raw_repeats) in every month.
-			`INSERT INTO raw_callbacks_data (source, app, received_at, event_id, raw_key, raw_partition, raw_offset)
-			 SELECT 'netease_qchat', 'filler', %[2]s + toIntervalMinute(1), concat('fr', toString(number), '-%[1]d'), '', 99, %[1]d * 10000 + 5000 + number FROM numbers(2000)`,
 		} {
 			mustExec(t, conn, fmt.Sprintf(stmt, m, month))
 		}
