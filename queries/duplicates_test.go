@@ -69,6 +69,13 @@ func TestDuplicatesAndStaleRepeats(t *testing.T) {
 		{7, ilink, "F", "F", m(0, 30), 4, 1},
 		{8, ilink, "F", "F", m(0, 31), 4, 2},
 		{8, ilink, "F", "F", m(0, 31), 4, 2}, // in one insert twice
+		{2, nim, "G", "G", m(3, 40), 5, 1},
+		{4, nim, "G", "G", m(3, 20), 5, 2},  // written after 03:40, received before it: 03:40 repeats it
+		{9, nim, "G", "G", m(3, 5), 5, 3},   // earlier still and written last: 03:20, first when written, repeats it
+		{10, nim, "G", "G", m(3, 20), 5, 2}, // 03:20 written again after it became a repeat
+		{1, nim, "H", "H", m(2, 0), 6, 1},
+		{3, nim, "H", "H", m(2, 5), 6, 2},
+		{9, nim, "H", "H", -m(0, 30), 6, 3}, // received before the range, written last: both receipts in it repeat it
 	}
 	versions := []presenceVersion{
 		{1, "px", "a1", m(0, 0), m(1, 40), true},
@@ -81,7 +88,11 @@ func TestDuplicatesAndStaleRepeats(t *testing.T) {
 		{2, "pv", "a5", m(0, 50), m(0, 55), false},
 	}
 	ms := func(d time.Duration) string { return strconv.FormatInt(dupT0.Add(d).UnixMilli(), 10) }
-	for insert := 1; insert <= 8; insert++ {
+	inserts := 0
+	for _, r := range receipts {
+		inserts = max(inserts, r.insert)
+	}
+	for insert := 1; insert <= inserts; insert++ {
 		// The version of every row of an insert: later inserts are later versions.
 		version := ms(time.Duration(insert) * time.Second)
 		values := ""
@@ -223,14 +234,15 @@ func TestDuplicatesAndStaleRepeats(t *testing.T) {
 			return fmt.Sprintf("%s | %s | %d", hourOf(h), s, c.stale)
 		}))
 	// The model's own figures, so that a model that counts nothing cannot agree with a query that
-	// counts nothing: 6 repeats in the range (A, B, C, D at 03:30, E, F), 2 stale copies (px, py).
+	// counts nothing: 10 repeats in the range (A, B, C, D at 03:30, E, F, G at 03:40 and 03:20, H at
+	// 02:00 and 02:05), 2 stale copies (px, py).
 	total := counts{}
 	for _, c := range want {
 		total.receipts += c.receipts
 		total.duplicates += c.duplicates
 		total.stale += c.stale
 	}
-	if total != (counts{receipts: 11, duplicates: 6, stale: 2}) {
+	if total != (counts{receipts: 16, duplicates: 10, stale: 2}) {
 		t.Errorf("the model counts %+v", total)
 	}
 }
