@@ -26,6 +26,10 @@
 -- archive, 90 days). The range is filtered after that merge, never before it: a row of a key received
 -- earlier, in another part, must still move the key out of the range (FINAL moves no condition on a
 -- column outside the sorting key to PREWHERE; optimize_move_to_prewhere_if_final is off).
+--
+-- Retention may purge raw receipts and keeps their keys' first receipts (schema 0100): a bucket whose
+-- receipts are gone has no receipts left to tell repeats in and counts none, never fewer than none.
+--
 -- Stale presence copies: the versions received in the range of the copies found stale there
 -- (idx_received_at), the last written of each (greatest inserted_at, as FINAL keeps) by LIMIT 1 BY its
 -- sorting key — the same fold as stale_presence, the Presence dashboard's query. The consumer decides
@@ -41,7 +45,7 @@ FROM
         toStartOfInterval(received_at, INTERVAL {step_seconds:UInt32} SECOND) AS time,
         source,
         sum(receipt) AS receipts,
-        toUInt64(sum(duplicate)) AS duplicates,
+        toUInt64(greatest(sum(duplicate), 0)) AS duplicates,
         sum(stale) AS stale_presence
     FROM
     (

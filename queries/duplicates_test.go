@@ -245,4 +245,19 @@ func TestDuplicatesAndStaleRepeats(t *testing.T) {
 	if total != (counts{receipts: 16, duplicates: 10, stale: 2}) {
 		t.Errorf("the model counts %+v", total)
 	}
+
+	// Retention purges the raw receipts of the first hour (A's and F's first receipts among them);
+	// raw_first_receipts keeps their first receipts, so A's 01:20 retry still repeats. The purged
+	// hour has no receipts left to tell repeats in: it counts none (it counted -1 per platform,
+	// wrapped to 18446744073709551615, before the count was kept from going below zero).
+	mustExec(t, conn, "DELETE FROM raw_callbacks_data WHERE app = 'dup' AND received_at < fromUnixTimestamp64Milli("+ms(time.Hour)+", 'UTC')")
+	// iLink's receipts were all in that hour: it has none left in the range, and no rows.
+	purged := rows(map[string]bool{nim: true}, func(h int, s string, c counts) string {
+		if h == 0 {
+			c.receipts, c.duplicates = 0, 0
+		}
+		return fmt.Sprintf("%s | %s | %d | %d | %d", hourOf(h), s, c.receipts, c.duplicates, c.stale)
+	})
+	check(t, "duplicates_discarded after the first hour's raw receipts were purged",
+		project(runJSON(t, conn, "duplicates_discarded", params), "time", "source", "receipts", "duplicates", "stale_presence"), purged)
 }
