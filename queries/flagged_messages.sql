@@ -34,6 +34,10 @@
 -- state of these messages only (query_plan_join_swap_table), and their flags from the changes to
 -- these messages only (message_updates_data by its key). A page is limit rows, oldest first; the next
 -- starts after the last row's msg_time and event_id.
+-- Every bound on msg_time is also given as a bound on toDate(msg_time), the sorting key's third
+-- column, which a bound on msg_time alone does not reach (on the 10M bench archive, 90 days: 2.6 s of
+-- CPU → 0.9 s). The day bounds are kept in Date's range
+-- (1970-01-01 to 2149-06-06), where toDate would wrap.
 WITH
     candidates AS
     (
@@ -41,6 +45,8 @@ WITH
         FROM messages_as_sent
         WHERE msg_time >= {from:DateTime64(3, 'UTC')}
           AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND toDate(msg_time) >= toDate(least(greatest({from:DateTime64(3, 'UTC')}, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
+          AND toDate(msg_time) <= toDate(least(greatest({to:DateTime64(3, 'UTC')}, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
           AND ({app:String} = '' OR app = {app:String})
           AND (antispam OR (source, app, msg_id) IN
               (
@@ -55,12 +61,15 @@ WITH
     greatest({from:DateTime64(3, 'UTC')}, {after_time:DateTime64(3, 'UTC')}) AS start_at,
     (SELECT groupArray(p) FROM (SELECT (msg_time, event_id, source, app, conversation, msg_id, flagged_sent) AS p FROM candidates
         WHERE msg_time >= start_at AND msg_time < start_at + INTERVAL 1 DAY
+            AND toDate(msg_time) >= toDate(least(greatest(start_at, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC'))) AND toDate(msg_time) <= toDate(least(greatest(start_at + INTERVAL 1 DAY, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
         ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_day,
     (SELECT groupArray(p) FROM (SELECT (msg_time, event_id, source, app, conversation, msg_id, flagged_sent) AS p FROM candidates
         WHERE length(first_day) < {limit:UInt32} AND msg_time >= start_at + INTERVAL 1 DAY AND msg_time < start_at + INTERVAL 8 DAY
+            AND toDate(msg_time) >= toDate(least(greatest(start_at + INTERVAL 1 DAY, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC'))) AND toDate(msg_time) <= toDate(least(greatest(start_at + INTERVAL 8 DAY, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
         ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_week,
     (SELECT groupArray(p) FROM (SELECT (msg_time, event_id, source, app, conversation, msg_id, flagged_sent) AS p FROM candidates
         WHERE length(first_day) + length(first_week) < {limit:UInt32} AND msg_time >= start_at + INTERVAL 8 DAY
+            AND toDate(msg_time) >= toDate(least(greatest(start_at + INTERVAL 8 DAY, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
         ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS the_rest,
     arraySlice(arrayConcat(first_day, first_week, the_rest), 1, {limit:UInt32}) AS page
 SELECT
@@ -97,6 +106,8 @@ WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
   AND m.msg_time >= tupleElement(page[1], 1)
   AND m.msg_time <= tupleElement(page[-1], 1)
+  AND toDate(m.msg_time) >= toDate(least(greatest(tupleElement(page[1], 1), toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
+  AND toDate(m.msg_time) <= toDate(least(greatest(tupleElement(page[-1], 1), toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
   AND (m.source, m.app, toDate(m.msg_time), m.conversation, m.msg_time, m.event_id) IN
       (SELECT tupleElement(p, 3), tupleElement(p, 4), toDate(tupleElement(p, 1)), tupleElement(p, 5), tupleElement(p, 1), tupleElement(p, 2)
        FROM (SELECT arrayJoin(page) AS p))

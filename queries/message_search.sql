@@ -36,6 +36,10 @@
 -- last msg_time, by event_id: query_plan_join_swap_table joins the edit state of these messages
 -- only). A page is limit rows, oldest first; the next starts after the last row's msg_time and
 -- event_id.
+-- Every bound on msg_time, the page's included, is also given as a bound on toDate(msg_time), the
+-- sorting key's third column, which a bound on msg_time alone does not reach (on the 10M bench
+-- archive, 7 days: 2.5 s of CPU → 1.4 s). The day bounds are kept in Date's range (1970-01-01 to
+-- 2149-06-06), where toDate would wrap: a range reaching outside it still reads every message inside.
 WITH
     sent_hits AS
     (
@@ -43,6 +47,8 @@ WITH
         FROM messages_as_sent
         WHERE msg_time >= {from:DateTime64(3, 'UTC')}
           AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND toDate(msg_time) >= toDate(least(greatest({from:DateTime64(3, 'UTC')}, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
+          AND toDate(msg_time) <= toDate(least(greatest({to:DateTime64(3, 'UTC')}, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
           AND ({app:String} = '' OR app = {app:String})
           AND {text:String} != ''
           AND multiSearchAny(lowerUTF8(body), [lowerUTF8({text:String})])
@@ -63,6 +69,8 @@ WITH
         FROM messages_as_sent
         WHERE msg_time >= {from:DateTime64(3, 'UTC')}
           AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND toDate(msg_time) >= toDate(least(greatest({from:DateTime64(3, 'UTC')}, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
+          AND toDate(msg_time) <= toDate(least(greatest({to:DateTime64(3, 'UTC')}, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
           AND ({app:String} = '' OR app = {app:String})
           AND msg_id IN (SELECT msg_id FROM edit_hits)
           AND (source, app, msg_id) IN edit_hits
@@ -83,9 +91,11 @@ WITH
     greatest({from:DateTime64(3, 'UTC')}, {after_time:DateTime64(3, 'UTC')}) AS start_at,
     (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, how) AS h FROM hits
         WHERE msg_time >= start_at AND msg_time < start_at + INTERVAL 8 DAY
+            AND toDate(msg_time) >= toDate(least(greatest(start_at, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC'))) AND toDate(msg_time) <= toDate(least(greatest(start_at + INTERVAL 8 DAY, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
         ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS first_week,
     (SELECT groupArray(h) FROM (SELECT (msg_time, event_id, how) AS h FROM hits
         WHERE length(first_week) < {limit:UInt32} AND msg_time >= start_at + INTERVAL 8 DAY
+            AND toDate(msg_time) >= toDate(least(greatest(start_at + INTERVAL 8 DAY, toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
         ORDER BY msg_time, event_id LIMIT {limit:UInt32})) AS the_rest,
     arraySlice(arrayConcat(first_week, the_rest), 1, {limit:UInt32}) AS page
 SELECT
@@ -108,6 +118,8 @@ WHERE ({app:String} = '' OR m.app = {app:String})
   AND m.msg_time < {to:DateTime64(3, 'UTC')}
   AND m.msg_time >= tupleElement(page[1], 1)
   AND m.msg_time <= tupleElement(page[-1], 1)
+  AND toDate(m.msg_time) >= toDate(least(greatest(tupleElement(page[1], 1), toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
+  AND toDate(m.msg_time) <= toDate(least(greatest(tupleElement(page[-1], 1), toDateTime64(0, 3, 'UTC')), toDateTime64('2149-06-06 00:00:00', 3, 'UTC')))
   AND m.event_id IN (SELECT tupleElement(h, 2) FROM (SELECT arrayJoin(page) AS h))
 ORDER BY msg_time, event_id
 LIMIT {limit:UInt32}

@@ -101,7 +101,8 @@ func TestMessageThreadAcrossDays(t *testing.T) {
 // cursor, is the one a plain sort of the matches gives (the model below, which reads no SQL).
 func TestMessageSearchPagesAcrossDays(t *testing.T) {
 	_, conn := archivetest.Migrated(t)
-	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	// The range starts and ends at 06:00: a bound on the day must keep its first and last days.
+	from := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
 	to := from.Add(90 * 24 * time.Hour)
 	day := 24 * time.Hour
 	type msg struct {
@@ -122,6 +123,7 @@ func TestMessageSearchPagesAcrossDays(t *testing.T) {
 		{"s-week", "sapp", "needle", from.Add(8 * day)},
 		{"s-20d", "sapp", "needle", from.Add(20 * day)},
 		{"s-89d", "sapp", "needle", from.Add(89 * day)},
+		{"s-to-day", "sapp", "needle on the last day", to.Add(-time.Hour)},
 		{"s-to", "sapp", "needle at the end", to},
 	}
 	var values []string
@@ -283,7 +285,8 @@ func TestAccountHistoryPages(t *testing.T) {
 func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
 	_, conn := archivetest.Migrated(t)
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(90 * 24 * time.Hour)
+	// The range ends at 06:00: a bound on the day must keep its last day.
+	to := from.Add(90*24*time.Hour + 6*time.Hour)
 	day := 24 * time.Hour
 	type msg struct {
 		id, app string
@@ -304,6 +307,7 @@ func TestFlaggedMessagesPagesAcrossDays(t *testing.T) {
 		{"f-week", "fapp", true, from.Add(8 * day)},
 		{"f-20d", "fapp", true, from.Add(20 * day)},
 		{"f-89d", "fapp", true, from.Add(89 * day)},
+		{"f-to-day", "fapp", true, to.Add(-time.Hour)},
 		{"f-to", "fapp", true, to},
 	}
 	var values []string
