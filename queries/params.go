@@ -98,6 +98,14 @@ func baseType(typ string) string {
 	}
 }
 
+// firstDay and lastDay bound ClickHouse's Date, by which the archive is partitioned and sorted
+// (toDate(msg_time), toYYYYMM(…)): toDate of a time outside them wraps around (2299 becomes 2120), so
+// a query given such a time would bound its days wrongly. Times are refused outside them.
+var (
+	firstDay = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastDay  = time.Date(2149, 6, 6, 0, 0, 0, 0, time.UTC)
+)
+
 var intType = regexp.MustCompile(`^(U?)Int(8|16|32|64)$`)
 
 // bindValue checks v against the parameter's ClickHouse type, so that a wrong value is named with its
@@ -112,6 +120,10 @@ func bindValue(typ, v string, now time.Time) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("want a date-time: %s", TimeForms)
 		}
+		if t.Before(firstDay) || !t.Before(lastDay.Add(24*time.Hour)) {
+			return "", fmt.Errorf("want a date-time from %s to %s: the archive is kept by day, and ClickHouse's days end there (use those bounds for all time)",
+				firstDay.Format(time.DateOnly), lastDay.Format(time.DateOnly)+" 23:59:59")
+		}
 		if strings.HasPrefix(base, "DateTime64") {
 			return t.Format("2006-01-02 15:04:05.000"), nil
 		}
@@ -120,6 +132,9 @@ func bindValue(typ, v string, now time.Time) (string, error) {
 		t, err := ParseTime(s, now)
 		if err != nil {
 			return "", fmt.Errorf("want a date: '2026-03-01', today, yesterday or -7d")
+		}
+		if base == "Date" && (t.Before(firstDay) || t.After(lastDay)) {
+			return "", fmt.Errorf("want a date from %s to %s (ClickHouse's Date)", firstDay.Format(time.DateOnly), lastDay.Format(time.DateOnly))
 		}
 		return t.Format("2006-01-02"), nil
 	case intType.MatchString(base):

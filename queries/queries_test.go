@@ -150,6 +150,8 @@ func TestBindTypedErrors(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{"from", "2026-13-01", `--param from=2026-13-01: not a DateTime64(3, 'UTC'): want a date-time`},
 		{"to", "next week", `--param to="next week": not a DateTime64(3, 'UTC')`},
+		{"to", "2299-12-31", `--param to=2299-12-31: not a DateTime64(3, 'UTC'): want a date-time from 1970-01-01 to 2149-06-06 23:59:59`},
+		{"from", "1969-12-31 23:59:59", `--param from="1969-12-31 23:59:59": not a DateTime64(3, 'UTC'): want a date-time from 1970-01-01`},
 		{"step_seconds", "hour", "--param step_seconds=hour: not a UInt32: want a whole number from 0 to 4294967295"},
 		{"step_seconds", "-1", "--param step_seconds=-1: not a UInt32"},
 		{"step_seconds", "4294967296", "--param step_seconds=4294967296: not a UInt32"},
