@@ -16,6 +16,8 @@
 -- edges, and the messages without a platform time, from the storage as the messages_as_sent view
 -- shows them. A range that starts and ends mid-day (now-24h) reads only the storage. An event is in
 -- one (source, app, day) only, so the messages are the sum of each one's distinct event ids.
+-- The edge days are also bounded on toDate(msg_time), the sorting key's third column, which a bound
+-- on msg_time alone does not reach: without it they read their whole months.
 WITH
     toDate({from:DateTime64(3, 'UTC')}) + (toDateTime64(toDate({from:DateTime64(3, 'UTC')}), 3, 'UTC') < {from:DateTime64(3, 'UTC')}) AS whole_from,
     toDate({to:DateTime64(3, 'UTC')}) AS whole_to
@@ -50,6 +52,8 @@ FROM
             WHERE msg_time >= {from:DateTime64(3, 'UTC')}
               AND msg_time < {to:DateTime64(3, 'UTC')}
               AND (msg_time < toDateTime64(whole_from, 3, 'UTC') OR msg_time >= toDateTime64(whole_to, 3, 'UTC'))
+              AND toDate(msg_time) >= toDate({from:DateTime64(3, 'UTC')}) AND toDate(msg_time) <= toDate({to:DateTime64(3, 'UTC')})
+              AND (toDate(msg_time) < whole_from OR toDate(msg_time) >= whole_to)
             UNION ALL
             SELECT event_id, source, app, server_id, channel_id, group_id, sender, received_at AS sent_at
             FROM messages_data FINAL

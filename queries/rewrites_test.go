@@ -193,7 +193,8 @@ func checkPages(t *testing.T, what string, model []keyed, limits []int, run func
 func TestAccountHistoryPages(t *testing.T) {
 	_, conn := archivetest.Migrated(t)
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(90 * 24 * time.Hour)
+	// The range ends at 06:00: a bound on the day must keep its last day.
+	to := from.Add(90*24*time.Hour + 6*time.Hour)
 	day := 24 * time.Hour
 	type row struct {
 		table, id, account, other string
@@ -212,6 +213,7 @@ func TestAccountHistoryPages(t *testing.T) {
 		{"messages", "h-edited", "h1", "x", from.Add(3 * day)},
 		{"messages", "h-20d", "x", "h1", from.Add(20 * day)},
 		{"presence", "h-89d", "h1", "", from.Add(89 * day)},
+		{"messages", "h-to-day", "h1", "x", to.Add(-time.Hour)},
 		{"messages", "h-to", "h1", "x", to},
 	}
 	// h-old was sent before the range; bob edits it in the range: the edit is h1's (author). h-edited
