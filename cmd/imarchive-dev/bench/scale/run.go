@@ -288,37 +288,38 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 
 // databaseExists says what to do when --reuse names a database no --keep run left.
 func databaseExists(ctx context.Context, opts *clickhouse.Options) error {
-	o := *opts
-	db := o.Auth.Database
-	o.Auth.Database = "default"
-	conn, err := chconn.OpenOptions(ctx, &o)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", db).Scan(&n); err != nil {
-		return fmt.Errorf("look for kept database %s: %w", db, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("--reuse: no kept database %s here: generate it once with --keep (without --reuse)", db)
-	}
-	return nil
+	return onDefault(ctx, opts, func(conn driver.Conn, db string) error {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", db).Scan(&n); err != nil {
+			return fmt.Errorf("look for kept database %s: %w", db, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("--reuse: no kept database %s here: generate it once with --keep (without --reuse)", db)
+		}
+		return nil
+	})
 }
 
 func dropDatabase(ctx context.Context, opts *clickhouse.Options) error {
+	return onDefault(ctx, opts, func(conn driver.Conn, db string) error {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"` SYNC"); err != nil {
+			return fmt.Errorf("drop database %s: %w", db, err)
+		}
+		return nil
+	})
+}
+
+// onDefault runs fn over a connection to the server's default database (the bench's own database
+// may not exist yet, or is the one being dropped), with that database's name.
+func onDefault(ctx context.Context, opts *clickhouse.Options, fn func(conn driver.Conn, db string) error) error {
 	o := *opts
-	db := o.Auth.Database
 	o.Auth.Database = "default"
 	conn, err := chconn.OpenOptions(ctx, &o)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"` SYNC"); err != nil {
-		return fmt.Errorf("drop database %s: %w", db, err)
-	}
-	return nil
+	return fn(conn, opts.Auth.Database)
 }
 
 // statements returns the statements of an embedded sql/ file.
