@@ -43,7 +43,7 @@ disk for larger scales (10M: some 4 GB). Progress goes to stderr, the table to s
 	c.Str(&sourceDir, "source-dir", "IMARCHIVE_BENCH_SOURCE_DIR", "", "the imarchive source tree, for scripts/chdb.sh and dashboards/json (empty: the working directory or above)")
 	c.Str(&messages, "messages", "IMARCHIVE_BENCH_MESSAGES", "1M", "archive sizes in messages, smallest first: e.g. 1M,10M")
 	c.Integer(&days, "days", "IMARCHIVE_BENCH_DAYS", days, "days the archive spans")
-	c.Str(&end, "end", "IMARCHIVE_BENCH_END", "", "when the archive ends (UTC, RFC 3339; empty: the current hour)")
+	c.Str(&end, "end", "IMARCHIVE_BENCH_END", "", "when the archive ends (UTC, RFC 3339; empty: the current hour, or with --reuse the kept archive's end)")
 	c.Str(&ranges, "ranges", "IMARCHIVE_BENCH_RANGES", "1d,7d,90d", "time ranges each query is timed over, ending at the archive's end")
 	c.Integer(&runs, "runs", "IMARCHIVE_BENCH_RUNS", runs, "runs of each query; the median is reported")
 	c.Str(&only, "only", "IMARCHIVE_BENCH_ONLY", "", "time only the queries and panels whose name matches this regular expression")

@@ -34,7 +34,8 @@ type Config struct {
 	Database string
 	// Scales are the archive sizes in messages, smallest first; the growth factor is against the first.
 	Scales []int64
-	// Days the archive spans, ending at End (the hour Run starts when zero).
+	// Days the archive spans, ending at End (when zero: the hour Run starts, or with Reuse the kept
+	// archive's own end, the hour after its last message).
 	Days int
 	End  time.Time
 	// Chunk is how many messages one INSERT … SELECT writes (with everything that goes with them).
@@ -174,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.End.IsZero() {
+	if cfg.End.IsZero() && !cfg.Reuse {
 		cfg.End = time.Now().UTC().Truncate(time.Hour)
 	}
 	scales := slices.Clone(cfg.Scales)
@@ -243,7 +244,15 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&v); err == nil {
 		rep.Engine = "ClickHouse " + v
 	}
-	start := cfg.End.Add(-time.Duration(cfg.Days) * 24 * time.Hour)
+	end := cfg.End
+	if end.IsZero() { // --reuse: the ranges end where the kept archive does, whenever it is timed again
+		if err := conn.QueryRow(ctx, "SELECT toStartOfHour(max(msg_time)) + INTERVAL 1 HOUR FROM messages_data").Scan(&end); err != nil {
+			return fmt.Errorf("the kept archive's end (pass --end): %w", err)
+		}
+		end = end.UTC()
+		cfg.progress("%s: the kept archive ends at %s", FormatCount(n), end.Format(time.RFC3339))
+	}
+	start := end.Add(-time.Duration(cfg.Days) * 24 * time.Hour)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -273,7 +282,7 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 		return err
 	}
 	rep.Storage[n] = st
-	probed, err := probe(ctx, conn, start, cfg.End)
+	probed, err := probe(ctx, conn, start, end)
 	if err != nil {
 		return err
 	}
