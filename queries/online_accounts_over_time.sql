@@ -26,8 +26,8 @@
 -- copy: sorting them all by connection was half the time). Each online span becomes a bucket span;
 -- the union of an account's bucket spans is where the running sum of its +1 (first bucket) and -1
 -- (after the last) steps goes from 0 to 1 and back, and those edges are summed per platform and
--- bucket: the cost is the spans, not accounts times buckets. 1M bench archive, 90 days: 0.9-1.0 s
--- of CPU with the window and a merge by arrayFold, 0.5-0.6 s so; answers identical.
+-- bucket: the cost is the spans, not accounts times buckets. 1M bench archive, 90 days (every copy):
+-- 0.8-1.05 s of CPU with the window and a merge by arrayFold, 0.55-0.7 s so; 1 and 7 days unchanged.
 WITH
     toInt64(toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND))) AS first_s,
     first_s * 1000 AS first_ms,
