@@ -209,11 +209,11 @@ func TestOnlineAccountsStartOfRange(t *testing.T) {
 
 // randomSpanCopies makes the copies of many accounts with a fixed seed: several connections per
 // account (NetEase consids with a 35-minute lease; iLink's one connection without a deadline), copies
-// on a 5-minute grid, some 17 s or 150 s past it (inside a bucket of a minute or five), so that a
-// connection often has two at the same time (the later arrival decides),
-// arrivals numbered per account in an order that is not their time's (late copies, flagged stale when
-// an earlier arrival of their connection has a greater time), overlapping and adjacent spans of one
-// account's connections, and copies before and after the ranges asked for.
+// over 36 hours from 9 March 18:00 on a 5-minute grid, some 17 s or 150 s past it (inside a bucket of
+// a minute or five), so that a connection often has two at the same time (the later arrival
+// decides), arrivals numbered per account in an order that is not their time's (late copies, flagged
+// stale when an earlier arrival of their connection has a greater time), overlapping and adjacent
+// spans of one account's connections, and copies before and after the ranges asked for.
 func randomSpanCopies(seed int64) []spanCopy {
 	r := rand.New(rand.NewSource(seed))
 	base := time.Date(2026, 3, 9, 18, 0, 0, 0, time.UTC)
@@ -235,7 +235,7 @@ func randomSpanCopies(seed int64) []spanCopy {
 				connection = fmt.Sprintf("consid:%d", c)
 			}
 			for n := 1 + r.Intn(6); n > 0; n-- {
-				at := base.Add(time.Duration(r.Intn(12*36))*5*time.Minute + []time.Duration{0, 17 * time.Second, 150 * time.Second}[r.Intn(3)]) // 18:00 to 54 hours later
+				at := base.Add(time.Duration(r.Intn(12*36))*5*time.Minute + []time.Duration{0, 17 * time.Second, 150 * time.Second}[r.Intn(3)])
 				online := r.Intn(3) > 0
 				l := lease
 				if !online {
