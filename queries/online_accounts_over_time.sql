@@ -21,9 +21,13 @@
 -- end before it). Copies of a platform with open-ended online copies (iLink) are read from the
 -- beginning, as the span of a connection's last copy before the range can be of any length.
 --
--- An account's online spans become bucket spans, merged where they overlap, and each adds one from
--- its first bucket to its last (a running sum of +1 and -1): the cost is the spans, not accounts
--- times buckets (an iLink account online for a week was a row in each of 168 hourly buckets).
+-- How: one GROUP BY account gathers its copies in an array sorted by connection, time and arrival,
+-- so a copy's next copy is the next element when it is of the same connection (no window over every
+-- copy: sorting them all by connection was half the time). Each online span becomes a bucket span;
+-- the union of an account's bucket spans is where the running sum of its +1 (first bucket) and -1
+-- (after the last) steps goes from 0 to 1 and back, and those edges are summed per platform and
+-- bucket: the cost is the spans, not accounts times buckets. 1M bench archive, 90 days (every copy):
+-- 0.8-1.05 s of CPU with the window and a merge by arrayFold, 0.55-0.7 s so; 1 and 7 days unchanged.
 WITH
     toInt64(toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND))) AS first_s,
     first_s * 1000 AS first_ms,
@@ -31,7 +35,8 @@ WITH
     least(toInt64(ceil((toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')}) - first_ms) / step_ms)), 10000) AS buckets,
     (SELECT CAST(groupArrayIf(source, open_ended = 0), 'Array(String)')
      FROM (SELECT CAST(source AS String) AS source, max(open_ended) AS open_ended FROM presence_leases GROUP BY source)) AS leased_sources,
-    (SELECT toInt64(max(longest_lease_ms)) FROM presence_leases) AS longest_lease_ms
+    (SELECT toInt64(max(longest_lease_ms)) FROM presence_leases) AS longest_lease_ms,
+    toUnixTimestamp64Milli(toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')) AS never_ms
 SELECT time, source, online_accounts
 FROM
 (
@@ -45,48 +50,39 @@ FROM
     FROM
     (
     SELECT source,
-        arrayFold((acc, x) -> if(length(acc) > 0 AND tupleElement(x, 1) <= tupleElement(acc[-1], 2),
-                                 arrayPushBack(arrayPopBack(acc), tuple(tupleElement(acc[-1], 1), greatest(tupleElement(acc[-1], 2), tupleElement(x, 2)))),
-                                 arrayPushBack(acc, x)),
-                  arraySort(groupArray(tuple(first_k, last_k))), CAST([], 'Array(Tuple(Int64, Int64))')) AS spans
+        arraySort(groupArray(tuple(connection, toUnixTimestamp64Milli(occurred_at), arrival, online, toUnixTimestamp64Milli(expires_at)))) AS copies,
+        arrayMap(i -> if(i < length(copies) AND tupleElement(copies[i + 1], 1) = tupleElement(copies[i], 1), tupleElement(copies[i + 1], 2), never_ms),
+                 arrayEnumerate(copies)) AS nexts,
+        arrayMap((x, n) -> least(n, if(tupleElement(x, 5) > 0, tupleElement(x, 5), n)), copies, nexts) AS ends,
+        arrayFilter(sp -> tupleElement(sp, 2) >= tupleElement(sp, 1),
+            arrayMap((x, e) -> tuple(greatest(0, toInt64(floor((tupleElement(x, 2) - first_ms) / step_ms))),
+                                     least(buckets - 1, toInt64(ceil((e - first_ms) / step_ms)) - 1)),
+                     arrayFilter((x, e) -> tupleElement(x, 4) AND e > tupleElement(x, 2), copies, ends),
+                     arrayFilter((e, x) -> tupleElement(x, 4) AND e > tupleElement(x, 2), ends, copies))) AS bucket_spans,
+        arraySort(arrayConcat(arrayMap(sp -> tuple(tupleElement(sp, 1), toInt64(1)), bucket_spans),
+                              arrayMap(sp -> tuple(tupleElement(sp, 2) + 1, toInt64(-1)), bucket_spans))) AS steps,
+        arrayCumSum(arrayMap(st -> tupleElement(st, 2), steps)) AS running,
+        arrayFilter((st, r) -> r = if(tupleElement(st, 2) > 0, 1, 0), steps, running) AS edges
     FROM
     (
-        SELECT
-            CAST(source AS String) AS source,
-            CAST(app AS String) AS app,
-            account,
-            greatest(0, toInt64(floor((toUnixTimestamp64Milli(occurred_at) - first_ms) / step_ms))) AS first_k,
-            least(buckets - 1, toInt64(ceil((toUnixTimestamp64Milli(least(next_at, if(toUnixTimestamp64Milli(expires_at) > 0, expires_at, next_at))) - first_ms) / step_ms)) - 1) AS last_k
-        FROM
-        (
-            SELECT source, app, account, connection, online, occurred_at, expires_at,
-                leadInFrame(occurred_at, 1, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC')) OVER w AS next_at
-            FROM
-            (
-                SELECT source, app, account, connection, online, occurred_at, expires_at, arrival
-                FROM presence_events
-                WHERE occurred_at < {to:DateTime64(3, 'UTC')}
-                  AND occurred_at >= fromUnixTimestamp64Milli(first_ms - longest_lease_ms, 'UTC')
-                  AND has(leased_sources, source)
-                  AND ({source:String} = '' OR source = {source:String})
-                  AND ({app:String} = '' OR app = {app:String})
-                UNION ALL
-                SELECT source, app, account, connection, online, occurred_at, expires_at, arrival
-                FROM presence_events
-                WHERE occurred_at < {to:DateTime64(3, 'UTC')}
-                  AND NOT has(leased_sources, source)
-                  AND ({source:String} = '' OR source = {source:String})
-                  AND ({app:String} = '' OR app = {app:String})
-            )
-            WINDOW w AS (PARTITION BY source, app, account, connection ORDER BY occurred_at, arrival ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
-        )
-        WHERE online
-          AND least(next_at, if(toUnixTimestamp64Milli(expires_at) > 0, expires_at, next_at)) > occurred_at
+        SELECT CAST(source AS String) AS source, CAST(app AS String) AS app, account, connection, online, occurred_at, expires_at, arrival
+        FROM presence_events
+        WHERE occurred_at < {to:DateTime64(3, 'UTC')}
+          AND occurred_at >= fromUnixTimestamp64Milli(first_ms - longest_lease_ms, 'UTC')
+          AND has(leased_sources, source)
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+        UNION ALL
+        SELECT CAST(source AS String) AS source, CAST(app AS String) AS app, account, connection, online, occurred_at, expires_at, arrival
+        FROM presence_events
+        WHERE occurred_at < {to:DateTime64(3, 'UTC')}
+          AND NOT has(leased_sources, source)
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
     )
-    WHERE last_k >= first_k
     GROUP BY source, app, account
     )
-    ARRAY JOIN arrayFlatten(arrayMap(r -> [tuple(tupleElement(r, 1), toInt64(1)), tuple(tupleElement(r, 2) + 1, toInt64(-1))], spans)) AS e
+    ARRAY JOIN edges AS e
     WHERE tupleElement(e, 1) < buckets
     GROUP BY source, k
     ORDER BY source, k WITH FILL FROM 0 TO buckets STEP 1

@@ -3,6 +3,7 @@ package queries_test
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"slices"
 	"sort"
 	"strings"
@@ -203,5 +204,123 @@ func TestOnlineAccountsStartOfRange(t *testing.T) {
 	}
 	check("one insert")
 	insertSpanCopies(t, conn, "p3", startOfRangeCopies)
+	check("every copy inserted twice")
+}
+
+// randomSpanCopies makes the copies of many accounts with a fixed seed: several connections per
+// account (NetEase consids with a 35-minute lease; iLink's one connection without a deadline), copies
+// over 36 hours from 9 March 18:00 on a 5-minute grid, some 17 s or 150 s past it (inside a bucket of
+// a minute or five), so that a connection often has two at the same time (the later arrival
+// decides), arrivals numbered per account in an order that is not their time's (late copies, flagged
+// stale when an earlier arrival of their connection has a greater time), overlapping and adjacent
+// spans of one account's connections, and copies before and after the ranges asked for.
+func randomSpanCopies(seed int64) []spanCopy {
+	r := rand.New(rand.NewSource(seed))
+	base := time.Date(2026, 3, 9, 18, 0, 0, 0, time.UTC)
+	var cs []spanCopy
+	for a := 0; a < 60; a++ {
+		source, lease := "netease_qchat", 35*time.Minute
+		if a%3 == 0 {
+			source, lease = "ilink", 0
+		}
+		account := fmt.Sprintf("acct-%02d", a)
+		conns := 1
+		if source != "ilink" {
+			conns = 1 + r.Intn(3)
+		}
+		var mine []spanCopy
+		for c := 0; c < conns; c++ {
+			connection := ""
+			if source != "ilink" {
+				connection = fmt.Sprintf("consid:%d", c)
+			}
+			for n := 1 + r.Intn(6); n > 0; n-- {
+				at := base.Add(time.Duration(r.Intn(12*36))*5*time.Minute + []time.Duration{0, 17 * time.Second, 150 * time.Second}[r.Intn(3)])
+				online := r.Intn(3) > 0
+				l := lease
+				if !online {
+					l = 0
+				}
+				mine = append(mine, spanCopy{source, account, connection, at.Format(time.DateTime), 0, online, false, l})
+			}
+		}
+		r.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+		stamp := map[string]string{}
+		for i := range mine {
+			mine[i].arrival = i + 1
+			if mine[i].at < stamp[mine[i].connection] {
+				mine[i].stale = true
+			} else {
+				stamp[mine[i].connection] = mine[i].at
+			}
+		}
+		cs = append(cs, mine...)
+	}
+	return cs
+}
+
+// TestOnlineAccountsRandomCopies checks online_accounts_over_time against onlineBuckets (the rule
+// written apart from the query) on the copies of 60 accounts made at random with a fixed seed, over
+// ranges that start before, inside and after the copies, with buckets of a minute to a day, for all
+// platforms and for each; then with every copy inserted again.
+func TestOnlineAccountsRandomCopies(t *testing.T) {
+	conn := migrated(t)
+	q, err := queries.Get("online_accounts_over_time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := randomSpanCopies(21)
+	insertSpanCopies(t, conn, "p4", cs)
+	start := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	ranges := []struct {
+		from, to time.Time
+		step     time.Duration
+	}{
+		{start, start.Add(24 * time.Hour), time.Hour},
+		{start.Add(-12 * time.Hour), start.Add(48 * time.Hour), 24 * time.Hour},
+		{start.Add(7 * time.Minute), start.Add(3 * time.Hour), 5 * time.Minute},
+		{start.Add(90 * time.Minute), start.Add(150 * time.Minute), time.Minute},
+		{start.Add(20 * time.Hour), start.Add(30 * time.Hour), 20 * time.Minute},
+		{start.Add(-3 * 24 * time.Hour), start.Add(5 * 24 * time.Hour), 3 * time.Hour},
+	}
+	onlyOf := func(source string) []spanCopy {
+		var out []spanCopy
+		for _, c := range cs {
+			if source == "" || c.source == source {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	nonEmpty := 0
+	check := func(when string) {
+		t.Helper()
+		for _, r := range ranges {
+			for _, source := range []string{"", "ilink", "netease_qchat"} {
+				p := map[string]string{"from": r.from.Format(time.RFC3339), "to": r.to.Format(time.RFC3339),
+					"step_seconds": fmt.Sprint(int(r.step.Seconds())), "source": source, "app": "p4"}
+				bound, err := q.Bind(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, row := range querytest.Run(t, conn, q.SQL, bound).Rows {
+					got = append(got, strings.Join(row, "|"))
+					if row[2] != "0" {
+						nonEmpty++
+					}
+				}
+				if want := onlineBuckets(onlyOf(source), r.from, r.to, r.step); !slices.Equal(got, want) {
+					t.Errorf("%s, %s to %s by %s, source %q:\n%s\nwant\n%s", when, p["from"], p["to"], r.step, source,
+						strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			}
+		}
+	}
+	check("one insert")
+	if nonEmpty < 100 {
+		t.Fatalf("only %d buckets with an account online: the copies test little", nonEmpty)
+	}
+	insertSpanCopies(t, conn, "p4", cs)
 	check("every copy inserted twice")
 }
