@@ -11,24 +11,21 @@
 -- column: duplicates UInt64  of them, receipts of an event (or an unreadable body) already received earlier: analysts see the event once
 -- column: stale_presence UInt64  presence copies received in the bucket after a later copy of the same connection
 --
--- A receipt repeats an earlier one when it is not its key's first receipt (raw_first_receipts, kept by
--- a materialized view: the least received_at, raw partition and offset). Each key has one first
--- receipt, so a bucket's repeats are its receipts less the keys first received in it: no receipt is
--- joined with its first. Only the first receipt's time places it in a bucket, and the time of the least
--- (received_at, partition, offset) is the least received_at, so the keys' rows are folded by
--- min(received_at) alone (the min of a tuple was most of the cost). The keys first received in the
--- range are looked up by the range's key set up to eight days (by receipt_key alone, a set of strings:
--- half the CPU of a set of (source, app, receipt_key); exact, as the set only narrows what is read — a
--- key first received in the range was received there, so every row of it is read, and whatever other
--- key shares its receipt_key is still folded by its own source and app and kept only if its first
--- receipt is in the range); beyond, every key's first receipt is read with FINAL, the table's own
--- merge of each key's rows in key order (a fifth of the CPU of a GROUP BY of every key on the 1M bench
--- archive, 90 days). The range is filtered after that merge, never before it: a row of a key received
--- earlier, in another part, must still move the key out of the range (FINAL moves no condition on a
--- column outside the sorting key to PREWHERE; optimize_move_to_prewhere_if_final is off).
+-- A receipt repeats an earlier one when it is not its key's first receipt (raw_first_receipt_ids, kept
+-- by a materialized view: the least received_at of the key's receipts, the time of its least
+-- (received_at, partition, offset)). Each key has one first receipt, so a bucket's repeats are its
+-- receipts less the keys first received in it: no receipt is joined with its first. Up to eight days,
+-- the keys first received in the range are the rows of raw_first_receipt_ids whose first_at is in it
+-- (its projection by first_at reads those granules only), folded by key, less the keys that also have
+-- a row before the range: a key received in two inserts has a row in each part until they merge.
+-- Those are found by id among the rows before the range, then matched whole (source, app, id,
+-- key_rest). Beyond eight days, every key's first receipt is read with FINAL, the table's own merge of
+-- each key's rows, and the range is filtered after that merge, never before it: a row of the key in
+-- another part, before the range, must still move the key out of it.
 --
--- Retention may purge raw receipts and keeps their keys' first receipts (schema 0100): a bucket whose
--- receipts are gone has no receipts left to tell repeats in and counts none, never fewer than none.
+-- Retention may purge raw receipts and keeps their keys' first receipts (schemas 0100, 0161): a bucket
+-- whose receipts are gone has no receipts left to tell repeats in and counts none, never fewer than
+-- none, and a platform with no receipt and no stale copy left in the range is not listed.
 --
 -- Stale presence copies: the versions received in the range of the copies found stale there
 -- (idx_received_at), the last written of each (greatest inserted_at, as FINAL keeps) by LIMIT 1 BY its
@@ -57,32 +54,38 @@ FROM
           AND ({app:String} = '' OR app = {app:String})
         UNION ALL
         SELECT first_at, CAST(source AS String), toUInt64(0), toInt64(-1), toUInt64(0)
-        FROM
-        (
-            SELECT source, tupleElement(first, 1) AS first_at
-            FROM raw_first_receipts FINAL
-            WHERE ({source:String} = '' OR source = {source:String})
-              AND ({app:String} = '' OR app = {app:String})
-              AND {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY < {to:DateTime64(3, 'UTC')}
-            UNION ALL
-            SELECT source, min(tupleElement(first, 1)) AS first_at
-            FROM raw_first_receipts
-            WHERE ({source:String} = '' OR source = {source:String})
-              AND ({app:String} = '' OR app = {app:String})
-              AND {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY >= {to:DateTime64(3, 'UTC')}
-              AND receipt_key IN
-              (
-                  SELECT if(event_id != '', event_id, raw_key)
-                  FROM raw_callbacks_data
-                  WHERE received_at >= {from:DateTime64(3, 'UTC')}
-                    AND received_at < {to:DateTime64(3, 'UTC')}
-                    AND ({source:String} = '' OR source = {source:String})
-                    AND ({app:String} = '' OR app = {app:String})
-              )
-            GROUP BY source, app, receipt_key
-        )
-        WHERE first_at >= {from:DateTime64(3, 'UTC')}
+        FROM raw_first_receipt_ids FINAL
+        WHERE {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY < {to:DateTime64(3, 'UTC')}
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+          AND first_at >= {from:DateTime64(3, 'UTC')}
           AND first_at < {to:DateTime64(3, 'UTC')}
+        UNION ALL
+        SELECT min(first_at), CAST(source AS String), toUInt64(0), toInt64(-1), toUInt64(0)
+        FROM raw_first_receipt_ids
+        WHERE {from:DateTime64(3, 'UTC')} + INTERVAL 8 DAY >= {to:DateTime64(3, 'UTC')}
+          AND first_at >= {from:DateTime64(3, 'UTC')}
+          AND first_at < {to:DateTime64(3, 'UTC')}
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+          AND (source, app, id, key_rest) NOT IN
+          (
+              SELECT source, app, id, key_rest
+              FROM raw_first_receipt_ids
+              WHERE first_at < {from:DateTime64(3, 'UTC')}
+                AND ({source:String} = '' OR source = {source:String})
+                AND ({app:String} = '' OR app = {app:String})
+                AND id IN
+                (
+                    SELECT id
+                    FROM raw_first_receipt_ids
+                    WHERE first_at >= {from:DateTime64(3, 'UTC')}
+                      AND first_at < {to:DateTime64(3, 'UTC')}
+                      AND ({source:String} = '' OR source = {source:String})
+                      AND ({app:String} = '' OR app = {app:String})
+                )
+          )
+        GROUP BY source, app, id, key_rest
         UNION ALL
         SELECT received_at, CAST(source AS String), toUInt64(0), toInt64(0), toUInt64(stale)
         FROM presence_events_data
@@ -104,6 +107,7 @@ FROM
         LIMIT 1 BY source, app, account, occurred_at, event_id
     )
     GROUP BY time, source
+    HAVING receipts > 0 OR stale_presence > 0
     ORDER BY source, time WITH FILL
         FROM toStartOfInterval({from:DateTime64(3, 'UTC')}, INTERVAL {step_seconds:UInt32} SECOND)
         TO toDateTime({to:DateTime64(3, 'UTC')}, 'UTC')

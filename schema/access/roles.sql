@@ -79,7 +79,7 @@ REVOKE SELECT(attrs, attrs_columns, attrs_promoted, attrs_rest, attrs_full, acto
 -- The raw archive without its payload: enough to count receipts and repeats (duplicates_discarded).
 GRANT SELECT(source, app, received_at, event_id, raw_key, body_sha256, raw_partition, raw_offset) ON {db}.raw_callbacks TO {analyst};
 GRANT SELECT(source, app, received_at, event_id, raw_key, body_sha256, raw_partition, raw_offset, inserted_at) ON {db}.raw_callbacks_data TO {analyst};
-GRANT SELECT ON {db}.raw_first_receipts TO {analyst};
+GRANT SELECT ON {db}.raw_first_receipt_ids TO {analyst};
 -- Connector snapshots (0050-0053).
 GRANT SELECT ON {db}.sync_runs TO {analyst};
 GRANT SELECT ON {db}.sync_items TO {analyst};
