@@ -45,6 +45,10 @@ func presenceCopies(d0 time.Time) []presenceCopy {
 		}
 		ps = append(ps, p)
 	}
+	// An account that logs in on the first day only: a whole month must not count it when the range
+	// starts after that day.
+	ps = append(ps, presenceCopy{id: "pr-early", source: "netease_qchat", app: "nim", account: "a-early", op: "login", client: "PC",
+		at: d0.Add(2*time.Hour + 10*time.Minute)})
 	return ps
 }
 
@@ -118,9 +122,10 @@ func clientTypeModel(ps []presenceCopy, ms []rollupMsg, from, to time.Time) stri
 }
 
 // TestClientTypeMixCountsEachEventOnce: client_type_mix, served by the daily rollups of schema 0150
-// for the whole days of a range and by the storage for the partial days at its edges, agrees with a
-// model computed here from the events over ranges of whole days, of partial days at both edges and
-// of no whole day; and gives the same answers after every login copy and message is inserted again,
+// for the whole days of a range (by 0152's client_type_monthly for the accounts and senders of its
+// whole months) and by the storage for the partial days at its edges, agrees with a model computed
+// here from the events over ranges of whole days, of partial days at both edges, of no whole day and
+// of whole months; and gives the same answers after every login copy and message is inserted again,
 // each in an insert of its own (a platform re-send past ingest's dedupe window, a consumer
 // re-inserting a batch after a crash), before and after the rows merge.
 func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
@@ -139,13 +144,16 @@ func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
 	insertRollupMsgs(t, conn, ms[40:], loaded, 100)
 
 	ranges := [][2]time.Time{
-		{d0, d0.Add(72 * time.Hour)},                           // three whole days
-		{d0.Add(6 * time.Hour), d0.Add(66 * time.Hour)},        // partial first and last day, one whole day
-		{d0.Add(23 * time.Hour), d0.Add(49 * time.Hour)},       // an hour of each edge day, one whole day
-		{d0.Add(24 * time.Hour), d0.Add(48 * time.Hour)},       // one whole day
-		{d0.Add(12 * time.Hour), d0.Add(36 * time.Hour)},       // 24 hours, no whole day
-		{d0.Add(30 * time.Hour), d0.Add(40 * time.Hour)},       // inside one day
-		{d0.Add(-48 * time.Hour), d0.Add(30 * 24 * time.Hour)}, // beyond the data
+		{d0, d0.Add(72 * time.Hour)},                                                     // three whole days
+		{d0.Add(6 * time.Hour), d0.Add(66 * time.Hour)},                                  // partial first and last day, one whole day
+		{d0.Add(23 * time.Hour), d0.Add(49 * time.Hour)},                                 // an hour of each edge day, one whole day
+		{d0.Add(24 * time.Hour), d0.Add(48 * time.Hour)},                                 // one whole day
+		{d0.Add(12 * time.Hour), d0.Add(36 * time.Hour)},                                 // 24 hours, no whole day
+		{d0.Add(30 * time.Hour), d0.Add(40 * time.Hour)},                                 // inside one day
+		{d0.Add(-48 * time.Hour), d0.Add(30 * 24 * time.Hour)},                           // beyond the data
+		{d0, d0.AddDate(0, 1, 0)},                                                        // one whole month
+		{d0.Add(-16*24*time.Hour + 6*time.Hour), d0.AddDate(0, 1, 9).Add(6 * time.Hour)}, // partial days, whole days, a whole month
+		{d0.Add(24 * time.Hour), d0.AddDate(0, 2, 0)},                                    // whole days of a month, then a whole month
 	}
 	q, err := queries.Get("client_type_mix")
 	if err != nil {
@@ -194,7 +202,7 @@ func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
 
 	// Every login copy and message of the second and third day again, each in an insert of its own,
 	// later, at other offsets, with the merges stopped (each repeat a part of its own), then merged.
-	tables := []string{"presence_events_data", "messages_data", "login_client_daily", "message_client_daily"}
+	tables := []string{"presence_events_data", "messages_data", "login_client_daily", "message_client_daily", "client_type_monthly"}
 	for _, tbl := range tables {
 		if err := conn.Exec(ctx, "SYSTEM STOP MERGES "+tbl); err != nil {
 			t.Fatal(err)

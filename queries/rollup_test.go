@@ -105,8 +105,9 @@ func insertRollupMsgs(t *testing.T, conn driver.Conn, ms []rollupMsg, insertedAt
 // storage beside them (top_channels, top_servers, client_type_mix), give the same answers after
 // messages are delivered again, each repeat in an insert of its own (a platform
 // re-send past ingest's dedupe window; a consumer re-inserting a batch after a crash), and their
-// counts agree with a model computed here from the messages, over ranges of whole days, of partial
-// days at both edges, and of no whole day.
+// counts agree with a model computed here from the messages (monthly_active_senders' months too: the
+// whole months are read from message_monthly_apps), over ranges of whole days, of partial days at
+// both edges, of no whole day and of whole months.
 func TestRollupsCountEachMessageOnce(t *testing.T) {
 	_, conn := testenv.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -168,7 +169,7 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 	// The model: each message once, at its effective time.
 	for _, r := range ranges {
 		key := r[0].Format(time.RFC3339) + " " + r[1].Format(time.RFC3339)
-		n, senders, daily := 0, map[string]bool{}, map[string][2]map[string]bool{}
+		n, senders, daily, monthly := 0, map[string]bool{}, map[string][2]map[string]bool{}, map[string][2]map[string]bool{}
 		servers, channels, groups := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for _, m := range ms {
 			if m.at().Before(r[0]) || !m.at().Before(r[1]) {
@@ -192,6 +193,12 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 				}
 				daily[day][0][m.source+"/"+m.app+"/"+m.sender] = true
 				daily[day][1][m.id] = true
+				month := m.at().Format("2006-01") + "-01"
+				if monthly[month][0] == nil {
+					monthly[month] = [2]map[string]bool{{}, {}}
+				}
+				monthly[month][0][m.source+"/"+m.app+"/"+m.sender] = true
+				monthly[month][1][m.id] = true
 			}
 		}
 		if got, want := before["message_totals "+key], fmt.Sprintf("%d|%d|%d|%d|%d", n, len(senders), len(servers), len(channels), len(groups)); got != want {
@@ -207,6 +214,22 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 			if f[1]+"|"+f[2] != want {
 				t.Errorf("daily_active_senders %s day %s: %s|%s, model %s", key, day, f[1], f[2], want)
 			}
+		}
+		months := 0
+		for _, line := range strings.Split(before["monthly_active_senders "+key], "\n") {
+			f := strings.Split(line, "|")
+			if len(f) != 3 {
+				continue
+			}
+			months++
+			month := f[0][:min(10, len(f[0]))]
+			want := fmt.Sprintf("%d|%d", len(monthly[month][0]), len(monthly[month][1]))
+			if f[1]+"|"+f[2] != want {
+				t.Errorf("monthly_active_senders %s month %s: %s|%s, model %s", key, month, f[1], f[2], want)
+			}
+		}
+		if months == 0 {
+			t.Errorf("monthly_active_senders %s: no month", key)
 		}
 	}
 
