@@ -1,19 +1,13 @@
 package queries_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"sort"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/imarchive/imarchive/internal/testenv"
-	"github.com/imarchive/imarchive/schema"
 )
 
 // rawReceipt is a row of raw_callbacks_data: one record of the raw topic.
@@ -47,12 +41,7 @@ var dupT0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 // are inserted straight into the storage tables, each group in its own INSERT, as a consumer's
 // re-delivery or a platform's re-send writes them.
 func TestDuplicatesAndStaleRepeats(t *testing.T) {
-	_, conn := testenv.Database(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
+	conn := migrated(t)
 	m := func(h, min int) time.Duration { return time.Duration(h)*time.Hour + time.Duration(min)*time.Minute }
 	const nim, ilink = "netease_qchat", "ilink"
 	receipts := []rawReceipt{

@@ -3,8 +3,6 @@ package queries_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -14,24 +12,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/imarchive/imarchive/event"
-	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/normalize"
 	"github.com/imarchive/imarchive/pipeline"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/queries/querytest"
-	"github.com/imarchive/imarchive/schema"
 )
 
 // TestQueriesOfPromotedFields runs the named queries built on the fields of event schema version 2
 // (message_thread: 48's reply and thread ids; channel_settings: 63/65 channel type and view mode) on
 // the NetEase manual's own examples (normalize/testdata/netease), written by the real consumer's sink.
 func TestQueriesOfPromotedFields(t *testing.T) {
-	_, conn := testenv.Database(t)
+	conn := migrated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
 	example := func(name string, replace ...string) event.Event {
 		t.Helper()
 		b, err := os.ReadFile("../normalize/testdata/netease/" + name + ".json")
