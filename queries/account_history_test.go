@@ -13,9 +13,9 @@ import (
 // fill the page. Rows of the account at the edges of both stretches (8 days less a millisecond and
 // exactly 8 days from the range's start, exactly 32), a message and a login at one instant, a message
 // and a login delivered twice (two inserts, another Kafka offset, merges stopped: one row of history
-// each, counted once), rows in
-// tables the count does not read, a row of another account and one after the range: every page of every limit, from every cursor, is the one a plain sort of
-// the rows gives (the model below, which reads no SQL).
+// each, counted once), rows in tables the count does not read, a row of another account and one
+// after the range: every page of every limit, from every cursor, is the one a plain sort of the rows
+// gives (the model below, which reads no SQL).
 func TestAccountHistoryReadsAsFarAsThePage(t *testing.T) {
 	_, conn := archivetest.Migrated(t)
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
