@@ -18,7 +18,7 @@
 -- as the messages_as_sent view shows them. A range that starts and ends mid-day (now-24h) reads only
 -- the storage. An event is in one (source, app, day, client type) only, so the logins and messages are
 -- the sums of each one's distinct event ids. The accounts and senders of the whole months of the
--- range come from client_type_monthly (schema 0152: one state a month, application and client type),
+-- range come from client_type_months (schema 0153: one state a month, application and client type),
 -- whose days' daily account and sender states are then not read: merging ~60 days of them cost the
 -- most at 10M (on the 1M archive's messages folded 10 to a day, the senders' merge 790 → 460 ms of
 -- CPU; the 1M archive itself, with about one message per sender and day, gains nothing: 330 ms).
@@ -66,7 +66,7 @@ FROM
         UNION ALL
         SELECT if(client_type = '', 'unknown', CAST(client_type AS String)) AS client_type, source, app, month AS day,
             toUInt64(0) AS n, login_accounts AS a
-        FROM client_type_monthly
+        FROM client_type_months
         WHERE month >= month_from AND month < month_to
           AND ({source:String} = '' OR source = {source:String})
           AND ({app:String} = '' OR app = {app:String})
@@ -118,7 +118,7 @@ FULL OUTER JOIN
         UNION ALL
         SELECT if(client_type = '', 'unknown', CAST(client_type AS String)) AS client_type, source, app, month AS day,
             toUInt64(0) AS n, senders AS s
-        FROM client_type_monthly
+        FROM client_type_months
         WHERE month >= month_from AND month < month_to
           AND ({source:String} = '' OR source = {source:String})
           AND ({app:String} = '' OR app = {app:String})

@@ -122,7 +122,7 @@ func clientTypeModel(ps []presenceCopy, ms []rollupMsg, from, to time.Time) stri
 }
 
 // TestClientTypeMixCountsEachEventOnce: client_type_mix, served by the daily rollups of schema 0150
-// for the whole days of a range (by 0152's client_type_monthly for the accounts and senders of its
+// for the whole days of a range (by 0153's client_type_months for the accounts and senders of its
 // whole months) and by the storage for the partial days at its edges, agrees with a model computed
 // here from the events over ranges of whole days, of partial days at both edges, of no whole day and
 // of whole months; and gives the same answers after every login copy and message is inserted again,
@@ -202,7 +202,7 @@ func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
 
 	// Every login copy and message of the second and third day again, each in an insert of its own,
 	// later, at other offsets, with the merges stopped (each repeat a part of its own), then merged.
-	tables := []string{"presence_events_data", "messages_data", "login_client_daily", "message_client_daily", "client_type_monthly"}
+	tables := []string{"presence_events_data", "messages_data", "login_client_daily", "message_client_daily", "client_type_months"}
 	for _, tbl := range tables {
 		if err := conn.Exec(ctx, "SYSTEM STOP MERGES "+tbl); err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@
 -- no server or channel is asked for, message_daily otherwise; the partial days at the range's edges,
 -- and the messages without a platform time, from the storage as the messages_as_sent view shows them.
 -- The distinct senders, servers, channels and groups are merged from the states of the whole months
--- of the range (message_monthly_apps, schema 0151, when no server or channel is asked for), of the
+-- of the range (message_app_months, schema 0153, when no server or channel is asked for), of the
 -- other whole days (message_daily_apps' senders and message_daily's rows, or message_daily alone when
 -- a server or channel is asked for) and of the edges. A range that starts and ends mid-day (now-24h)
 -- reads only the storage. toDate(msg_time) beside msg_time lets the edge days reach the sorting key's
@@ -82,7 +82,7 @@ CROSS JOIN
     FROM
     (
         SELECT senders AS s, servers AS sv, channels AS ch, `groups` AS g
-        FROM message_monthly_apps
+        FROM message_app_months
         WHERE month >= month_from AND month < month_to AND whole_apps
           AND ({source:String} = '' OR source = {source:String})
           AND ({app:String} = '' OR app = {app:String})

@@ -16,7 +16,7 @@
 -- edges, and the messages without a platform time, from the storage as the messages_as_sent view
 -- shows them. A range that starts and ends mid-day (now-24h) reads only the storage. An event is in
 -- one (source, app, day) only, so the messages are the sum of each one's distinct event ids.
--- The senders of the whole months of the range come from message_monthly_apps (schema 0151: one
+-- The senders of the whole months of the range come from message_app_months (schema 0153: one
 -- state a month and application) when no server or channel is asked for, as message_totals reads
 -- them; the daily senders' states of those days are then not read (1M bench archive, 90 days:
 -- 380 → 310 ms of CPU; the merge of some 60 days of daily sender states becomes two months').
@@ -83,7 +83,7 @@ FROM
     GROUP BY source, app, day
     UNION ALL
     SELECT month, toUInt64(0) AS n, senders AS s
-    FROM message_monthly_apps
+    FROM message_app_months
     WHERE month >= month_from AND month < month_to
       AND {server_id:String} = '' AND {channel_id:String} = ''
       AND ({source:String} = '' OR source = {source:String})

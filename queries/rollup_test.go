@@ -106,7 +106,7 @@ func insertRollupMsgs(t *testing.T, conn driver.Conn, ms []rollupMsg, insertedAt
 // messages are delivered again, each repeat in an insert of its own (a platform
 // re-send past ingest's dedupe window; a consumer re-inserting a batch after a crash), and their
 // counts agree with a model computed here from the messages (monthly_active_senders' months too: the
-// whole months are read from message_monthly_apps), over ranges of whole days, of partial days at
+// whole months are read from message_app_months), over ranges of whole days, of partial days at
 // both edges, of no whole day and of whole months.
 func TestRollupsCountEachMessageOnce(t *testing.T) {
 	_, conn := testenv.Database(t)
@@ -248,7 +248,7 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 		t.Fatalf("only %d repeats", len(again))
 	}
 	// First with the repeats unmerged (each a part of its own in the rollups), then merged.
-	rollups := []string{"messages_data", "message_daily", "message_daily_apps", "message_monthly_apps"}
+	rollups := []string{"messages_data", "message_daily", "message_daily_apps", "message_app_months"}
 	for _, tbl := range rollups {
 		if err := conn.Exec(ctx, "SYSTEM STOP MERGES "+tbl); err != nil {
 			t.Fatal(err)

@@ -39,10 +39,10 @@ GRANT SELECT ON {db}.message_daily_apps TO {analyst};
 -- Daily logins and messages by client type (schema 0150): no content.
 GRANT SELECT ON {db}.login_client_daily TO {analyst};
 GRANT SELECT ON {db}.message_client_daily TO {analyst};
--- Monthly distinct senders, servers, channels and groups (schema 0151): no content.
-GRANT SELECT ON {db}.message_monthly_apps TO {analyst};
--- Monthly login accounts and senders by client type (schema 0152): no content.
-GRANT SELECT ON {db}.client_type_monthly TO {analyst};
+-- Monthly distinct senders, servers, channels and groups (schema 0153, by month): no content.
+GRANT SELECT ON {db}.message_app_months TO {analyst};
+-- Monthly login accounts and senders by client type (schema 0153, by month): no content.
+GRANT SELECT ON {db}.client_type_months TO {analyst};
 GRANT SELECT ON {db}.notifications TO {analyst};
 GRANT SELECT ON {db}.notifications_data TO {analyst};
 GRANT SELECT ON {db}.presence_events TO {analyst};

@@ -266,6 +266,10 @@ func runScale(ctx context.Context, cfg *Config, n int64, rep *Report, results []
 	}
 	if cfg.Reuse && len(applied.Applied) > 0 {
 		cfg.progress("%s: applied %d migrations to the kept database in %s", FormatCount(n), len(applied.Applied), time.Since(t0).Round(time.Second))
+		// Their tables settle as a generated archive's do: closed partitions merged to one part.
+		if err := settle(ctx, cfg, conn); err != nil {
+			return err
+		}
 	}
 	if !cfg.Reuse {
 		t0 = time.Now()
