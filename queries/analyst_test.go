@@ -101,6 +101,16 @@ func TestAnalystQueries(t *testing.T) {
 			"2026-03-03 00:00:00.000|(direct)|1", "2026-03-03 00:00:00.000|C1|1", "2026-03-03 00:00:00.000|C2|0",
 			"2026-03-03 00:00:00.000|C3|1", "2026-03-03 00:00:00.000|group:G1|0",
 		}},
+		// The busiest series by their messages of the range (C1 4, (direct) 2), the rest as (other);
+		// C2, C3 and group:G1 tie at 1 and the third place goes to the first name.
+		{"message_volume", "per day by channel, the busiest two", params(msgFilters, day1, days2, "step_seconds=86400", "by=channel", "series_limit=2"), []string{
+			"2026-03-02 00:00:00.000|(direct)|1", "2026-03-02 00:00:00.000|(other)|2", "2026-03-02 00:00:00.000|C1|3",
+			"2026-03-03 00:00:00.000|(direct)|1", "2026-03-03 00:00:00.000|(other)|1", "2026-03-03 00:00:00.000|C1|1",
+		}},
+		{"message_volume", "per day by channel, the busiest three", params(msgFilters, day1, days2, "step_seconds=86400", "by=channel", "series_limit=3"), []string{
+			"2026-03-02 00:00:00.000|(direct)|1", "2026-03-02 00:00:00.000|(other)|1", "2026-03-02 00:00:00.000|C1|3", "2026-03-02 00:00:00.000|C2|1",
+			"2026-03-03 00:00:00.000|(direct)|1", "2026-03-03 00:00:00.000|(other)|1", "2026-03-03 00:00:00.000|C1|1", "2026-03-03 00:00:00.000|C2|0",
+		}},
 		{"message_volume", "per day by server of one app", params(msgFilters, day1, days2, "step_seconds=86400", "by=server", "app=nim1"), []string{
 			"2026-03-02 00:00:00.000|S1|4", "2026-03-02 00:00:00.000|S2|0",
 			"2026-03-03 00:00:00.000|S1|1", "2026-03-03 00:00:00.000|S2|1",

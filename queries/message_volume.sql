@@ -15,46 +15,55 @@
 --
 -- Reads messages_as_sent (each message once; the time range reaches its key, no edits needed to
 -- count). Channel series outside QChat are iLink/Maxim groups (group:GROUP) and one-to-one messages
--- together ('(direct)'). The series are ranked by their messages in the range, once the buckets are
--- counted (each series' buckets gathered into one row, so ranking costs one row per series). WITH
--- FILL lists every bucket of each series kept; a range without messages gives no rows.
+-- together ('(direct)'). The series are ranked by their messages in the range first (one count per
+-- series), and the rows are then counted per bucket under their series' name, or '(other)' beyond
+-- series_limit: two reads of the range, each grouping few keys, instead of one count per bucket and
+-- series of every series (10M, 90 days by channel at 3 hours: 5.7 s of CPU, 3.8 s now). WITH FILL
+-- lists every bucket of each series kept; a range without messages gives no rows.
 SELECT time, series, messages
 FROM
 (
-    SELECT time, series, sum(n) AS messages
+    SELECT time, series, count() AS messages
     FROM
     (
-        SELECT if({series_limit:UInt32} = 0 OR rank <= {series_limit:UInt32}, raw_series, '(other)') AS series,
-            tupleElement(bucket, 1) AS time, tupleElement(bucket, 2) AS n
+        SELECT toStartOfInterval(msg_time, INTERVAL {step_seconds:UInt32} SECOND) AS time,
+            if({series_limit:UInt32} = 0 OR raw_series IN
+               (
+                   SELECT raw_series
+                   FROM
+                   (
+                       SELECT multiIf({by:String} = 'platform', CAST(source AS String),
+                                      {by:String} = 'app', CAST(app AS String),
+                                      {by:String} = 'server', if(server_id = '', '(no server)', server_id),
+                                      multiIf(channel_id != '', channel_id, group_id != '', concat('group:', group_id), '(direct)')) AS raw_series
+                       FROM messages_as_sent
+                       WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+                         AND msg_time < {to:DateTime64(3, 'UTC')}
+                         AND ({source:String} = '' OR source = {source:String})
+                         AND ({app:String} = '' OR app = {app:String})
+                         AND ({server_id:String} = '' OR server_id = {server_id:String})
+                         AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+                         AND throwIf({by:String} NOT IN ('platform', 'app', 'server', 'channel'), 'by must be platform, app, server or channel') = 0
+                   )
+                   GROUP BY raw_series
+                   ORDER BY count() DESC, raw_series
+                   LIMIT {series_limit:UInt32}
+               ), raw_series, '(other)') AS series
         FROM
         (
-            SELECT raw_series, buckets, row_number() OVER (ORDER BY total DESC, raw_series) AS rank
-            FROM
-            (
-                SELECT raw_series, groupArray((time, n)) AS buckets, sum(n) AS total
-                FROM
-                (
-                    SELECT
-                        toStartOfInterval(msg_time, INTERVAL {step_seconds:UInt32} SECOND) AS time,
-                        multiIf({by:String} = 'platform', CAST(source AS String),
-                                {by:String} = 'app', CAST(app AS String),
-                                {by:String} = 'server', if(server_id = '', '(no server)', server_id),
-                                multiIf(channel_id != '', channel_id, group_id != '', concat('group:', group_id), '(direct)')) AS raw_series,
-                        count() AS n
-                    FROM messages_as_sent
-                    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-                      AND msg_time < {to:DateTime64(3, 'UTC')}
-                      AND ({source:String} = '' OR source = {source:String})
-                      AND ({app:String} = '' OR app = {app:String})
-                      AND ({server_id:String} = '' OR server_id = {server_id:String})
-                      AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
-                      AND throwIf({by:String} NOT IN ('platform', 'app', 'server', 'channel'), 'by must be platform, app, server or channel') = 0
-                    GROUP BY time, raw_series
-                )
-                GROUP BY raw_series
-            )
+            SELECT msg_time, multiIf({by:String} = 'platform', CAST(source AS String),
+                    {by:String} = 'app', CAST(app AS String),
+                    {by:String} = 'server', if(server_id = '', '(no server)', server_id),
+                    multiIf(channel_id != '', channel_id, group_id != '', concat('group:', group_id), '(direct)')) AS raw_series
+            FROM messages_as_sent
+            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+              AND msg_time < {to:DateTime64(3, 'UTC')}
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+              AND ({server_id:String} = '' OR server_id = {server_id:String})
+              AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+              AND throwIf({by:String} NOT IN ('platform', 'app', 'server', 'channel'), 'by must be platform, app, server or channel') = 0
         )
-        ARRAY JOIN buckets AS bucket
     )
     GROUP BY time, series
     ORDER BY series, time WITH FILL
