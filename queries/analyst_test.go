@@ -140,6 +140,9 @@ func TestAnalystQueries(t *testing.T) {
 		{"top_servers", "all", params(appFilters, day1, days2, "limit=10"), []string{
 			"netease_qchat|nim1|S1|Alpha|5|3|2", "netease_qchat|nim1|S2|Beta|1|1|1",
 		}},
+		{"top_servers", "the busiest", params(appFilters, day1, days2, "limit=1"), []string{
+			"netease_qchat|nim1|S1|Alpha|5|3|2",
+		}},
 		// Presence now (app nimnow, relative to the load): n1 online, n2 expired, n3 logged out, n4 online
 		// (its older logout arrived late), n5 online on its new connection (type 7 closed the old one),
 		// n6 online on its phone (its PC logged out). nim1 (history): alice logged out, bob kicked, carol

@@ -12,6 +12,10 @@
 -- column: messages UInt64  messages sent in the range, each once
 -- column: senders UInt64  distinct senders
 -- column: channels UInt64  channels with messages in the range
+--
+-- The servers are ranked by their messages first (one count per server), and only the limit's
+-- busiest are then read again for their senders and channels, so distinct senders and channels are
+-- counted for those servers only, not for every server of the range (as top_channels).
 WITH names AS
 (
     SELECT app, server_id, argMax(name, (occurred_at, event_id)) AS server_name
@@ -37,8 +41,21 @@ FROM
       AND server_id != ''
       AND ({source:String} = '' OR source = {source:String})
       AND ({app:String} = '' OR app = {app:String})
+      AND (source, app, server_id) IN
+      (
+          SELECT source, app, server_id
+          FROM messages_as_sent
+          WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+            AND msg_time < {to:DateTime64(3, 'UTC')}
+            AND server_id != ''
+            AND ({source:String} = '' OR source = {source:String})
+            AND ({app:String} = '' OR app = {app:String})
+          GROUP BY source, app, server_id
+          ORDER BY count() DESC, app, server_id, source
+          LIMIT {limit:UInt32}
+      )
     GROUP BY source, app, server_id
 ) AS c
 LEFT JOIN names AS n ON n.app = c.app AND n.server_id = c.server_id
-ORDER BY messages DESC, app, server_id
+ORDER BY messages DESC, app, server_id, source
 LIMIT {limit:UInt32}
