@@ -535,7 +535,7 @@ func TestRuleRoundTrip(t *testing.T) {
 		t.Error("a parameter without macro, constant or default (by) must be refused")
 	}
 	// A parameter with a declared default and no macro takes the default as a literal of its type.
-	if !strings.Contains(sql, "if(10 = 0 OR raw_series IN") || !strings.Contains(sql, "LIMIT 10\n") {
+	if !strings.Contains(sql, "WITH 10 > 0 AND") || !strings.Contains(sql, "rank <= 10,") || !strings.Contains(sql, "LIMIT 10\n") {
 		t.Errorf("series_limit did not take its default, 10:\n%s", sql)
 	}
 	flagged, err := queries.Get("flagged_messages")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -292,6 +294,50 @@ func checkHeader(t *testing.T, q queries.Query, res querytest.Result) {
 
 func eventID(app, name string) string {
 	return querytest.EventID("netease_qchat", app, name)
+}
+
+// TestMessageVolumeRankedFirst: by channel over more than 100 buckets, message_volume ranks the series
+// before it counts their buckets (the other way, every bucket of every series at once, is the one the
+// daily cases above take). The same series are kept, ties by name, the rest summed as (other), and
+// every bucket is listed: C1 4, (direct) 2, then C2, C3 and group:G1 at 1 each.
+func TestMessageVolumeRankedFirst(t *testing.T) {
+	conn, _ := seeded(t)
+	q, err := queries.Get("message_volume")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		limit string
+		want  map[string]int
+	}{
+		{"2", map[string]int{"(direct)": 2, "(other)": 3, "C1": 4}},
+		{"3", map[string]int{"(direct)": 2, "(other)": 2, "C1": 4, "C2": 1}},
+		{"0", map[string]int{"(direct)": 2, "C1": 4, "C2": 1, "C3": 1, "group:G1": 1}},
+	} {
+		// 20-minute buckets over two days: 144 of them.
+		bound, err := q.Bind(params(msgFilters, day1, days2, "step_seconds=1200", "by=channel", "series_limit="+c.limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := querytest.Run(t, conn, q.SQL, bound)
+		got, buckets := map[string]int{}, map[string]int{}
+		for _, r := range res.Rows {
+			n, err := strconv.Atoi(r[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[r[1]] += n
+			buckets[r[1]]++
+		}
+		if !maps.Equal(got, c.want) {
+			t.Errorf("series_limit=%s: messages per series %v, want %v", c.limit, got, c.want)
+		}
+		for series, n := range buckets {
+			if n != 144 {
+				t.Errorf("series_limit=%s: %s has %d buckets, want 144", c.limit, series, n)
+			}
+		}
+	}
 }
 
 // TestAnalystQueriesRefuseBadInput: a wrong series name is a clear ClickHouse error, not an empty chart.
