@@ -10,24 +10,20 @@
 -- column: messages UInt64  messages sent from it, each once
 -- column: senders UInt64  distinct accounts that sent from it
 --
--- The messages are counted in the storage: the rows of messages_as_sent in the range, by the sender's
--- client type (the view reads messages_data with FINAL, whose key every delivery of an event shares,
--- and a closed partition, merged to one part, without the merge; summing the per-day event-id sets of
--- message_client_daily merged 10M ids for 90 days at 10M messages). The logins, the accounts and the
--- senders of the whole UTC days of the range are read from the daily rollups (schema 0150: each
--- counted once by event_id, however often delivered): login_client_daily and message_client_daily;
--- those of the partial days at the range's edges, and the senders of the messages without a platform
+-- The whole UTC days of the range are read from the daily rollups (schema 0150: each login and
+-- message counted once by event_id, however often delivered): login_client_daily and
+-- message_client_daily; the partial days at the range's edges, and the messages without a platform
 -- time, from the storage: the logins from presence_events_data without FINAL (the states count each
--- event_id once, and every copy of a login has the same time, client type and account), the senders
+-- event_id once, and every copy of a login has the same time, client type and account), the messages
 -- as the messages_as_sent view shows them. A range that starts and ends mid-day (now-24h) reads only
--- the storage. An event is in one (source, app, day, client type) only, so the logins are the sums of
--- each one's distinct event ids. The accounts and senders of the whole months of the range come from
--- client_type_months (schema 0153: one state a month, application and client type), whose days'
--- daily account and sender states are then not read: merging ~60 days of them cost the most at 10M
--- (on the 1M archive's messages folded 10 to a day, the senders' merge 790 → 460 ms of CPU; the 1M
--- archive itself, with about one message per sender and day, gains nothing: 330 ms). toDate(msg_time)
--- beside msg_time lets the range reach the sorting key's day (a condition on msg_time alone reaches
--- only the partitions).
+-- the storage. An event is in one (source, app, day, client type) only, so the logins and messages are
+-- the sums of each one's distinct event ids. The accounts and senders of the whole months of the
+-- range come from client_type_months (schema 0153: one state a month, application and client type),
+-- whose days' daily account and sender states are then not read: merging ~60 days of them cost the
+-- most at 10M (on the 1M archive's messages folded 10 to a day, the senders' merge 790 → 460 ms of
+-- CPU; the 1M archive itself, with about one message per sender and day, gains nothing: 330 ms).
+-- toDate(msg_time) beside msg_time lets the edge days reach the sorting key's day (a condition on
+-- msg_time alone reaches only the partitions).
 WITH
     toDate({from:DateTime64(3, 'UTC')}) + (toDateTime64(toDate({from:DateTime64(3, 'UTC')}), 3, 'UTC') < {from:DateTime64(3, 'UTC')}) AS whole_from,
     toDate({to:DateTime64(3, 'UTC')}) AS whole_to,
@@ -82,43 +78,46 @@ FULL OUTER JOIN
     SELECT client_type, sum(n) AS messages, uniqExactMerge(s) AS senders
     FROM
     (
-        SELECT if(sender_client_type = '', 'unknown', CAST(sender_client_type AS String)) AS client_type, count() AS n,
-            arrayReduce('uniqExactState', emptyArrayString(), emptyArrayString(), emptyArrayString()) AS s
-        FROM messages_as_sent
-        WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-          AND msg_time < {to:DateTime64(3, 'UTC')}
-          AND toDate(msg_time) >= toDate({from:DateTime64(3, 'UTC')}) AND toDate(msg_time) <= toDate({to:DateTime64(3, 'UTC')})
-          AND ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
-        GROUP BY client_type
-        UNION ALL
-        SELECT if(client_type = '', 'unknown', CAST(client_type AS String)) AS client_type, toUInt64(0) AS n, senders AS s
-        FROM message_client_daily
-        WHERE day >= whole_from AND day < whole_to AND NOT (day >= month_from AND day < month_to)
-          AND ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
-        UNION ALL
-        SELECT if(sender_client_type = '', 'unknown', CAST(sender_client_type AS String)) AS client_type, toUInt64(0) AS n,
-            uniqExactState(CAST(source AS String), CAST(app AS String), sender) AS s
+        SELECT if(client_type = '', 'unknown', client_type) AS client_type, source, app, day,
+            uniqExactMerge(m) AS n, uniqExactMergeState(s) AS s
         FROM
         (
-            SELECT source, app, sender, sender_client_type
-            FROM messages_as_sent
-            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-              AND msg_time < {to:DateTime64(3, 'UTC')}
-              AND toDate(msg_time) >= toDate({from:DateTime64(3, 'UTC')}) AND toDate(msg_time) <= toDate({to:DateTime64(3, 'UTC')})
-              AND (toDate(msg_time) < whole_from OR toDate(msg_time) >= whole_to)
+            SELECT CAST(client_type AS String) AS client_type, source, app, day, messages AS m, senders AS s
+            FROM message_client_daily
+            WHERE day >= whole_from AND day < whole_to AND NOT (day >= month_from AND day < month_to)
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
             UNION ALL
-            SELECT source, app, sender, sender_client_type
-            FROM messages_data FINAL
-            WHERE msg_time = toDateTime64(0, 3, 'UTC')
-              AND received_at >= toDateTime64(whole_from, 3, 'UTC') AND received_at < toDateTime64(whole_to, 3, 'UTC')
+            SELECT CAST(client_type AS String) AS client_type, source, app, day, messages AS m, arrayReduce('uniqExactState', emptyArrayString(), emptyArrayString(), emptyArrayString()) AS s
+            FROM message_client_daily
+            WHERE day >= whole_from AND day < whole_to AND day >= month_from AND day < month_to
+              AND ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            UNION ALL
+            SELECT CAST(sender_client_type AS String) AS client_type, source, app, toDate(sent_at) AS day,
+                uniqExactState(event_id) AS m, uniqExactState(CAST(source AS String), CAST(app AS String), sender) AS s
+            FROM
+            (
+                SELECT event_id, source, app, sender, sender_client_type, msg_time AS sent_at
+                FROM messages_as_sent
+                WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+                  AND msg_time < {to:DateTime64(3, 'UTC')}
+                  AND toDate(msg_time) >= toDate({from:DateTime64(3, 'UTC')}) AND toDate(msg_time) <= toDate({to:DateTime64(3, 'UTC')})
+                  AND (toDate(msg_time) < whole_from OR toDate(msg_time) >= whole_to)
+                UNION ALL
+                SELECT event_id, source, app, sender, sender_client_type, received_at AS sent_at
+                FROM messages_data FINAL
+                WHERE msg_time = toDateTime64(0, 3, 'UTC')
+                  AND received_at >= toDateTime64(whole_from, 3, 'UTC') AND received_at < toDateTime64(whole_to, 3, 'UTC')
+            )
+            WHERE ({source:String} = '' OR source = {source:String})
+              AND ({app:String} = '' OR app = {app:String})
+            GROUP BY client_type, source, app, day
         )
-        WHERE ({source:String} = '' OR source = {source:String})
-          AND ({app:String} = '' OR app = {app:String})
-        GROUP BY client_type
+        GROUP BY client_type, source, app, day
         UNION ALL
-        SELECT if(client_type = '', 'unknown', CAST(client_type AS String)) AS client_type, toUInt64(0) AS n, senders AS s
+        SELECT if(client_type = '', 'unknown', CAST(client_type AS String)) AS client_type, source, app, month AS day,
+            toUInt64(0) AS n, senders AS s
         FROM client_type_months
         WHERE month >= month_from AND month < month_to
           AND ({source:String} = '' OR source = {source:String})

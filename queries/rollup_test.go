@@ -133,37 +133,7 @@ func TestRollupsCountEachMessageOnce(t *testing.T) {
 		{d0.Add(-16*24*time.Hour + 6*time.Hour), d0.AddDate(0, 1, 9).Add(6 * time.Hour)}, // partial days, whole days, a whole month
 		{d0.Add(24 * time.Hour), d0.AddDate(0, 2, 0)},                                    // whole days of a month, then a whole month
 	}
-	answers := func() map[string]string {
-		got := map[string]string{}
-		for _, r := range ranges {
-			from, to := r[0].Format(time.RFC3339), r[1].Format(time.RFC3339)
-			all := map[string]string{"from": from, "to": to, "source": "", "app": "", "server_id": "", "channel_id": ""}
-			for name, p := range map[string]map[string]string{
-				"message_totals":         all,
-				"daily_active_senders":   all,
-				"monthly_active_senders": all,
-				"message_totals/S1":      {"from": from, "to": to, "source": "", "app": "", "server_id": "S1", "channel_id": ""},
-				"top_channels":           {"from": from, "to": to, "source": "", "app": "", "server_id": "", "limit": "10"},
-				"top_servers":            {"from": from, "to": to, "source": "", "app": "", "limit": "10"},
-				"client_type_mix":        {"from": from, "to": to, "source": "", "app": ""},
-			} {
-				q, err := queries.Get(strings.Split(name, "/")[0])
-				if err != nil {
-					t.Fatal(err)
-				}
-				bound, err := q.Bind(p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var lines []string
-				for _, row := range querytest.Run(t, conn, q.SQL, bound).Rows {
-					lines = append(lines, strings.Join(row, "|"))
-				}
-				got[name+" "+from+" "+to] = strings.Join(lines, "\n")
-			}
-		}
-		return got
-	}
+	answers := func() map[string]string { return rollupAnswers(t, conn, ranges, nil) }
 	before := answers()
 
 	// The model: each message once, at its effective time.
@@ -298,6 +268,96 @@ func assertUnchangedByRepeats(t *testing.T, conn driver.Conn, tables []string, b
 		}
 		if before[k] != merged[k] {
 			t.Errorf("%s changed after the repeats merged:\n%s\nbefore:\n%s", k, merged[k], before[k])
+		}
+	}
+}
+
+// rollupAnswers runs the queries the rollups serve (and the storage's counts beside them) over each
+// range, keyed "name from to" (a name with /S1 is the query for server S1); only, when not nil, names
+// the ones to run.
+func rollupAnswers(t *testing.T, conn driver.Conn, ranges [][2]time.Time, only map[string]bool) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, r := range ranges {
+		from, to := r[0].Format(time.RFC3339), r[1].Format(time.RFC3339)
+		all := map[string]string{"from": from, "to": to, "source": "", "app": "", "server_id": "", "channel_id": ""}
+		for name, p := range map[string]map[string]string{
+			"message_totals":         all,
+			"daily_active_senders":   all,
+			"monthly_active_senders": all,
+			"message_totals/S1":      {"from": from, "to": to, "source": "", "app": "", "server_id": "S1", "channel_id": ""},
+			"top_channels":           {"from": from, "to": to, "source": "", "app": "", "server_id": "", "limit": "10"},
+			"top_servers":            {"from": from, "to": to, "source": "", "app": "", "limit": "10"},
+			"client_type_mix":        {"from": from, "to": to, "source": "", "app": ""},
+		} {
+			if only != nil && !only[name] {
+				continue
+			}
+			q, err := queries.Get(strings.Split(name, "/")[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			bound, err := q.Bind(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, row := range querytest.Run(t, conn, q.SQL, bound).Rows {
+				lines = append(lines, strings.Join(row, "|"))
+			}
+			got[name+" "+from+" "+to] = strings.Join(lines, "\n")
+		}
+	}
+	return got
+}
+
+// TestRollupCountsOutliveRetention: retention deletes messages from the storage (a lightweight
+// DELETE, compliance/retention) and leaves the rollups, whose counts outlive it (schema 0105). Over
+// whole days and months, which the rollups serve, message_totals, daily_active_senders,
+// monthly_active_senders and client_type_mix answer after the delete as before it: messages and
+// senders alike. (A message count taken from the storage fell with the delete while the senders
+// beside it stayed.) The messages without a platform time are read from the storage on every day and
+// are left in place.
+func TestRollupCountsOutliveRetention(t *testing.T) {
+	_, conn := testenv.Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	d0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	insertRollupMsgs(t, conn, rollupMessages(d0), d0.Add(100*24*time.Hour), 0)
+	ranges := [][2]time.Time{
+		{d0, d0.Add(72 * time.Hour)},                     // three whole days
+		{d0.Add(24 * time.Hour), d0.Add(48 * time.Hour)}, // one whole day, all of it deleted
+		{d0, d0.AddDate(0, 1, 0)},                        // one whole month
+	}
+	only := map[string]bool{"message_totals": true, "message_totals/S1": true, "daily_active_senders": true,
+		"monthly_active_senders": true, "client_type_mix": true}
+	before := rollupAnswers(t, conn, ranges, only)
+	three := "message_totals " + d0.Format(time.RFC3339) + " " + d0.Add(72*time.Hour).Format(time.RFC3339)
+	if before[three] == "" || strings.HasPrefix(before[three], "0|") {
+		t.Fatalf("%s before the delete: %q, want messages", three, before[three])
+	}
+	if err := conn.Exec(ctx, "DELETE FROM messages_data WHERE msg_time != toDateTime64(0, 3, 'UTC') AND msg_time < ?", d0.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var left uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM messages_data WHERE msg_time != toDateTime64(0, 3, 'UTC') AND msg_time < ?", d0.Add(48*time.Hour)).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d messages of the first two days left after the delete", left)
+	}
+	after := rollupAnswers(t, conn, ranges, only)
+	keys := make([]string, 0, len(before))
+	for k := range before {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if before[k] != after[k] {
+			t.Errorf("%s changed when retention deleted the messages:\n%s\nbefore:\n%s", k, after[k], before[k])
 		}
 	}
 }
