@@ -3,8 +3,6 @@ package queries_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,10 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/queries/querytest"
-	"github.com/imarchive/imarchive/schema"
 )
 
 // presenceCopy is one presence event of TestClientTypeMixCountsEachEventOnce, as the consumer would
@@ -129,12 +125,9 @@ func clientTypeModel(ps []presenceCopy, ms []rollupMsg, from, to time.Time) stri
 // each in an insert of its own (a platform re-send past ingest's dedupe window, a consumer
 // re-inserting a batch after a crash), before and after the rows merge.
 func TestClientTypeMixCountsEachEventOnce(t *testing.T) {
-	_, conn := testenv.Database(t)
+	conn := migrated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
 	d0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	ps, ms := presenceCopies(d0), rollupMessages(d0)
 	loaded := d0.Add(100 * 24 * time.Hour)

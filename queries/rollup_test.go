@@ -3,8 +3,6 @@ package queries_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,10 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/imarchive/imarchive/internal/testenv"
 	"github.com/imarchive/imarchive/queries"
 	"github.com/imarchive/imarchive/queries/querytest"
-	"github.com/imarchive/imarchive/schema"
 )
 
 // rollupMsg is one message of TestRollupsCountEachMessageOnce, as the consumer would write it into
@@ -109,12 +105,9 @@ func insertRollupMsgs(t *testing.T, conn driver.Conn, ms []rollupMsg, insertedAt
 // whole months are read from message_app_months), over ranges of whole days, of partial days at
 // both edges, of no whole day and of whole months.
 func TestRollupsCountEachMessageOnce(t *testing.T) {
-	_, conn := testenv.Database(t)
+	conn := migrated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
 	d0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	ms := rollupMessages(d0)
 	loaded := d0.Add(100 * 24 * time.Hour)
@@ -319,12 +312,9 @@ func rollupAnswers(t *testing.T, conn driver.Conn, ranges [][2]time.Time, only m
 // beside it stayed.) The messages without a platform time are read from the storage on every day and
 // are left in place.
 func TestRollupCountsOutliveRetention(t *testing.T) {
-	_, conn := testenv.Database(t)
+	conn := migrated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := schema.Migrate(ctx, conn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
 	d0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	insertRollupMsgs(t, conn, rollupMessages(d0), d0.Add(100*24*time.Hour), 0)
 	ranges := [][2]time.Time{
