@@ -22,8 +22,8 @@
 -- buckets, the series are ranked first (one count per series) and the rows then counted per bucket
 -- under their series' name or '(other)': two reads of the range, each grouping few keys, instead of
 -- one count per bucket and series of every series (10M, 90 days by channel at 3 hours: 5.7 s of CPU,
--- 3.8 s this way; by platform the first way takes half the second's). WITH FILL lists every bucket
--- of each series kept; a range without messages gives no rows.
+-- 3.8 s this way; the "Messages by platform" panel, 90 days: 932 ms the first way, 1.65 s this way).
+-- WITH FILL lists every bucket of each series kept; a range without messages gives no rows.
 WITH {series_limit:UInt32} > 0 AND {by:String} = 'channel'
     AND intDiv(dateDiff('second', {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}), {step_seconds:UInt32}) > 100 AS rank_first
 SELECT time, series, messages
