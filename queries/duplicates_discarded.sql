@@ -24,7 +24,7 @@
 -- SHA-256 collision). The other keys (id 0, none written today) are folded by (source, app,
 -- key_rest). The source rides the fold as cityHash64(source), computed on the LowCardinality
 -- dictionary, and is named again from the table's distinct sources once the keys are counted per
--- bucket. On the 10M bench archive, 90 days, the fold took 2.0-2.5 s of CPU so, 3.1 s with
+-- bucket. On the 10M bench archive, 90 days, the fold took 2.0-2.5 s of CPU this way, 3.1 s with
 -- any(source) (each row's string materialized) and 4.1 s as FINAL, the table's own merge.
 -- Up to eight days, only the keys with a row in the range are folded: the rows whose id's low 32
 -- bits are among those of the range's keys (a small set, probed cheaply; its few false matches are
