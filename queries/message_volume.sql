@@ -23,9 +23,26 @@
 -- under their series' name or '(other)': two reads of the range, each grouping few keys, instead of
 -- one count per bucket and series of every series (10M, 90 days by channel at 3 hours: 5.7 s of CPU,
 -- 3.8 s this way; the "Messages by platform" panel, 90 days: 932 ms the first way, 1.65 s this way).
+-- series_rows, the range's messages each named by its series, is read by both ways; the way not
+-- taken is cut by rank_first, a constant, and reads nothing.
 -- WITH FILL lists every bucket of each series kept; a range without messages gives no rows.
 WITH {series_limit:UInt32} > 0 AND {by:String} = 'channel'
-    AND intDiv(dateDiff('second', {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}), {step_seconds:UInt32}) > 100 AS rank_first
+    AND intDiv(dateDiff('second', {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}), {step_seconds:UInt32}) > 100 AS rank_first,
+    series_rows AS
+    (
+        SELECT msg_time, multiIf({by:String} = 'platform', CAST(source AS String),
+                {by:String} = 'app', CAST(app AS String),
+                {by:String} = 'server', if(server_id = '', '(no server)', server_id),
+                multiIf(channel_id != '', channel_id, group_id != '', concat('group:', group_id), '(direct)')) AS raw_series
+        FROM messages_as_sent
+        WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+          AND msg_time < {to:DateTime64(3, 'UTC')}
+          AND ({source:String} = '' OR source = {source:String})
+          AND ({app:String} = '' OR app = {app:String})
+          AND ({server_id:String} = '' OR server_id = {server_id:String})
+          AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
+          AND throwIf({by:String} NOT IN ('platform', 'app', 'server', 'channel'), 'by must be platform, app, server or channel') = 0
+    )
 SELECT time, series, messages
 FROM
 (
@@ -43,22 +60,9 @@ FROM
                 SELECT raw_series, groupArray((time, n)) AS buckets, sum(n) AS total
                 FROM
                 (
-                    SELECT
-                        toStartOfInterval(msg_time, INTERVAL {step_seconds:UInt32} SECOND) AS time,
-                        multiIf({by:String} = 'platform', CAST(source AS String),
-                                {by:String} = 'app', CAST(app AS String),
-                                {by:String} = 'server', if(server_id = '', '(no server)', server_id),
-                                multiIf(channel_id != '', channel_id, group_id != '', concat('group:', group_id), '(direct)')) AS raw_series,
-                        count() AS n
-                    FROM messages_as_sent
-                    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-                      AND msg_time < {to:DateTime64(3, 'UTC')}
-                      AND ({source:String} = '' OR source = {source:String})
-                      AND ({app:String} = '' OR app = {app:String})
-                      AND ({server_id:String} = '' OR server_id = {server_id:String})
-                      AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
-                      AND throwIf({by:String} NOT IN ('platform', 'app', 'server', 'channel'), 'by must be platform, app, server or channel') = 0
-                      AND NOT rank_first
+                    SELECT toStartOfInterval(msg_time, INTERVAL {step_seconds:UInt32} SECOND) AS time, raw_series, count() AS n
+                    FROM series_rows
+                    WHERE NOT rank_first
                     GROUP BY time, raw_series
                 )
                 GROUP BY raw_series
@@ -70,42 +74,14 @@ FROM
             if({series_limit:UInt32} = 0 OR raw_series IN
                (
                    SELECT raw_series
-                   FROM
-                   (
-                       SELECT multiIf({by:String} = 'platform', CAST(source AS String),
-                                      {by:String} = 'app', CAST(app AS String),
-                                      {by:String} = 'server', if(server_id = '', '(no server)', server_id),
-                                      multiIf(channel_id != '', channel_id, group_id != '', concat('group:', group_id), '(direct)')) AS raw_series
-                       FROM messages_as_sent
-                       WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-                         AND msg_time < {to:DateTime64(3, 'UTC')}
-                         AND ({source:String} = '' OR source = {source:String})
-                         AND ({app:String} = '' OR app = {app:String})
-                         AND ({server_id:String} = '' OR server_id = {server_id:String})
-                         AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
-                         AND throwIf({by:String} NOT IN ('platform', 'app', 'server', 'channel'), 'by must be platform, app, server or channel') = 0
-                         AND rank_first
-                   )
+                   FROM series_rows
+                   WHERE rank_first
                    GROUP BY raw_series
                    ORDER BY count() DESC, raw_series
                    LIMIT {series_limit:UInt32}
                ), raw_series, '(other)') AS series, toUInt64(1) AS n
-        FROM
-        (
-            SELECT msg_time, multiIf({by:String} = 'platform', CAST(source AS String),
-                    {by:String} = 'app', CAST(app AS String),
-                    {by:String} = 'server', if(server_id = '', '(no server)', server_id),
-                    multiIf(channel_id != '', channel_id, group_id != '', concat('group:', group_id), '(direct)')) AS raw_series
-            FROM messages_as_sent
-            WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-              AND msg_time < {to:DateTime64(3, 'UTC')}
-              AND ({source:String} = '' OR source = {source:String})
-              AND ({app:String} = '' OR app = {app:String})
-              AND ({server_id:String} = '' OR server_id = {server_id:String})
-              AND ({channel_id:String} = '' OR channel_id = {channel_id:String})
-              AND throwIf({by:String} NOT IN ('platform', 'app', 'server', 'channel'), 'by must be platform, app, server or channel') = 0
-              AND rank_first
-        )
+        FROM series_rows
+        WHERE rank_first
     )
     GROUP BY time, series
     ORDER BY series, time WITH FILL
