@@ -26,6 +26,17 @@ WITH names AS
     FROM community_events
     WHERE kind = 'channel' AND channel_id != '' AND name != ''
     GROUP BY app, server_id, channel_id
+),
+channel_rows AS
+(
+    SELECT source, app, conversation, server_id, channel_id, sender, msg_time
+    FROM messages_as_sent
+    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+      AND msg_time < {to:DateTime64(3, 'UTC')}
+      AND channel_id != ''
+      AND ({source:String} = '' OR source = {source:String})
+      AND ({app:String} = '' OR app = {app:String})
+      AND ({server_id:String} = '' OR server_id = {server_id:String})
 )
 SELECT
     c.source AS source,
@@ -40,23 +51,11 @@ FROM
 (
     SELECT source, app, server_id, channel_id, count() AS messages, uniqExact(sender) AS senders,
         max(msg_time) AS last_message_at
-    FROM messages_as_sent
-    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-      AND msg_time < {to:DateTime64(3, 'UTC')}
-      AND channel_id != ''
-      AND ({source:String} = '' OR source = {source:String})
-      AND ({app:String} = '' OR app = {app:String})
-      AND ({server_id:String} = '' OR server_id = {server_id:String})
-      AND (source, app, conversation, server_id, channel_id) IN
+    FROM channel_rows
+    WHERE (source, app, conversation, server_id, channel_id) IN
       (
           SELECT source, app, concat('channel:', server_id, '/', channel_id), server_id, channel_id
-          FROM messages_as_sent
-          WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-            AND msg_time < {to:DateTime64(3, 'UTC')}
-            AND channel_id != ''
-            AND ({source:String} = '' OR source = {source:String})
-            AND ({app:String} = '' OR app = {app:String})
-            AND ({server_id:String} = '' OR server_id = {server_id:String})
+          FROM channel_rows
           GROUP BY source, app, server_id, channel_id
           ORDER BY count() DESC, app, server_id, channel_id, source
           LIMIT {limit:UInt32}

@@ -22,6 +22,16 @@ WITH names AS
     FROM community_events
     WHERE kind = 'server' AND server_id != '' AND name != ''
     GROUP BY app, server_id
+),
+server_rows AS
+(
+    SELECT source, app, server_id, channel_id, sender
+    FROM messages_as_sent
+    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
+      AND msg_time < {to:DateTime64(3, 'UTC')}
+      AND server_id != ''
+      AND ({source:String} = '' OR source = {source:String})
+      AND ({app:String} = '' OR app = {app:String})
 )
 SELECT
     c.source AS source,
@@ -35,21 +45,11 @@ FROM
 (
     SELECT source, app, server_id, count() AS messages, uniqExact(sender) AS senders,
         uniqExactIf(channel_id, channel_id != '') AS channels
-    FROM messages_as_sent
-    WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-      AND msg_time < {to:DateTime64(3, 'UTC')}
-      AND server_id != ''
-      AND ({source:String} = '' OR source = {source:String})
-      AND ({app:String} = '' OR app = {app:String})
-      AND (source, app, server_id) IN
+    FROM server_rows
+    WHERE (source, app, server_id) IN
       (
           SELECT source, app, server_id
-          FROM messages_as_sent
-          WHERE msg_time >= {from:DateTime64(3, 'UTC')}
-            AND msg_time < {to:DateTime64(3, 'UTC')}
-            AND server_id != ''
-            AND ({source:String} = '' OR source = {source:String})
-            AND ({app:String} = '' OR app = {app:String})
+          FROM server_rows
           GROUP BY source, app, server_id
           ORDER BY count() DESC, app, server_id, source
           LIMIT {limit:UInt32}
