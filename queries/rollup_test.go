@@ -3,7 +3,8 @@ package queries_test
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,12 +251,7 @@ func assertUnchangedByRepeats(t *testing.T, conn driver.Conn, tables []string, b
 		}
 	}
 	merged := answers()
-	keys := make([]string, 0, len(before))
-	for k := range before {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(before)) {
 		if before[k] != unmerged[k] {
 			t.Errorf("%s changed after the repeats:\n%s\nbefore:\n%s", k, unmerged[k], before[k])
 		}
@@ -340,12 +336,7 @@ func TestRollupCountsOutliveRetention(t *testing.T) {
 		t.Fatalf("%d messages of the first two days left after the delete", left)
 	}
 	after := rollupAnswers(t, conn, ranges, only)
-	keys := make([]string, 0, len(before))
-	for k := range before {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(before)) {
 		if before[k] != after[k] {
 			t.Errorf("%s changed when retention deleted the messages:\n%s\nbefore:\n%s", k, after[k], before[k])
 		}
